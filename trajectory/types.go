@@ -109,11 +109,14 @@ const (
 // Trajectory is the record of one task's run: the contract that trainers and
 // curation read, one JSON object per line of trajectories.jsonl.
 type Trajectory struct {
-	TaskID       string    `json:"task_id"`
-	JobID        string    `json:"job_id"`
-	ProblemID    string    `json:"problem_id"`
-	Dataset      string    `json:"dataset,omitempty"`
-	Sample       int       `json:"sample"`
+	TaskID    string `json:"task_id"`
+	JobID     string `json:"job_id"`
+	ProblemID string `json:"problem_id"`
+	Dataset   string `json:"dataset,omitempty"`
+	Sample    int    `json:"sample"`
+	// Question is the problem as the user asked it, before the template;
+	// SFT export needs it to build chat messages.
+	Question     string    `json:"question,omitempty"`
 	Prompt       string    `json:"prompt"`
 	Text         string    `json:"text"`
 	Steps        []Step    `json:"steps"`
