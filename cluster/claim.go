@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// WorkerInfo is a worker's registration under WorkerKey, bound to its lease:
+// what the scheduler needs to place work on it. Load is not here; it is the
+// count of the worker's claims, which etcd already holds.
+type WorkerInfo struct {
+	ID       string   `json:"id"`
+	Pool     string   `json:"pool"`
+	Model    string   `json:"model"`
+	Engines  []string `json:"engines,omitempty"`
+	Capacity int      `json:"capacity"`
+	Draining bool     `json:"draining,omitempty"`
+}
+
+// ClaimValue is the value of a claim key: who runs which attempt, and what
+// the requeuer needs to redeliver it without asking anyone.
+type ClaimValue struct {
+	Worker  string `json:"worker"`
+	Attempt int    `json:"attempt"`
+	Job     string `json:"job"`
+	Pool    string `json:"pool"`
+	// AckSubject is the JetStream reply subject of the delivery being worked
+	// on. The requeuer's planner terminates that delivery when it republishes,
+	// so JetStream does not redeliver it again after AckWait.
+	AckSubject string `json:"ack_subject,omitempty"`
+}
+
+// DecodeClaim parses a claim key's value.
+func DecodeClaim(b []byte) (ClaimValue, error) {
+	var v ClaimValue
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("decode claim: %w", err)
+	}
+	return v, nil
+}
+
+// Register writes the worker's registration bound to the lease, replacing an
+// earlier one (a drain flag, a new capacity).
+func (l *Lease) Register(ctx context.Context, info WorkerInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("register worker %s: %w", info.ID, err)
+	}
+	if _, err := l.cli.Put(ctx, WorkerKey(info.ID), string(b), clientv3.WithLease(l.id)); err != nil {
+		return fmt.Errorf("register worker %s: %w", info.ID, err)
+	}
+	return nil
+}
+
+// Claim takes the task for this lease's holder. It succeeds only if no one
+// holds the claim (the key's CreateRevision is 0), the task has no done
+// marker, and v.Attempt is not older than the attempt the requeuer recorded;
+// all three are checked in one etcd transaction, so two workers that pulled
+// copies of the same task cannot both win. The returned revision fences the
+// claim: Release must present it.
+//
+// Errors: ErrClaimed, ErrDone, ErrStaleAttempt (ack and drop the message in
+// all three), ErrLeaseLost if the lease is gone.
+func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0, fmt.Errorf("claim task %s: %w", task, err)
+	}
+	ck, dk, ak := ClaimKey(task), DoneKey(task), AttemptsKey(task)
+	// Read the recorded attempt, then compare its mod revision in the txn: if
+	// the requeuer bumps it in between, the txn fails and we read again.
+	for {
+		ar, err := l.cli.Get(ctx, ak)
+		if err != nil {
+			return 0, fmt.Errorf("claim task %s: read attempts: %w", task, err)
+		}
+		var attemptsRev int64
+		if len(ar.Kvs) == 1 {
+			attemptsRev = ar.Kvs[0].ModRevision
+			recorded, _ := strconv.Atoi(string(ar.Kvs[0].Value))
+			if v.Attempt < recorded {
+				return 0, fmt.Errorf("claim task %s attempt %d: recorded %d: %w", task, v.Attempt, recorded, ErrStaleAttempt)
+			}
+		}
+		resp, err := l.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.CreateRevision(ck), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(dk), "=", 0),
+			clientv3.Compare(clientv3.ModRevision(ak), "=", attemptsRev),
+		).Then(
+			clientv3.OpPut(ck, string(b), clientv3.WithLease(l.id)),
+		).Else(
+			clientv3.OpGet(ck, clientv3.WithCountOnly()),
+			clientv3.OpGet(dk, clientv3.WithCountOnly()),
+		).Commit()
+		if err != nil {
+			if l.Err() != nil {
+				return 0, fmt.Errorf("claim task %s: %w", task, l.Err())
+			}
+			return 0, fmt.Errorf("claim task %s: %w", task, err)
+		}
+		if resp.Succeeded {
+			return resp.Header.Revision, nil
+		}
+		switch {
+		case resp.Responses[1].GetResponseRange().Count > 0:
+			return 0, fmt.Errorf("claim task %s: %w", task, ErrDone)
+		case resp.Responses[0].GetResponseRange().Count > 0:
+			return 0, fmt.Errorf("claim task %s: %w", task, ErrClaimed)
+		}
+		// Only the attempts key moved; check the new attempt.
+	}
+}
+
+// Release gives up the claim made at rev. With done, it first marks the task
+// done in the same transaction, which is how the requeuer tells a finished
+// task (result already published) from one handed back for redelivery (drain)
+// or one whose lease expired. Call it with done only after the result's
+// publish was acked.
+//
+// ErrNotClaimed means the claim at rev no longer exists: the lease expired and
+// the task may be running elsewhere; the result, if published, is deduped.
+func (l *Lease) Release(ctx context.Context, task string, rev int64, done bool) error {
+	ck := ClaimKey(task)
+	ops := []clientv3.Op{clientv3.OpDelete(ck)}
+	if done {
+		ops = append([]clientv3.Op{clientv3.OpPut(DoneKey(task), "1")}, ops...)
+	}
+	resp, err := l.cli.Txn(ctx).If(
+		clientv3.Compare(clientv3.CreateRevision(ck), "=", rev),
+	).Then(ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("release task %s: %w", task, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("release task %s at revision %d: %w", task, rev, ErrNotClaimed)
+	}
+	return nil
+}
