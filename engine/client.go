@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+const (
+	// maxErrorBody bounds how much of an error reply is read and kept.
+	maxErrorBody = 64 << 10
+	// maxJSONBody bounds a non-streamed JSON reply (completion, model list).
+	maxJSONBody = 64 << 20
+	// maxIdleConnsPerHost lets a worker keep many concurrent streams to its
+	// engine on reused connections.
+	maxIdleConnsPerHost = 256
+)
+
+// Client talks to one engine. It is safe for concurrent use; every call is
+// independent and bounded by its ctx.
+type Client struct {
+	base   *url.URL
+	hc     *http.Client
+	model  string
+	apiKey Secret
+	log    *slog.Logger
+
+	maxAttempts             int
+	baseBackoff, maxBackoff time.Duration
+	firstTokenTimeout       time.Duration
+	idleTimeout             time.Duration
+
+	// sleep waits d or until ctx ends; tests replace it to run retries
+	// without waiting.
+	sleep func(ctx context.Context, d time.Duration) error
+	// randN draws uniformly from [0, n); tests replace it for determinism.
+	randN func(n int64) int64
+}
+
+// New returns a client for the engine at baseURL, such as
+// "http://127.0.0.1:8000". A trailing "/v1" is accepted and dropped, since
+// /health and /metrics live at the root.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("engine: parse base url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("engine: base url %q: want http(s)://host[:port]", baseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/v1")
+	c := &Client{
+		base:        u,
+		log:         slog.New(slog.DiscardHandler),
+		maxAttempts: DefaultMaxAttempts,
+		baseBackoff: DefaultBaseBackoff,
+		maxBackoff:  DefaultMaxBackoff,
+		sleep:       sleepCtx,
+		randN:       rand.Int64N,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
+	if c.hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = maxIdleConnsPerHost
+		c.hc = &http.Client{Transport: tr}
+	}
+	return c, nil
+}
+
+// BaseURL returns the engine's root URL.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Model returns the default model set with WithModel.
+func (c *Client) Model() string { return c.model }
+
+func (c *Client) endpoint(path string) string {
+	return c.base.String() + path
+}
+
+// newRequest builds a request with the auth header and, for a body, the JSON
+// content type. The body is rebuilt from bytes on every attempt.
+func (c *Client) newRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+string(c.apiKey))
+	}
+	return req, nil
+}
+
+// getJSON fetches path and returns the body of a 2xx reply; other statuses
+// become a *StatusError.
+func (c *Client) get(ctx context.Context, path, accept string) ([]byte, error) {
+	resp, _, err := c.send(ctx, http.MethodGet, path, nil, accept, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// statusError reads and closes a failed reply's body.
+func statusError(resp *http.Response) *StatusError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	se := decodeStatusError(resp.StatusCode, body)
+	se.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return se
+}
