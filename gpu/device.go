@@ -1,0 +1,98 @@
+package gpu
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Info is what does not change while a device is attached: enough to name
+// it in a table, a label set or a placement decision.
+type Info struct {
+	// Index is NVML's enumeration index, the "gpu" label.
+	Index int
+	// Minor is the /dev/nvidiaN minor number, the "device" label.
+	Minor int
+	// UUID is the stable identity ("GPU-…"); indexes can change across
+	// reboots, UUIDs do not.
+	UUID string
+	// Name is the product name, e.g. "NVIDIA H100 80GB HBM3".
+	Name string
+	// MemoryTotalBytes is the frame buffer size.
+	MemoryTotalBytes uint64
+}
+
+// DeviceName is the node name dcgm-exporter puts in its "device" label.
+func (i Info) DeviceName() string { return fmt.Sprintf("nvidia%d", i.Minor) }
+
+// Process is one compute process holding memory on a device.
+type Process struct {
+	PID             uint32
+	UsedMemoryBytes uint64
+}
+
+// Device is one poll's view of a GPU. Values a device does not support
+// (ECC on a consumer card, say) are zero.
+type Device struct {
+	Info
+
+	MemoryUsedBytes uint64
+	MemoryFreeBytes uint64
+	// GPUUtilPercent is the share of the last sample period in which a
+	// kernel ran; MemCopyUtilPercent the share in which device memory was
+	// read or written. Both 0–100, as NVML reports them.
+	GPUUtilPercent     uint32
+	MemCopyUtilPercent uint32
+	TemperatureC       uint32
+	PowerW             float64
+	SMClockMHz         uint32
+	// ECCCorrected and ECCUncorrected are volatile totals (since the last
+	// driver load): single-bit corrected and double-bit uncorrected errors.
+	ECCCorrected   uint64
+	ECCUncorrected uint64
+	// LastXID is the most recent XID error seen since the source opened,
+	// 0 if none; XIDCount counts them.
+	LastXID   uint64
+	XIDCount  uint64
+	Processes []Process
+}
+
+// Thresholds say when Health calls a device unhealthy.
+type Thresholds struct {
+	// MaxTemperatureC: above it the device is over temperature; H100 and
+	// A100 start slowing their clocks near 85 C.
+	MaxTemperatureC uint32
+	// MaxUncorrectedECC: more volatile double-bit errors than this make
+	// the device unhealthy; the default 0 means any.
+	MaxUncorrectedECC uint64
+	// IgnoredXIDs are XIDs caused by the application rather than the GPU
+	// (13 graphics engine exception, 31 MMU fault, 43 stopped channel, 45
+	// preemptive cleanup): a bad kernel, not a bad card.
+	IgnoredXIDs []uint64
+}
+
+// DefaultMaxTemperatureC is DefaultThresholds' over-temperature limit.
+const DefaultMaxTemperatureC = 85
+
+// DefaultThresholds are the limits the worker drains a GPU on.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		MaxTemperatureC: DefaultMaxTemperatureC,
+		IgnoredXIDs:     []uint64{13, 31, 43, 45},
+	}
+}
+
+// Health reports whether d is fit for work under th, and why not. Only the
+// last XID is known, so an ignored XID that follows a critical one hides
+// it; the XID count still shows in the metrics.
+func Health(d Device, th Thresholds) (ok bool, reasons []string) {
+	if d.XIDCount > 0 && !slices.Contains(th.IgnoredXIDs, d.LastXID) {
+		reasons = append(reasons, fmt.Sprintf("xid %d (%d xid events)", d.LastXID, d.XIDCount))
+	}
+	if d.ECCUncorrected > th.MaxUncorrectedECC {
+		reasons = append(reasons, fmt.Sprintf("%d uncorrected ecc errors (max %d)", d.ECCUncorrected, th.MaxUncorrectedECC))
+	}
+	if th.MaxTemperatureC > 0 && d.TemperatureC > th.MaxTemperatureC {
+		reasons = append(reasons, fmt.Sprintf("temperature %d C over %d C", d.TemperatureC, th.MaxTemperatureC))
+	}
+	return len(reasons) == 0, reasons
+}

@@ -1,0 +1,88 @@
+package gpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+)
+
+// shutdownTimeout bounds how long Serve waits for in-flight scrapes.
+const shutdownTimeout = 5 * time.Second
+
+// Exporter serves a Collector's series on /metrics from a registry of its
+// own, never the process default, so two exporters (or tests) in one
+// process do not collide.
+type Exporter struct {
+	coll    *Collector
+	reg     *prometheus.Registry
+	handler http.Handler
+}
+
+// NewExporter registers c in a new registry. extra collectors (the
+// worker's fleet series, say) are served beside it.
+func NewExporter(c *Collector, extra ...prometheus.Collector) (*Exporter, error) {
+	if c == nil {
+		return nil, fmt.Errorf("new exporter: nil collector")
+	}
+	reg := prometheus.NewRegistry()
+	for _, col := range append([]prometheus.Collector{c}, extra...) {
+		if err := reg.Register(col); err != nil {
+			return nil, fmt.Errorf("new exporter: register: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return &Exporter{coll: c, reg: reg, handler: mux}, nil
+}
+
+// Registry is the exporter's registry, for callers adding collectors.
+func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
+
+// Handler serves /metrics and /healthz.
+func (e *Exporter) Handler() http.Handler { return e.handler }
+
+// Serve runs the collector's poll loop and an HTTP server on ln until ctx
+// is done or either fails; it returns after both have stopped and ln is
+// closed. A cancelled ctx is a clean stop and returns nil.
+func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: e.handler, ReadHeaderTimeout: 10 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.coll.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve metrics: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shut down metrics server: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// ListenAndServe listens on addr (":9400" is dcgm-exporter's port) and
+// calls Serve.
+func (e *Exporter) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return e.Serve(ctx, ln)
+}

@@ -1,0 +1,38 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// ListDevices samples b once and writes a table, one row per GPU, for
+// `hintfleet gpu list`. With no GPUs it writes "no GPUs found" and returns
+// nil: an empty node is a fact, not an error.
+func ListDevices(ctx context.Context, w io.Writer, b Backend, th Thresholds) error {
+	devs, err := b.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("list gpus: %w", err)
+	}
+	if len(devs) == 0 {
+		_, err := fmt.Fprintln(w, "no GPUs found")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GPU\tUUID\tNAME\tMEMORY (MiB)\tUTIL\tTEMP\tPOWER\tSM CLOCK\tPROCS\tHEALTH")
+	for _, d := range devs {
+		health := "ok"
+		if ok, reasons := Health(d, th); !ok {
+			health = strings.Join(reasons, "; ")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d / %d\t%d%%\t%d C\t%.0f W\t%d MHz\t%d\t%s\n",
+			d.Index, d.UUID, d.Name, d.MemoryUsedBytes/mib, d.MemoryTotalBytes/mib,
+			d.GPUUtilPercent, d.TemperatureC, d.PowerW, d.SMClockMHz, len(d.Processes), health)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("list gpus: write: %w", err)
+	}
+	return nil
+}
