@@ -15,7 +15,7 @@ var (
 	ErrLineTooLong = errors.New("line too long")
 	// ErrMissingField is the Err of a ParseError for a required field that a
 	// record lacks or leaves empty.
-	ErrMissingField = errors.New("missing")
+	ErrMissingField = errors.New("missing or empty")
 	// ErrUnknownField is the Err of a ParseError for a field that strict
 	// decoding does not accept.
 	ErrUnknownField = errors.New("unknown field")
