@@ -179,9 +179,9 @@ func Dedupe() Filter {
 
 // Funnel counts what each filter removed, in the order filters ran.
 type Funnel struct {
-	In      int           `json:"in"`
-	Kept    int           `json:"kept"`
-	Stages  []FunnelStage `json:"stages"`
+	In     int           `json:"in"`
+	Kept   int           `json:"kept"`
+	Stages []FunnelStage `json:"stages"`
 }
 
 // FunnelStage is one filter's line in the funnel.

@@ -35,7 +35,9 @@ func traj(id, problem, answer, ref string, steps ...trajectory.Step) trajectory.
 
 func gen(s string) trajectory.Step  { return trajectory.Step{Kind: trajectory.StepGen, Text: s} }
 func hint(s string) trajectory.Step { return trajectory.Step{Kind: trajectory.StepHint, Text: s} }
-func code(s string) trajectory.Step { return trajectory.Step{Kind: trajectory.StepCode, Text: s, Lang: "python"} }
+func code(s string) trajectory.Step {
+	return trajectory.Step{Kind: trajectory.StepCode, Text: s, Lang: "python"}
+}
 func output(s string, exit int) trajectory.Step {
 	return trajectory.Step{Kind: trajectory.StepOutput, Text: s, ExitCode: &exit}
 }
