@@ -79,7 +79,7 @@ func Inspect(ctx context.Context, path string, opts ...LoadOption) (*Inspection,
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("inspect %s: %w", path, context.Cause(ctx))
 		}
-		rec, err := pr.rd.Next()
+		rec, err := pr.readRecord()
 		if err == io.EOF {
 			break
 		}

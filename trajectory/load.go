@@ -285,7 +285,7 @@ func (p *ProblemReader) Next() (Problem, error) {
 	if p.fatal != nil {
 		return Problem{}, p.fatal
 	}
-	rec, err := p.rd.Next()
+	rec, err := p.readRecord()
 	if err != nil {
 		return Problem{}, err
 	}
@@ -296,6 +296,18 @@ func (p *ProblemReader) Next() (Problem, error) {
 		}
 	}
 	return p.mapRecord(rec)
+}
+
+// readRecord reads the next record. Every non-blank line, good or bad,
+// takes one index, so that fallback ids do not shift when a bad line is
+// fixed.
+func (p *ProblemReader) readRecord() (record, error) {
+	rec, err := p.rd.Next()
+	var pe *ParseError
+	if err != nil && errors.As(err, &pe) {
+		p.index++
+	}
+	return rec, err
 }
 
 // sniff sets the format from rec's fields.

@@ -17,7 +17,8 @@ const (
 // rendered without a trailing ".0" so that "27.0" and "27" compare equal.
 type Problem struct {
 	// ID is unique within its dataset: the dataset's own id where it has one,
-	// else "<dataset>/<line>".
+	// else "<dataset>/<index>", index counting the file's non-blank lines
+	// from 0 (so GSM8K-style files keep ids when a bad line is fixed).
 	ID      string `json:"id"`
 	Dataset string `json:"dataset,omitempty"`
 	Kind    Kind   `json:"kind"`
