@@ -1,0 +1,38 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors callers branch on.
+var (
+	// ErrChecksumMismatch: a plugin binary's SHA-256 is not the configured
+	// one. The error in the chain is a *ChecksumError with both hashes.
+	ErrChecksumMismatch = errors.New("plugin checksum mismatch")
+	// ErrNoChecksum: a plugin has no configured SHA-256 and checksums are
+	// not skipped.
+	ErrNoChecksum = errors.New("plugin has no configured sha256")
+	// ErrStaleSession: the session was opened on a plugin process that has
+	// since died and been restarted; its state is gone. Open a new one.
+	ErrStaleSession = errors.New("stale session: plugin restarted since it was opened")
+	// ErrNoTool: no plugin handles the requested fence language.
+	ErrNoTool = errors.New("no tool for language")
+	// ErrClosed: the manager is closed.
+	ErrClosed = errors.New("plugin manager closed")
+)
+
+// ChecksumError says which file failed the check and both hashes, so an
+// operator can tell a stale config from a replaced binary.
+type ChecksumError struct {
+	Path string
+	Want string // configured, hex
+	Got  string // of the file on disk, hex
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("plugin %s: sha256 is %s, config wants %s", e.Path, e.Got, e.Want)
+}
+
+// Unwrap lets errors.Is match ErrChecksumMismatch.
+func (e *ChecksumError) Unwrap() error { return ErrChecksumMismatch }
