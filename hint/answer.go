@@ -1,0 +1,189 @@
+package hint
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// This file extracts a final answer and compares it with a reference. The
+// comparison is deliberately basic (the curate package grades for real); it
+// lets a run report Correct without depending on curate.
+
+var (
+	hashAnswer  = regexp.MustCompile(`(?m)^#### *(.+?)\s*$`)
+	finalAnswer = regexp.MustCompile(`(?i)final answer\**\s*[:：]\s*\**\s*(.+)`)
+	theAnswerIs = regexp.MustCompile(`(?i)the (?:final )?answer is[:\s]*(.+)`)
+)
+
+// ExtractAnswer returns the final answer in the model's own text (gen steps;
+// hints, code and tool output are not the model's answer). For math: the
+// last \boxed{...} or \fbox{...}, else the last GSM8K "#### X", else the last
+// "Final Answer: X", else the last "The answer is X". For code: the last
+// python code block, closed or not.
+func ExtractAnswer(kind trajectory.Kind, steps []trajectory.Step) string {
+	var b strings.Builder
+	for _, s := range steps {
+		if s.Kind == trajectory.StepGen {
+			b.WriteString(s.Text)
+		}
+	}
+	text := b.String()
+	if kind == trajectory.KindCode {
+		return lastCodeBlock(text)
+	}
+	return ExtractMathAnswer(text)
+}
+
+// ExtractMathAnswer applies the math rules of ExtractAnswer to text.
+func ExtractMathAnswer(text string) string {
+	if a, ok := lastBoxed(text); ok {
+		return strings.TrimSpace(a)
+	}
+	for _, re := range []*regexp.Regexp{hashAnswer, finalAnswer, theAnswerIs} {
+		if m := re.FindAllStringSubmatch(text, -1); m != nil {
+			a := strings.TrimSpace(m[len(m)-1][1])
+			a = strings.TrimSuffix(strings.TrimSpace(strings.Trim(a, "*")), ".")
+			if a != "" {
+				return strings.TrimSpace(a)
+			}
+		}
+	}
+	return ""
+}
+
+// lastBoxed returns the argument of the last \boxed{…} or \fbox{…} whose
+// braces balance.
+func lastBoxed(text string) (string, bool) {
+	best, found := -1, ""
+	for _, cmd := range []string{`\boxed`, `\fbox`} {
+		for i := strings.LastIndex(text, cmd); i >= 0; i = strings.LastIndex(text[:i], cmd) {
+			j := i + len(cmd)
+			for j < len(text) && text[j] == ' ' {
+				j++
+			}
+			if j >= len(text) || text[j] != '{' {
+				continue
+			}
+			if arg, ok := braced(text[j:]); ok {
+				if i > best {
+					best, found = i, arg
+				}
+				break
+			}
+		}
+	}
+	return found, best >= 0
+}
+
+// braced returns the content of the balanced group s starts with.
+func braced(s string) (string, bool) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // \{ and \} do not count
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return s[1:i], true
+			}
+		}
+	}
+	return "", false
+}
+
+func lastCodeBlock(text string) string {
+	i := strings.LastIndex(text, "```python\n")
+	if i < 0 {
+		return ""
+	}
+	body := text[i+len("```python\n"):]
+	if j := strings.Index(body, "\n```"); j >= 0 {
+		body = body[:j]
+	}
+	return strings.TrimSpace(body)
+}
+
+var (
+	textWrap  = regexp.MustCompile(`\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}`)
+	fracPlain = regexp.MustCompile(`^(-?)\\frac\{(-?[0-9.]+)\}\{(-?[0-9.]+)\}$`)
+	fracShort = regexp.MustCompile(`^(-?)\\frac(\d)(\d)$`)
+	numComma  = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
+)
+
+// NormalizeAnswer puts an answer in a canonical form for AnswersEqual:
+// whitespace, "$", "\!", "\left"/"\right", \text{} wrappers, degree marks and
+// a trailing period go; \dfrac and \tfrac become \frac; thousands commas and
+// a trailing ".0" go from numbers.
+func NormalizeAnswer(a string) string {
+	a = strings.TrimSpace(a)
+	a = strings.TrimSuffix(a, ".")
+	for _, r := range []struct{ old, new string }{
+		{`\!`, ""}, {`\,`, ""}, {`\;`, ""}, {`\ `, ""}, {"$", ""},
+		{`\left`, ""}, {`\right`, ""}, {`\dfrac`, `\frac`}, {`\tfrac`, `\frac`},
+		{`^\circ`, ""}, {`^{\circ}`, ""}, {`\%`, ""}, {"%", ""},
+	} {
+		a = strings.ReplaceAll(a, r.old, r.new)
+	}
+	a = textWrap.ReplaceAllString(a, "$1")
+	a = strings.Join(strings.Fields(a), "")
+	if numComma.MatchString(a) {
+		a = strings.ReplaceAll(a, ",", "")
+	}
+	if strings.HasSuffix(a, ".0") {
+		if _, err := strconv.ParseFloat(a, 64); err == nil {
+			a = strings.TrimSuffix(a, ".0")
+		}
+	}
+	return a
+}
+
+// numeric evaluates a normalised answer that is a number or a simple
+// fraction.
+func numeric(a string) (float64, bool) {
+	if f, err := strconv.ParseFloat(a, 64); err == nil {
+		return f, true
+	}
+	m := fracPlain.FindStringSubmatch(a)
+	if m == nil {
+		m = fracShort.FindStringSubmatch(a)
+	}
+	if m == nil {
+		if n, d, ok := strings.Cut(a, "/"); ok {
+			m = []string{"", "", n, d}
+		} else {
+			return 0, false
+		}
+	}
+	n, err1 := strconv.ParseFloat(m[2], 64)
+	d, err2 := strconv.ParseFloat(m[3], 64)
+	if err1 != nil || err2 != nil || d == 0 {
+		return 0, false
+	}
+	v := n / d
+	if m[1] == "-" {
+		v = -v
+	}
+	return v, true
+}
+
+// AnswersEqual reports whether two answers agree after NormalizeAnswer, as
+// strings or as numbers within a relative tolerance of 1e-6.
+func AnswersEqual(got, want string) bool {
+	g, w := NormalizeAnswer(got), NormalizeAnswer(want)
+	if g == w {
+		return true
+	}
+	gv, ok1 := numeric(g)
+	wv, ok2 := numeric(w)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return math.Abs(gv-wv) <= 1e-6*math.Max(1, math.Max(math.Abs(gv), math.Abs(wv)))
+}

@@ -1,0 +1,424 @@
+package hint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// Step triggers recorded on hint steps that are not trigger words.
+const (
+	TriggerThinkEnd = "think_end" // the template's end-of-thinking marker
+	TriggerStop     = "stop"      // the model's end of turn
+)
+
+// Run generates one trajectory for problem: it streams from gen, inserts
+// hints as cfg.Policy allows, runs closed code fences through tools (nil: no
+// tool calls) and records every step.
+//
+// The caller fills in the task fields (TaskID, JobID, Sample, Engine, Worker,
+// Attempt). The trajectory is returned whatever happens: when err is non-nil
+// it holds the text so far with FinishReason error and Error set, so a worker
+// may keep it as a checkpoint. err wraps ErrConfig or ErrTemplate for a bad
+// cfg (then the trajectory is empty), ErrEngine, ErrTool or ErrNoFinish for a
+// failure mid-way, or the cause of ctx being cancelled. Running out of
+// tokens or of cfg.WallTime is not an error: FinishReason is budget.
+func Run(ctx context.Context, gen Generator, tools ToolSession, problem trajectory.Problem, cfg Config) (trajectory.Trajectory, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return trajectory.Trajectory{}, err
+	}
+	prompt, err := c.Template.Render(problem)
+	if err != nil {
+		return trajectory.Trajectory{}, err
+	}
+	r := newRunner(c, gen, tools, problem, prompt)
+	if c.WallTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.WallTime, ErrWallTime)
+		defer cancel()
+	}
+	err = r.loop(ctx)
+	r.finish()
+	return r.tr, err
+}
+
+// runner is the state of one Run.
+type runner struct {
+	c      Config
+	gen    Generator
+	tools  ToolSession
+	kind   trajectory.Kind
+	prompt string
+	langs  []string
+
+	buf       []byte // the assistant text
+	stepStart int    // where the current generated run began
+	sc        *scanner
+	pol       *policyState
+	pick      *picker
+	tr        trajectory.Trajectory
+
+	used        int    // completion tokens over all requests
+	defers      int    // stops deferred
+	invite      string // tool language the last hint invited, until a tool call
+	promptKnown bool
+	reqStart    int    // where the current request's text begins
+	marks       []mark // per chunk of the current request
+}
+
+// mark records, for one chunk of the current request, where its text ends in
+// buf and the request's cumulative completion tokens after it.
+type mark struct{ end, cum int }
+
+func newRunner(c Config, gen Generator, tools ToolSession, p trajectory.Problem, prompt string) *runner {
+	r := &runner{c: c, gen: gen, tools: tools, kind: p.Kind, prompt: prompt}
+	markers := slices.Clone(c.Template.ThinkEnd)
+	if tools != nil && c.MaxToolCalls > 0 {
+		r.langs = tools.Languages()
+		markers = append(markers, OutputStop)
+	}
+	r.sc = newScanner(c.Triggers, markers)
+	r.pol = newPolicyState(c.Policy, c.Seed)
+	r.pick = newPicker(c.Library.For(p.Kind), c.Pick, c.Seed)
+	start := c.Now()
+	r.tr = trajectory.Trajectory{
+		ProblemID: p.ID, Dataset: p.Dataset, Question: p.Question,
+		Prompt: prompt, Reference: p.Answer, Timings: trajectory.Timings{Start: start},
+	}
+	return r
+}
+
+// actKind is what a request ended with.
+type actKind uint8
+
+const (
+	actDone     actKind = iota // the trajectory is finished (FinishReason set)
+	actHint                    // insert a hint, then continue
+	actTool                    // run the fence, then continue
+	actContinue                // just continue (a non-deferred think-end stop)
+)
+
+type action struct {
+	kind    actKind
+	trigger string // actHint
+	fence   fence  // actTool
+}
+
+func (r *runner) loop(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return r.ctxDone(ctx)
+		}
+		remaining := r.c.MaxTokens - r.used
+		if remaining <= 0 {
+			r.tr.FinishReason = trajectory.FinishBudget
+			return nil
+		}
+		act, err := r.request(ctx, remaining)
+		if err != nil {
+			return err
+		}
+		switch act.kind {
+		case actDone:
+			return nil
+		case actHint:
+			r.insertHint(act.trigger)
+		case actTool:
+			if err := r.callTool(ctx, act.fence); err != nil {
+				return err
+			}
+		case actContinue:
+		}
+	}
+}
+
+// canDefer reports whether a stop may be replaced by a hint now.
+func (r *runner) canDefer() bool {
+	return r.defers < r.c.Policy.DeferStop && r.tr.Hints < r.c.MaxHints && len(r.pick.hints) > 0
+}
+
+func (r *runner) stops() []string {
+	stops := slices.Clone(r.c.Template.Stop)
+	if r.canDefer() {
+		stops = append(stops, r.c.Template.ThinkEnd...)
+	}
+	if r.langs != nil {
+		stops = append(stops, OutputStop)
+	}
+	return stops
+}
+
+// request runs one engine request until the stream ends or a cut.
+func (r *runner) request(ctx context.Context, remaining int) (action, error) {
+	r.reqStart = len(r.buf)
+	r.sc.inserted(r.reqStart)
+	req := GenRequest{
+		Prompt: r.prompt + string(r.buf), MaxTokens: remaining, Stop: r.stops(),
+		Temperature: r.c.Temperature, TopP: r.c.TopP, Seed: r.c.SampleSeed,
+	}
+	t0 := r.c.Now()
+	defer func() { r.tr.Timings.EngineMS += ms(r.c.Now().Sub(t0)) }()
+	st, err := r.gen.Generate(ctx, req)
+	r.tr.Requests++
+	if err != nil {
+		return action{}, r.fail(ctx, fmt.Errorf("%w: generate: %w", ErrEngine, err))
+	}
+	r.marks = r.marks[:0]
+	cum := 0
+	var finish, stopReason string
+	for {
+		ch, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			r.account(st, cum, len(r.buf))
+			return action{}, r.fail(ctx, fmt.Errorf("%w: stream: %w", ErrEngine, err))
+		}
+		if r.tr.Requests == 1 && len(r.marks) == 0 {
+			r.tr.Timings.TTFTMS = ms(r.c.Now().Sub(t0))
+		}
+		r.buf = append(r.buf, ch.Text...)
+		cum = r.count(cum, ch)
+		r.marks = append(r.marks, mark{end: len(r.buf), cum: cum})
+		if ch.FinishReason != "" {
+			finish, stopReason = ch.FinishReason, ch.StopReason
+		}
+		if ch.Text == "" {
+			continue
+		}
+		if act, cut, ok := r.scan(endMore); ok {
+			r.account(st, cum, cut)
+			return act, nil
+		}
+	}
+	eos := finish == GenStop && (stopReason == "" || r.c.Template.isStop(stopReason))
+	end := endOther
+	if eos {
+		end = endEOS
+	}
+	if act, cut, ok := r.scan(end); ok {
+		r.account(st, cum, cut)
+		return act, nil
+	}
+	r.account(st, cum, len(r.buf))
+	switch finish {
+	case GenLength:
+		r.tr.FinishReason = trajectory.FinishLength
+		if r.used >= r.c.MaxTokens {
+			r.tr.FinishReason = trajectory.FinishBudget
+		}
+		return action{}, nil
+	case GenStop:
+		return r.stopped(stopReason, eos), nil
+	case "":
+		return action{}, r.fail(ctx, ErrNoFinish)
+	}
+	return action{}, r.fail(ctx, fmt.Errorf("%w: finish reason %q", ErrEngine, finish))
+}
+
+// stopped decides what an engine stop means.
+func (r *runner) stopped(stopReason string, eos bool) action {
+	switch {
+	case slices.Contains(r.c.Template.ThinkEnd, stopReason):
+		if r.canDefer() && !r.sc.f.open {
+			return action{kind: actHint, trigger: TriggerThinkEnd}
+		}
+		// Not deferred after all: the marker is the model's text.
+		r.buf = append(r.buf, stopReason...)
+		return action{kind: actContinue}
+	case stopReason == OutputStop:
+		return r.outputStop()
+	case eos && r.canDefer() && !r.sc.f.open:
+		return action{kind: actHint, trigger: TriggerStop}
+	}
+	r.tr.FinishReason = trajectory.FinishStop
+	return action{}
+}
+
+// outputStop ends the trajectory where the model began to write tool output
+// itself (a fence no tool ran).
+func (r *runner) outputStop() action {
+	r.tr.FinishReason = trajectory.FinishStop
+	if r.tr.ToolCalls >= r.c.MaxToolCalls {
+		r.tr.FinishReason = trajectory.FinishToolLimit
+	}
+	return action{}
+}
+
+// scan consumes scanner events; on a cut it truncates the text and returns
+// the action and the cut offset.
+func (r *runner) scan(end endKind) (act action, cut int, ok bool) {
+	for {
+		ev := r.sc.next(r.buf, end)
+		switch ev.kind {
+		case evNone:
+			return action{}, 0, false
+		case evTrigger:
+			if r.tr.Hints < r.c.MaxHints && len(r.pick.hints) > 0 && r.pol.fire(r.tr.ToolCalls) {
+				r.pol.fired++
+				return r.cutAt(ev.pos, action{kind: actHint, trigger: ev.word})
+			}
+		case evMarker:
+			if ev.word == OutputStop {
+				return r.cutAt(ev.pos, r.outputStop())
+			}
+			if r.canDefer() && !r.sc.f.open {
+				return r.cutAt(ev.pos, action{kind: actHint, trigger: TriggerThinkEnd})
+			}
+		case evFence:
+			lang := canonicalLang(ev.fence.lang)
+			if lang == "" {
+				lang = r.invite
+			}
+			if lang == "" || !slices.Contains(r.langs, lang) {
+				continue
+			}
+			if r.tr.ToolCalls >= r.c.MaxToolCalls {
+				r.tr.FinishReason = trajectory.FinishToolLimit
+				return r.cutAt(ev.pos, action{kind: actDone})
+			}
+			ev.fence.lang = lang
+			return r.cutAt(ev.pos, action{kind: actTool, fence: ev.fence})
+		}
+	}
+}
+
+func (r *runner) cutAt(pos int, act action) (action, int, bool) {
+	r.buf = r.buf[:pos]
+	r.sc.cut(pos)
+	return act, pos, true
+}
+
+// count advances the request's cumulative token count by one chunk.
+func (r *runner) count(cum int, ch Chunk) int {
+	switch {
+	case ch.CompletionTokens > 0:
+		return max(cum, ch.CompletionTokens)
+	case r.c.CountTokens != nil:
+		return cum + r.c.CountTokens(ch.Text)
+	case ch.Text != "":
+		return cum + 1
+	}
+	return cum
+}
+
+// account closes the stream and books its tokens: all it generated count as
+// completion tokens, those past cut (the kept text's end) as wasted. The
+// chunk holding the cut counts as kept. The engine may report more tokens
+// than arrived (it kept generating until the abort reached it); after a cut
+// those are wasted too.
+func (r *runner) account(st GenStream, cum, cut int) {
+	_ = st.Close() // an abort that fails leaves nothing for us to free
+	u := st.Usage()
+	total := max(cum, u.CompletionTokens)
+	kept := total
+	if n := len(r.marks); n > 0 && cut < r.marks[n-1].end {
+		kept = 0
+		if cut > r.reqStart {
+			i, _ := slices.BinarySearchFunc(r.marks, cut, func(m mark, c int) int { return m.end - c })
+			kept = r.marks[i].cum
+		}
+	}
+	r.used += total
+	r.tr.Tokens.Completion += total
+	r.tr.Tokens.Wasted += total - min(kept, total)
+	if !r.promptKnown && u.PromptTokens > 0 && r.reqStart == 0 {
+		r.tr.Tokens.Prompt, r.promptKnown = u.PromptTokens, true
+	}
+}
+
+// insertHint appends a hint after the text so far.
+func (r *runner) insertHint(trigger string) {
+	h := r.pick.pick()
+	text := h.Text
+	if !atSentenceStart(r.buf) {
+		text = "\n\n" + text
+	}
+	r.flushGen()
+	r.appendStep(trajectory.Step{Kind: trajectory.StepHint, Text: text, Trigger: trigger})
+	r.sc.inserted(len(r.buf))
+	r.tr.Hints++
+	if trigger == TriggerThinkEnd || trigger == TriggerStop {
+		r.defers++
+	}
+	r.invite = h.Lang
+}
+
+// atSentenceStart reports whether text ends where a sentence may begin, so a
+// hint needs no separator.
+func atSentenceStart(b []byte) bool {
+	n := len(b)
+	switch {
+	case n == 0 || b[n-1] == '\n':
+		return true
+	case n >= 2 && b[n-1] == ' ':
+		return b[n-2] == '.' || b[n-2] == '?' || b[n-2] == '!'
+	}
+	return false
+}
+
+// flushGen records the generated text since the last step as a gen step.
+func (r *runner) flushGen() { r.flushGenTo(len(r.buf)) }
+
+func (r *runner) flushGenTo(end int) {
+	if end > r.stepStart {
+		r.tr.Steps = append(r.tr.Steps, trajectory.Step{
+			Kind: trajectory.StepGen, Text: string(r.buf[r.stepStart:end]), Offset: r.stepStart,
+		})
+		r.stepStart = end
+	}
+}
+
+// appendStep appends inserted text as a step.
+func (r *runner) appendStep(s trajectory.Step) {
+	s.Offset = len(r.buf)
+	r.buf = append(r.buf, s.Text...)
+	r.tr.Steps = append(r.tr.Steps, s)
+	r.stepStart = len(r.buf)
+}
+
+// ctxDone records why ctx ended: our wall time is a budget, anything else
+// an error.
+func (r *runner) ctxDone(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrWallTime) {
+		r.tr.FinishReason = trajectory.FinishBudget
+		return nil
+	}
+	return r.setErr(fmt.Errorf("run: %w", cause))
+}
+
+// fail records err, unless ctx ended first, which explains it better.
+func (r *runner) fail(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return r.ctxDone(ctx)
+	}
+	return r.setErr(err)
+}
+
+func (r *runner) setErr(err error) error {
+	r.tr.FinishReason = trajectory.FinishError
+	r.tr.Error = err.Error()
+	return err
+}
+
+// finish completes the record.
+func (r *runner) finish() {
+	r.flushGen()
+	r.tr.Text = string(r.buf)
+	r.tr.Answer = ExtractAnswer(r.kind, r.tr.Steps)
+	if r.tr.Reference != "" && r.kind != trajectory.KindCode {
+		ok := r.tr.Answer != "" && AnswersEqual(r.tr.Answer, r.tr.Reference)
+		r.tr.Correct = &ok
+	}
+	r.tr.Timings.TotalMS = ms(r.c.Now().Sub(r.tr.Timings.Start))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
