@@ -42,7 +42,7 @@ import threading
 import time
 from concurrent import futures
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 import grpc  # noqa: E402
 import tool_pb2  # noqa: E402

@@ -65,7 +65,7 @@ func New(ctx context.Context, specs []PluginConfig, opts ...Option) (*Manager, e
 				m.stopAll()
 				return nil, err
 			}
-			o.logger.Error("plugin not started", "plugin", spec.Name, "err", err)
+			// Kept for List, which reports err; not logged twice.
 		}
 	}
 	var errs []error
