@@ -1,0 +1,30 @@
+// Package sim is a SIMULATED GPU inference server. It is not a model and runs
+// no neural network: it exists so that every hintfleet test and demo can run
+// on machines without a GPU, against something that behaves like vLLM where
+// hintfleet depends on vLLM's behaviour.
+//
+// What is faithful:
+//   - The wire format of vLLM's OpenAI-compatible server for POST
+//     /v1/completions (streamed as SSE and not), GET /v1/models, GET /health
+//     and GET /metrics (Prometheus text with vLLM's metric names), including
+//     vLLM's error bodies and status codes, stop strings (excluded from the
+//     output, reported as stop_reason), max_tokens and the context limit.
+//   - The shape of GPU time: one scheduler goroutine runs continuous batching
+//     (up to MaxNumSeqs sequences per step, a decode step costs a+b·batch),
+//     prefill costs time per uncached prompt token, a KV cache of fixed size
+//     makes requests wait when full, and automatic prefix caching makes a
+//     repeated long prefix cheap. Speedup divides every duration so tests run
+//     far faster than real time with the same ratios; SlowDown multiplies them
+//     at run time for adaptive-concurrency tests.
+//
+// What is scripted: the text. A deterministic Reasoner KNOWS THE REFERENCE
+// ANSWERS of the problems it is given and writes QwQ-style reasoning around
+// them, with a configurable accuracy, and reacts to hintfleet's hints: after
+// a hint that mentions Python it writes a real ```python block that computes
+// the answer, and after an ```output block it answers with what the output
+// says. Accuracy figures measured against this server therefore say nothing
+// about any real model; they only exercise the pipeline.
+//
+// Fault knobs (500s, 503 when the queue is full, dropped connections, latency
+// spikes) are seeded so that failures are reproducible.
+package sim

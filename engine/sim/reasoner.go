@@ -1,0 +1,298 @@
+package sim
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// indexPrefix is how many leading bytes of a question index it; questions
+// are found in a prompt by looking these up at every offset.
+const indexPrefix = 32
+
+// openingLen is how many bytes of one of its own segments the reasoner must
+// see to recognise that it wrote the text there.
+const openingLen = 24
+
+// Sampling is what a request says about randomness.
+type Sampling struct {
+	Temperature float64
+	Seed        *int64
+}
+
+// Reasoner writes the scripted text of the simulator. It knows the reference
+// answer of every problem it was given. Its output is a pure function of the
+// prompt and the sampling (except at temperature > 0 without a seed), so that
+// a client that cuts a generation and resumes it by sending prompt + text so
+// far gets the rest of the same text.
+//
+// How it reads a prompt: it finds the problem whose Question occurs last in
+// the prompt; the text after it is the transcript. It walks the transcript
+// segment by segment, comparing with what it would have written: text that
+// matches is its own; text that does not is an insertion by the client (a
+// hint, an ```output block). What it writes next depends on the last
+// insertion:
+//   - none: the first stretch of reasoning ("start"), ending in an answer;
+//   - one whose last sentence mentions Python: a ```python block computing
+//     the answer, ending at the closing fence ("code");
+//   - a closed ```output block: "The code outputs X, ..." and \boxed{X}, or,
+//     when the output is empty or an error, the answer it had without the
+//     tool ("output");
+//   - anything else: a short re-check ending in the current answer ("cont").
+//
+// Safe for concurrent use.
+type Reasoner struct {
+	cfg      ReasonerConfig
+	problems []trajectory.Problem
+	index    map[string][]int // question prefix -> problems
+	short    []int            // questions shorter than indexPrefix
+}
+
+// NewReasoner indexes problems. Problems with an empty Question are ignored.
+func NewReasoner(problems []trajectory.Problem, cfg ReasonerConfig) *Reasoner {
+	r := &Reasoner{cfg: cfg, problems: problems, index: make(map[string][]int)}
+	for i, p := range problems {
+		switch {
+		case p.Question == "":
+		case len(p.Question) < indexPrefix:
+			r.short = append(r.short, i)
+		default:
+			k := p.Question[:indexPrefix]
+			r.index[k] = append(r.index[k], i)
+		}
+	}
+	return r
+}
+
+// match returns the problem whose question occurs last in prompt (the
+// longest at that place) and the end of that occurrence, or -1.
+func (r *Reasoner) match(prompt string) (idx, end int) {
+	idx, end = -1, -1
+	bestStart, bestLen := -1, 0
+	consider := func(i, at int) {
+		q := r.problems[i].Question
+		if at > bestStart || (at == bestStart && len(q) > bestLen) {
+			idx, bestStart, bestLen, end = i, at, len(q), at+len(q)
+		}
+	}
+	if len(r.index) > 0 {
+		for at := 0; at+indexPrefix <= len(prompt); at++ {
+			for _, i := range r.index[prompt[at:at+indexPrefix]] {
+				if strings.HasPrefix(prompt[at:], r.problems[i].Question) {
+					consider(i, at)
+				}
+			}
+		}
+	}
+	for _, i := range r.short {
+		if at := strings.LastIndex(prompt, r.problems[i].Question); at >= 0 {
+			consider(i, at)
+		}
+	}
+	return idx, end
+}
+
+// Continue returns the text the simulated model generates after prompt, up to
+// its end of sequence.
+func (r *Reasoner) Continue(prompt string, s Sampling) string {
+	idx, qEnd := r.match(prompt)
+	if idx < 0 {
+		return r.ramble(seedFor(prompt, s))
+	}
+	sc := newScript(r, &r.problems[idx], seedFor(prompt[:qEnd], s), strings.Contains(prompt, "<think>"))
+	return sc.continueAfter(prompt[qEnd:])
+}
+
+// seedFor derives the script's seed: from the stable part of the prompt at
+// temperature 0, mixed with the request's seed when it has one, random
+// otherwise.
+func seedFor(stable string, s Sampling) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(stable))
+	base := h.Sum64()
+	switch {
+	case s.Seed != nil:
+		return base ^ (uint64(*s.Seed)*0x9e3779b97f4a7c15 + 1)
+	case s.Temperature == 0:
+		return base
+	default:
+		return rand.Uint64()
+	}
+}
+
+// Segment kinds.
+type segKind int
+
+const (
+	segStart segKind = iota
+	segCont
+	segCode
+	segOutput
+)
+
+// continueAfter walks the transcript (the text after the question) and
+// returns the rest of the segment it ends in.
+func (sc *script) continueAfter(t string) string {
+	g := sc.segment(0, segStart, "", false)
+	pos := len(t)
+	for e := 0; e < len(t); e++ {
+		if opens(t[e:], g) {
+			pos = e
+			break
+		}
+	}
+	k := 0
+	for {
+		m := commonPrefix(t[pos:], g)
+		if pos+m == len(t) {
+			return g[m:]
+		}
+		d := pos + m
+		k++
+		e, kind, x := sc.anchor(t, d, k)
+		closed := strings.Contains(t[:e], "</think>")
+		sc.enter(k, kind, x)
+		pos = e
+		g = sc.segment(k, kind, x, closed)
+	}
+}
+
+// anchor finds where the client's insertion that starts at d ends and which
+// segment the reasoner wrote (or will write) after it: the first position
+// whose text opens like the segment that the insertion before it calls for.
+// With none, the insertion runs to the end of the transcript.
+func (sc *script) anchor(t string, d, k int) (e int, kind segKind, x string) {
+	type candidate struct {
+		kind   segKind
+		x      string
+		closed bool
+		text   string
+	}
+	var cands []candidate
+	add := func(kind segKind, x string, closed bool) {
+		cands = append(cands, candidate{kind, x, closed, sc.segment(k, kind, x, closed)})
+	}
+	closedVariants := []bool{strings.Contains(t[:d], "</think>")}
+	if !closedVariants[0] && strings.Contains(t[d:], "</think>") {
+		closedVariants = append(closedVariants, true)
+	}
+	xs := map[string]bool{}
+	for rest := t[d:]; ; {
+		end, out, ok := firstOutputBlock(rest)
+		if !ok {
+			break
+		}
+		xs[readOutput(out)] = true
+		rest = rest[end:]
+	}
+	for _, closed := range closedVariants {
+		add(segCode, "", closed)
+		add(segCont, "", closed)
+		for x := range xs {
+			add(segOutput, x, closed)
+		}
+	}
+	for e := d + 1; e < len(t); e++ {
+		for _, c := range cands {
+			if !opens(t[e:], c.text) {
+				continue
+			}
+			kind, x := classify(t[d:e])
+			if kind == c.kind && x == c.x && strings.Contains(t[:e], "</think>") == c.closed {
+				return e, kind, x
+			}
+		}
+	}
+	kind, x = classify(t[d:])
+	return len(t), kind, x
+}
+
+// opens reports whether rem starts as segment g does: its first openingLen
+// bytes, or all of rem when rem is shorter.
+func opens(rem, g string) bool {
+	if rem == "" || g == "" || rem[0] != g[0] {
+		return false
+	}
+	n := min(openingLen, len(rem), len(g))
+	return rem[:n] == g[:n]
+}
+
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// classify says what the reasoner writes after the inserted text f: code
+// after a Python hint, a reading after a closed output block, else a re-check.
+// x is the output's last line, or "" when the tool gave nothing usable.
+func classify(f string) (segKind, string) {
+	outEnd, out, ok := lastOutputBlock(f)
+	tail := f
+	if ok {
+		tail = f[outEnd:]
+	}
+	if invitesPython(tail) {
+		return segCode, ""
+	}
+	if ok {
+		return segOutput, readOutput(out)
+	}
+	return segCont, ""
+}
+
+// invitesPython reports whether the last sentence of text mentions Python.
+func invitesPython(text string) bool {
+	s := strings.TrimRight(text, " \t\r\n")
+	s = strings.TrimRight(s, ".!?")
+	if i := strings.LastIndexAny(s, ".!?\n"); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.Contains(strings.ToLower(s), "python")
+}
+
+// firstOutputBlock finds the first closed ```output block in f and returns
+// the end of its closing fence and its content.
+func firstOutputBlock(f string) (end int, content string, ok bool) {
+	start := strings.Index(f, "```output")
+	if start < 0 {
+		return 0, "", false
+	}
+	body := f[start+len("```output"):]
+	closing := strings.Index(body, "```")
+	if closing < 0 {
+		return 0, "", false
+	}
+	return start + len("```output") + closing + 3, body[:closing], true
+}
+
+// lastOutputBlock finds the last closed ```output block in f and returns
+// the end of its closing fence and its content.
+func lastOutputBlock(f string) (end int, content string, ok bool) {
+	start := strings.LastIndex(f, "```output")
+	if start < 0 {
+		return 0, "", false
+	}
+	body := f[start+len("```output"):]
+	closing := strings.Index(body, "```")
+	if closing < 0 {
+		return 0, "", false
+	}
+	return start + len("```output") + closing + 3, body[:closing], true
+}
+
+// readOutput returns the answer an output block gives: its last non-empty
+// line, or "" when it is empty or reports an error.
+func readOutput(out string) string {
+	if strings.Contains(out, "Traceback") || strings.Contains(out, "Error") {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
