@@ -36,8 +36,8 @@ type page struct {
 }
 
 type row struct {
-	Run, Dataset                 string
-	N, Graded                    int
+	Run, Dataset                  string
+	N, Graded                     int
 	Accuracy, Tokens, Tools, Hint string
 }
 
