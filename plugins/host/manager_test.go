@@ -214,3 +214,24 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerTimeoutReachesPlugin checks that the per-call timeout travels
+// to the plugin, which reports it as a result, not an error.
+func TestManagerTimeoutReachesPlugin(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, []PluginConfig{calcSpec(t)})
+	tool, _ := m.Tool("calc")
+	sess, err := tool.Open(ctx, plugins.OpenRequest{Stateless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: "1 + 1", Timeout: time.Nanosecond})
+	if err != nil || res.ErrorKind != plugins.KindTimeout {
+		t.Errorf("Exec with 1ns timeout = %+v, %v; want KindTimeout", res, err)
+	}
+	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := tool.Exec(expired, plugins.ExecRequest{Session: sess, Code: "1"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Exec with an expired ctx: err = %v; want DeadlineExceeded", err)
+	}
+}
