@@ -24,6 +24,8 @@ type WorkerInfo struct {
 // ClaimValue is the value of a claim key: who runs which attempt, and what
 // the requeuer needs to redeliver it without asking anyone.
 type ClaimValue struct {
+	// Task is set by Claim; the key holds it only escaped.
+	Task    string `json:"task"`
 	Worker  string `json:"worker"`
 	Attempt int    `json:"attempt"`
 	Job     string `json:"job"`
@@ -66,6 +68,7 @@ func (l *Lease) Register(ctx context.Context, info WorkerInfo) error {
 // Errors: ErrClaimed, ErrDone, ErrStaleAttempt (ack and drop the message in
 // all three), ErrLeaseLost if the lease is gone.
 func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, error) {
+	v.Task = task
 	b, err := json.Marshal(v)
 	if err != nil {
 		return 0, fmt.Errorf("claim task %s: %w", task, err)
