@@ -19,15 +19,15 @@ var (
 	theAnswerIs = regexp.MustCompile(`(?i)the (?:final )?answer is[:\s]*(.+)`)
 )
 
-// ExtractAnswer returns the final answer in the model's own text (gen steps;
-// hints, code and tool output are not the model's answer). For math: the
-// last \boxed{...} or \fbox{...}, else the last GSM8K "#### X", else the last
-// "Final Answer: X", else the last "The answer is X". For code: the last
-// python code block, closed or not.
+// ExtractAnswer returns the final answer in the model's own text: gen steps
+// (and code steps for code problems); hints and tool output are not the
+// model's answer. For math: the last \boxed{...} or \fbox{...}, else the
+// last GSM8K "#### X", else the last "Final Answer: X", else the last "The
+// answer is X". For code: the last python code block, closed or not.
 func ExtractAnswer(kind trajectory.Kind, steps []trajectory.Step) string {
 	var b strings.Builder
 	for _, s := range steps {
-		if s.Kind == trajectory.StepGen {
+		if s.Kind == trajectory.StepGen || kind == trajectory.KindCode && s.Kind == trajectory.StepCode {
 			b.WriteString(s.Text)
 		}
 	}

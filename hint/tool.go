@@ -33,7 +33,6 @@ func (r *runner) callTool(ctx context.Context, f fence) error {
 	if f.close > f.body {
 		code = strings.TrimSuffix(string(r.buf[f.body:f.close]), "\n")
 	}
-	r.tr.ToolCalls++
 	r.invite = ""
 	t0 := r.c.Now()
 	res, err := r.tools.Exec(ctx, f.lang, code)
@@ -49,6 +48,7 @@ func (r *runner) callTool(ctx context.Context, f fence) error {
 		Truncated: truncated, ToolMS: ms(res.Duration),
 	})
 	r.sc.reset(len(r.buf))
+	r.tr.ToolCalls++
 	return nil
 }
 
