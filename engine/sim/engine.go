@@ -19,16 +19,16 @@ type engine struct {
 	metrics *metrics
 	filler  func(i int) string
 
-	mu       sync.Mutex
-	model    Model // SlowDown changes at run time
-	cfg      Config
-	faults   Faults
-	rng      *rand.Rand // fault draws; guarded by mu
-	kv       *kvCache
-	waiting  []*sequence
-	running  []*sequence
-	closed   bool
-	wake     chan struct{} // capacity 1
+	mu      sync.Mutex
+	model   Model // SlowDown changes at run time
+	cfg     Config
+	faults  Faults
+	rng     *rand.Rand // fault draws; guarded by mu
+	kv      *kvCache
+	waiting []*sequence
+	running []*sequence
+	closed  bool
+	wake    chan struct{} // capacity 1
 }
 
 func newEngine(cfg Config, clock Clock, m *metrics) *engine {

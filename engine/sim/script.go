@@ -153,6 +153,7 @@ var numberRE = regexp.MustCompile(`\d+(\.\d+)?`)
 func writeReasoning(b *strings.Builder, rng *rand.Rand, tokens int, waitRate, altRate float64, nums []string) {
 	written := 0
 	inPara := 0
+	prev := ""
 	for written < tokens {
 		var s string
 		switch u := rng.Float64(); {
@@ -165,6 +166,10 @@ func writeReasoning(b *strings.Builder, rng *rand.Rand, tokens int, waitRate, al
 		default:
 			s = steps[rng.IntN(len(steps))]
 		}
+		if s == prev {
+			continue
+		}
+		prev = s
 		if inPara >= 3 && rng.IntN(3) == 0 {
 			b.WriteString("\n\n")
 			inPara = 0
