@@ -243,7 +243,7 @@ def main():
     os.set_inheritable(RESP_FD, False)
     # A file over RLIMIT_FSIZE should fail with EFBIG, not kill the kernel.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    for name in cfg.get("preload", []):
+    for name in cfg.get("preload") or []:
         __import__(name)
     kernel = Kernel(cfg)
     set_limits(cfg)

@@ -214,7 +214,7 @@ func WithStartTimeout(d time.Duration) Option {
 // session (numpy and sympy by default).
 func WithPreload(modules ...string) Option {
 	return func(c *config) error {
-		c.preload = append([]string(nil), modules...)
+		c.preload = append([]string{}, modules...)
 		return nil
 	}
 }

@@ -27,6 +27,7 @@ type pool struct {
 	size   int
 	tokens chan struct{}
 	ready  chan *proc
+	pushed chan struct{} // holds a value after an interpreter turns warm; see waitWarm
 
 	stopped <-chan struct{} // closed by stop
 	cancel  context.CancelFunc
@@ -46,6 +47,7 @@ func newPool(l *launch, size int, first *proc, log *slog.Logger) *pool {
 		size:   size,
 		tokens: make(chan struct{}, size),
 		ready:  make(chan *proc, size),
+		pushed: make(chan struct{}, 1),
 	}
 	for range size {
 		p.tokens <- struct{}{}
@@ -103,6 +105,10 @@ func (p *pool) refill(ctx context.Context) {
 		}
 		backoff = minBackoff
 		p.ready <- pr // never blocks: ready holds size and we held a token
+		select {
+		case p.pushed <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -132,6 +138,19 @@ func (p *pool) get(ctx context.Context) (*proc, error) {
 			return nil, fmt.Errorf("wait for warm interpreter: %w", context.Cause(ctx))
 		}
 	}
+}
+
+// waitWarm waits until at least n interpreters are warm, for tests and
+// benchmarks that must not measure a pool still filling.
+func (p *pool) waitWarm(ctx context.Context, n int) error {
+	for len(p.ready) < n {
+		select {
+		case <-p.pushed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d warm interpreters (have %d): %w", n, len(p.ready), context.Cause(ctx))
+		}
+	}
+	return nil
 }
 
 // stop ends the refill workers, waits for them and kills the warm
