@@ -5,10 +5,13 @@ package gpu
 import (
 	"context"
 	"flag"
+	"net"
 	"sync"
 	"testing"
 	"time"
 )
+
+var netListenConfig net.ListenConfig
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
