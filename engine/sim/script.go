@@ -220,8 +220,9 @@ func perturb(answer string, rng *rand.Rand) string {
 // buggy returns a variant of a Python solution with one operator changed,
 // or a body that returns None when none applies.
 func buggy(code string) string {
-	swaps := [][2]string{{" + ", " - "}, {" < ", " <= "}, {" > ", " >= "}, {" == ", " != "},
-		{" - ", " + "}, {" * ", " + "}, {"True", "False"}, {"return ", "return not "}}
+	swaps := [][2]string{{"return True", "return False"}, {"return False", "return True"},
+		{" + ", " - "}, {" - ", " + "}, {" * ", " + "}, {" == ", " != "}, {" < ", " >= "},
+		{" > ", " <= "}, {"return ", "return not "}}
 	for _, s := range swaps {
 		if strings.Contains(code, s[0]) {
 			return strings.Replace(code, s[0], s[1], 1)

@@ -3,8 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"io"
-	"regexp"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
