@@ -55,7 +55,9 @@ func (g *fakeGen) Generate(ctx context.Context, req GenRequest) (GenStream, erro
 		return nil, context.Cause(ctx)
 	}
 	text, finish, stopReason := r.Text, r.Finish, ""
-	if finish == "" {
+	if finish == "-" {
+		finish = "" // a stream cut without a finish reason
+	} else if finish == "" {
 		finish = GenStop
 	}
 	if !g.ignoreStop {
@@ -139,7 +141,9 @@ func (s *fakeStream) Usage() Usage {
 func tokenize(text string) []string {
 	var out []string
 	start := 0
-	isWord := func(r byte) bool { return r < 128 && (unicode.IsLetter(rune(r)) || unicode.IsDigit(rune(r))) || r >= 128 }
+	isWord := func(r byte) bool {
+		return r < 128 && (unicode.IsLetter(rune(r)) || unicode.IsDigit(rune(r))) || r >= 128
+	}
 	for i := 0; i < len(text); {
 		j := i
 		for j < len(text) && text[j] == ' ' {
@@ -198,7 +202,7 @@ func (t *fakeTool) Exec(ctx context.Context, lang, code string) (ToolResult, err
 	return ToolResult{Output: "ok\n"}, nil
 }
 
-func (t *fakeTool) Languages() []string            { return []string{"python"} }
+func (t *fakeTool) Languages() []string             { return []string{"python"} }
 func (t *fakeTool) Close(ctx context.Context) error { return nil }
 
 // checkSteps reports how tr breaks the Trajectory contract: step texts
@@ -233,4 +237,3 @@ func checkSteps(tr trajectory.Trajectory) error {
 	}
 	return nil
 }
-

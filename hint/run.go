@@ -412,6 +412,9 @@ func (r *runner) setErr(err error) error {
 // finish completes the record.
 func (r *runner) finish() {
 	r.flushGen()
+	if r.tr.Steps == nil {
+		r.tr.Steps = []trajectory.Step{} // the contract has a list, never null
+	}
 	r.tr.Text = string(r.buf)
 	r.tr.Answer = ExtractAnswer(r.kind, r.tr.Steps)
 	if r.tr.Reference != "" && r.kind != trajectory.KindCode {

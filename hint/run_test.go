@@ -147,7 +147,7 @@ var runCases = []runCase{
 		outputs:    map[string]ToolResult{"print(2+3)": {Output: "5"}},
 		wantFinish: "stop", wantHints: 1, wantTools: 1, wantAnswer: "5"},
 	{name: "defer_final_answer", cfg: Config{Policy: Policy{DeferStop: 1}, Seed: 2},
-		resps: ok("So 5.\n\n**Final Answer**\n\n\\[ \\boxed{5} \\]", " Check: 2+3=5.\n\n**Final Answer**\n\n\\[\\boxed{5}\\]"),
+		resps:      ok("So 5.\n\n**Final Answer**\n\n\\[ \\boxed{5} \\]", " Check: 2+3=5.\n\n**Final Answer**\n\n\\[\\boxed{5}\\]"),
 		wantFinish: "stop", wantHints: 1, wantAnswer: "5"},
 	{name: "defer_eos", cfg: Config{Template: mustTemplate("llama3"), Policy: Policy{DeferStop: 2}},
 		resps:      ok("It is \\boxed{4}.", " Let me recheck: 2+3=5. \\boxed{5}", " Yes, \\boxed{5}."),
@@ -165,8 +165,12 @@ var runCases = []runCase{
 		wantFinish: "length"},
 	{name: "engine_error", resps: []resp{{Text: "partial text Wait", Err: errors.New("connection reset")}},
 		wantErr: ErrEngine, wantFinish: "error"},
-	{name: "no_finish", resps: []resp{{Text: "partial", Err: nil, Finish: "x"}},
+	{name: "unknown_finish", resps: []resp{{Text: "partial", Finish: "abort"}},
 		wantErr: ErrEngine, wantFinish: "error"},
+	{name: "stream_without_finish", resps: []resp{{Text: "partial", Finish: "-"}},
+		wantErr: ErrNoFinish, wantFinish: "error"},
+	{name: "wall_time", cfg: Config{WallTime: time.Millisecond}, variant: true,
+		resps: []resp{{Hang: true}}, wantFinish: "budget"},
 	{name: "tool_error", toolErr: errors.New("plugin crashed"),
 		resps:   ok("```python\nprint(1)\n```\n"),
 		wantErr: ErrTool, wantFinish: "error"},
@@ -262,11 +266,14 @@ func lastN(s string, n int) string {
 
 func compareGolden(t *testing.T, path string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep <|im_end|> readable in the diff
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	got := b.Bytes()
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
