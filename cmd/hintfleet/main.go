@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newSimEngineCmd(),
 		newDatasetsCmd(),
 		newPluginsCmd(),
+		newInferCmd(),
 	)
 	return root
 }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hintfleet/hintfleet/curate"
+	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/plugins/host"
+)
+
+// hintFlags are the Hint-infer knobs shared by infer and submit.
+type hintFlags struct {
+	hints        string
+	triggerMode  string
+	triggerK     int
+	triggerP     float64
+	triggers     []string
+	untilTool    bool
+	deferStop    int
+	maxToolCalls int
+	maxTokens    int
+	temperature  float64
+	topP         float64
+	template     string
+	wallTime     time.Duration
+}
+
+func (f *hintFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.hints, "hints", "paper", "hint library: none, paper, or a library FILE")
+	fl.StringVar(&f.triggerMode, "trigger-mode", "every", "which trigger words fire a hint: every, first, prob")
+	fl.IntVar(&f.triggerK, "trigger-k", 1, "with --trigger-mode first: how many triggers fire")
+	fl.Float64Var(&f.triggerP, "trigger-p", 0.5, "with --trigger-mode prob: probability per trigger")
+	fl.StringSliceVar(&f.triggers, "triggers", hint.DefaultTriggers, "trigger words at a sentence start")
+	fl.BoolVar(&f.untilTool, "until-tool-call", true, "fire trigger hints only until the first tool call")
+	fl.IntVar(&f.deferStop, "defer-stop", 0, "replace the model's stop with a hint N times (sequential test-time scaling)")
+	fl.IntVar(&f.maxToolCalls, "max-tool-calls", hint.DefaultMaxToolCalls, "tool calls per trajectory")
+	fl.IntVar(&f.maxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
+	fl.Float64Var(&f.topP, "top-p", 1, "nucleus sampling")
+	fl.StringVar(&f.template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", or a template FILE")
+	fl.DurationVar(&f.wallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
+}
+
+// config builds the hint.Config the flags describe.
+func (f *hintFlags) config() (hint.Config, error) {
+	cfg := hint.Config{
+		Triggers: f.triggers, MaxToolCalls: f.maxToolCalls, MaxTokens: f.maxTokens,
+		Temperature: f.temperature, TopP: f.topP, WallTime: f.wallTime,
+	}
+	tmpl, err := hint.BuiltinTemplate(f.template)
+	if err != nil {
+		if tmpl, err = hint.LoadTemplate(f.template); err != nil {
+			return cfg, fmt.Errorf("--template %s: not a built-in template (%s) nor a readable file: %w",
+				f.template, strings.Join(hint.BuiltinTemplates(), ", "), err)
+		}
+	}
+	cfg.Template = tmpl
+	switch f.hints {
+	case "none":
+		cfg.Policy = hint.Policy{Mode: hint.TriggerNone, DeferStop: 0}
+		cfg.MaxHints = -1
+		return cfg, cfg.Validate()
+	case "paper":
+	default:
+		lib, err := hint.LoadLibrary(f.hints)
+		if err != nil {
+			return cfg, fmt.Errorf("--hints: %w", err)
+		}
+		cfg.Library = lib
+	}
+	cfg.Policy = hint.Policy{
+		Mode: hint.TriggerMode(f.triggerMode), K: f.triggerK, P: f.triggerP,
+		UntilToolCall: f.untilTool, DeferStop: f.deferStop,
+	}
+	return cfg, cfg.Validate()
+}
+
+func newInferCmd() *cobra.Command {
+	var (
+		pf          problemFlags
+		hf          hintFlags
+		plf         pluginFlags
+		engines     []string
+		model       string
+		apiKey      string
+		samples     int
+		concurrency int
+		out         string
+		label       string
+		jobID       string
+		jsonOut     bool
+		noTools     bool
+		quiet       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "infer",
+		Short: "Run Hint-infer on one machine: problems × samples against engines, with sandboxed tools",
+		Long: `infer runs START's Hint-infer without a fleet: it streams from the engines given
+(spreading trajectories over them), inserts hints, runs the code the model writes through
+the tool plugins, and appends one trajectory per line to --out. Rerunning with the same
+--out resumes: finished tasks are skipped and nothing is written twice.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			problems, err := pf.load()
+			if err != nil {
+				return err
+			}
+			cfg, err := hf.config()
+			if err != nil {
+				return err
+			}
+			if len(engines) == 0 {
+				return fmt.Errorf("no --engine given")
+			}
+			var clients []*engine.Client
+			for _, u := range engines {
+				opts := []engine.Option{engine.WithModel(model), engine.WithFirstTokenTimeout(5 * time.Minute), engine.WithIdleTimeout(2 * time.Minute)}
+				if apiKey != "" {
+					opts = append(opts, engine.WithAPIKey(apiKey))
+				}
+				c, err := engine.New(u, opts...)
+				if err != nil {
+					return fmt.Errorf("--engine %s: %w", u, err)
+				}
+				if model == "" {
+					if ms, err := c.Models(ctx); err == nil && len(ms) > 0 {
+						c, _ = engine.New(u, append(opts, engine.WithModel(ms[0].ID))...)
+					}
+				}
+				clients = append(clients, c)
+			}
+			eng, err := infer.NewEngines(clients, nil)
+			if err != nil {
+				return err
+			}
+			opt := infer.Options{
+				Label: label, JobID: jobID, Samples: samples, Concurrency: concurrency, Hint: cfg, Out: out,
+				Grader: &curate.MathGrader{},
+				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+			}
+			if opt.Label == "" {
+				opt.Label = "hints " + hf.hints
+			}
+			if !noTools {
+				specs, err := plf.specs()
+				if err != nil {
+					return err
+				}
+				mgr, err := host.New(ctx, specs, plf.options(cmd.ErrOrStderr())...)
+				if err != nil {
+					return err
+				}
+				defer mgr.Close()
+				opt.Tools = &infer.Tools{Router: mgr}
+			}
+			var bar *progressBar
+			if !quiet && !jsonOut && isTerminal(os.Stderr) {
+				bar = newProgressBar(cmd.ErrOrStderr())
+				opt.Progress = bar.update
+			}
+			sum, err := infer.Run(ctx, eng, problems, opt)
+			if bar != nil {
+				bar.done()
+			}
+			if sum != nil {
+				if jsonOut {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					if jerr := enc.Encode(summaryJSON(sum)); jerr != nil {
+						return jerr
+					}
+				} else {
+					if werr := infer.WriteTable(cmd.OutOrStdout(), sum); werr != nil {
+						return werr
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "trajectories: %s\n", out)
+				}
+			}
+			return err
+		},
+	}
+	pf.register(cmd)
+	hf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringSliceVar(&engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
+	fl.StringVar(&model, "model", "", "model name (default: the engine's first model)")
+	fl.StringVar(&apiKey, "api-key", os.Getenv("HINTFLEET_ENGINE_API_KEY"), "engine API key (default: $HINTFLEET_ENGINE_API_KEY)")
+	fl.IntVar(&samples, "samples", 1, "samples per problem")
+	fl.IntVar(&concurrency, "concurrency", infer.DefaultConcurrency, "trajectories in flight")
+	fl.StringVar(&out, "out", "trajectories.jsonl", "trajectories file (resumed if it exists)")
+	fl.StringVar(&label, "label", "", "name of this run in the summary")
+	fl.StringVar(&jobID, "job", infer.DefaultJobID, "job id prefixing task ids")
+	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
+	fl.BoolVar(&noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
+	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fl.StringVar(&plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ./bin/plugins)")
+	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
+	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+	return cmd
+}
+
+// summaryJSON adds the derived figures to a summary for --json.
+func summaryJSON(s *infer.Summary) map[string]any {
+	b, _ := json.Marshal(s)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["accuracy"] = s.Accuracy()
+	m["wasted_pct"] = s.WastedPct()
+	m["tokens_per_s"] = s.TokensPerSec()
+	m["elapsed_s"] = s.Elapsed.Seconds()
+	return m
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar redraws one status line on a terminal.
+type progressBar struct {
+	w    io.Writer
+	last time.Time
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
+
+func (p *progressBar) update(s infer.Summary) {
+	if time.Since(p.last) < 100*time.Millisecond && s.Trajectories < s.Total {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	filled := 0
+	if s.Total > 0 {
+		filled = width * s.Trajectories / s.Total
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %6.0f tok/s  tools %d  hints %d  acc %5.1f%%  err %d ",
+		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), s.Trajectories, s.Total,
+		s.TokensPerSec(), s.ToolCalls, s.Hints, 100*s.Accuracy(), s.Errors)
+}
+
+func (p *progressBar) done() { fmt.Fprintln(p.w) }
+

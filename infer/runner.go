@@ -1,0 +1,218 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hintfleet/hintfleet/curate"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// Defaults for Options.
+const (
+	DefaultJobID       = "infer"
+	DefaultConcurrency = 8
+)
+
+// Options configure one infer run.
+type Options struct {
+	// Label names the run in summaries ("hints", "plain").
+	Label string
+	// JobID prefixes task ids; a rerun must use the same one to resume.
+	JobID       string
+	Samples     int
+	Concurrency int
+	Hint        hint.Config
+	// Tools runs code fences; nil runs no tool calls.
+	Tools hint.Tool
+	// Out is the trajectories file. Tasks already in it are skipped, so a
+	// rerun with the same Out resumes. Failed tasks go to Out+".errors.jsonl"
+	// and run again next time.
+	Out string
+	// Grader regrades math answers against the reference; nil uses hint's
+	// basic check only.
+	Grader *curate.MathGrader
+	// Progress is called after each finished task, from one goroutine at a time.
+	Progress func(Summary)
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// TaskID names one sample of one problem within a job.
+func TaskID(job, problem string, sample int) string {
+	return fmt.Sprintf("%s/%s/%d", job, problem, sample)
+}
+
+// Run runs every problem × sample not already in opt.Out and returns the
+// summary of the whole output file (resumed tasks included).
+func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt Options) (*Summary, error) {
+	if opt.JobID == "" {
+		opt.JobID = DefaultJobID
+	}
+	if opt.Samples <= 0 {
+		opt.Samples = 1
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = DefaultConcurrency
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Out == "" {
+		return nil, errors.New("infer: no output file")
+	}
+	sum := newSummary(opt.Label, opt.Out)
+	done, err := resume(opt.Out, sum)
+	if err != nil {
+		return nil, err
+	}
+	out, err := trajectory.OpenWriter(opt.Out)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	defer out.Close()
+	errPath := opt.Out + ".errors.jsonl"
+	os.Remove(errPath) // failures of an earlier run are retried now
+	var errOut *trajectory.Writer
+
+	start := opt.Now()
+	var mu sync.Mutex // guards sum and errOut
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opt.Concurrency)
+	total := len(problems) * opt.Samples
+	sum.Total = total
+	for _, p := range problems {
+		for s := 0; s < opt.Samples; s++ {
+			id := TaskID(opt.JobID, p.ID, s)
+			if done[id] {
+				continue
+			}
+			if gctx.Err() != nil {
+				break
+			}
+			g.Go(func() error {
+				tr, runErr := runOne(gctx, eng, p, s, id, opt)
+				mu.Lock()
+				defer mu.Unlock()
+				if runErr != nil {
+					if gctx.Err() != nil {
+						return nil // cancelled: the task runs again on resume
+					}
+					opt.Logger.Warn("task failed", "task", id, "err", runErr)
+					sum.Errors++
+					if errOut == nil {
+						if errOut, err = trajectory.OpenWriter(errPath); err != nil {
+							return fmt.Errorf("infer: %w", err)
+						}
+					}
+					return errOut.Append(tr)
+				}
+				if err := out.Append(tr); err != nil {
+					return fmt.Errorf("infer: task %s: %w", id, err)
+				}
+				sum.add(&tr, true)
+				sum.Elapsed = opt.Now().Sub(start)
+				if opt.Progress != nil {
+					opt.Progress(*sum)
+				}
+				return nil
+			})
+		}
+	}
+	err = g.Wait()
+	sum.Elapsed = opt.Now().Sub(start)
+	if errOut != nil {
+		if cerr := errOut.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return sum, err
+}
+
+// runOne runs one task to a trajectory. On failure the trajectory holds what
+// was generated, with the error.
+func runOne(ctx context.Context, eng *Engines, p trajectory.Problem, sample int, id string, opt Options) (trajectory.Trajectory, error) {
+	gen := eng.Pick()
+	cfg := opt.Hint
+	cfg.Seed = int64(sample)
+	if cfg.Temperature > 0 && cfg.SampleSeed == nil {
+		seed := int64(sample)
+		cfg.SampleSeed = &seed
+	}
+	var sess hint.ToolSession
+	if opt.Tools != nil {
+		var err error
+		if sess, err = opt.Tools.Open(ctx, id); err != nil {
+			return trajectory.Trajectory{TaskID: id}, fmt.Errorf("task %s: %w", id, err)
+		}
+		defer sess.Close(context.WithoutCancel(ctx))
+	}
+	tr, err := hint.Run(ctx, gen, sess, p, cfg)
+	tr.TaskID, tr.JobID, tr.Sample, tr.Attempt = id, opt.JobID, sample, 1
+	tr.ProblemID, tr.Dataset, tr.Question = p.ID, p.Dataset, p.Question
+	tr.Engine = trajectory.EngineRef{URL: gen.Client.BaseURL(), Model: gen.Client.Model()}
+	if err != nil {
+		if tr.Error == "" {
+			tr.Error = err.Error()
+		}
+		return tr, fmt.Errorf("task %s: %w", id, err)
+	}
+	if opt.Grader != nil && p.Answer != "" && p.Kind != trajectory.KindCode {
+		v := opt.Grader.Grade(ctx, tr.Answer, p.Answer)
+		tr.Correct = &v.Equal
+	}
+	return tr, nil
+}
+
+// resume reads the tasks already in path into done and the summary.
+func resume(path string, sum *Summary) (map[string]bool, error) {
+	done := map[string]bool{}
+	r, err := trajectory.OpenReader[trajectory.Trajectory](path)
+	if errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("infer: resume: %w", err)
+	}
+	defer r.Close()
+	for {
+		t, err := r.Next()
+		if err == io.EOF {
+			return done, nil
+		}
+		if err != nil {
+			// A torn last line is repaired by OpenWriter; anything else in
+			// our own output is a reason to stop, not to guess.
+			var pe *trajectory.ParseError
+			if errors.As(err, &pe) && pe.Line > 0 {
+				return nil, fmt.Errorf("infer: resume from %w (fix or move the file)", err)
+			}
+			return nil, fmt.Errorf("infer: resume: %w", err)
+		}
+		if done[t.TaskID] {
+			continue
+		}
+		done[t.TaskID] = true
+		sum.add(&t, false)
+		sum.Skipped++
+	}
+}
