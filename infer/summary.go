@@ -113,7 +113,9 @@ func WriteTable(w io.Writer, sums ...*Summary) error {
 		return fmt.Sprintf("%d (%.2f/traj)", s.ToolCalls, per(int64(s.ToolCalls), s.Trajectories))
 	})
 	row("with a tool call", func(s *Summary) string { return fmt.Sprintf("%d", s.WithTool) })
-	row("hints", func(s *Summary) string { return fmt.Sprintf("%d (%.2f/traj)", s.Hints, per(int64(s.Hints), s.Trajectories)) })
+	row("hints", func(s *Summary) string {
+		return fmt.Sprintf("%d (%.2f/traj)", s.Hints, per(int64(s.Hints), s.Trajectories))
+	})
 	row("tokens/problem", func(s *Summary) string { return fmt.Sprintf("%.0f", per(s.CompletionTokens, s.Trajectories)) })
 	row("wasted", func(s *Summary) string { return fmt.Sprintf("%.2f%%", s.WastedPct()) })
 	row("requests", func(s *Summary) string { return fmt.Sprintf("%d", s.Requests) })

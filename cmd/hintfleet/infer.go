@@ -252,4 +252,3 @@ func (p *progressBar) update(s infer.Summary) {
 }
 
 func (p *progressBar) done() { fmt.Fprintln(p.w) }
-
