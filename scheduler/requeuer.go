@@ -154,6 +154,9 @@ func (r *Requeuer) Run(ctx context.Context) error {
 					r.handled.Store(rev)
 				}
 				if err := r.handle(ctx, ev); err != nil {
+					if ctx.Err() != nil {
+						return nil // stopped mid-decision; a rerun redoes it
+					}
 					return err
 				}
 			}
