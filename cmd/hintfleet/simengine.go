@@ -1,18 +1,91 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"net"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
-// newSimEngineCmd is a placeholder until its issue lands.
+// newSimEngineCmd runs the simulated vLLM server (engine/sim) so that demos
+// and tests have an engine on machines without a GPU.
 func newSimEngineCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "sim-engine",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("sim-engine: not built yet")
+	cfg := sim.DefaultConfig()
+	var (
+		listen, datasetsDir string
+		problems            []string
+		stepBase, stepSeq   time.Duration
+		prefill, spikeDur   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "sim-engine",
+		Short: "Serve a simulated vLLM engine (no GPU, scripted answers) on an OpenAI-compatible API",
+		Long: "sim-engine serves /v1/completions, /v1/models, /health and /metrics as vLLM does, with a\n" +
+			"simulated GPU time model and a scripted reasoner that KNOWS the reference answers of the\n" +
+			"problems given with --problems (dataset names or problem files).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg.StepBase, cfg.StepPerSeq, cfg.PrefillPerToken, cfg.Faults.SpikeDuration = stepBase, stepSeq, prefill, spikeDur
+			for _, p := range problems {
+				var (
+					ps  []trajectory.Problem
+					err error
+				)
+				if trajectory.IsDatasetName(p) {
+					ps, err = trajectory.LoadDataset(p, datasetsDir)
+				} else {
+					ps, err = trajectory.LoadFile(p)
+				}
+				if err != nil {
+					return fmt.Errorf("sim-engine: problems %s: %w", p, err)
+				}
+				cfg.Problems = append(cfg.Problems, ps...)
+			}
+			srv, err := sim.New(cfg)
+			if err != nil {
+				return fmt.Errorf("sim-engine: %w", err)
+			}
+			defer srv.Close()
+			var lc net.ListenConfig
+			ln, err := lc.Listen(ctx, "tcp", listen)
+			if err != nil {
+				return fmt.Errorf("sim-engine: listen %s: %w", listen, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
+			if err := srv.Serve(ctx, ln); err != nil {
+				return fmt.Errorf("sim-engine: %w", err)
+			}
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on (port 0 picks one)")
+	f.StringSliceVar(&problems, "problems", nil, "dataset names (math500, gsm8k, …) or problem files the reasoner knows; repeatable")
+	f.StringVar(&datasetsDir, "datasets-dir", "", "folder of the named datasets (default: found as trajectory.FindDatasetsDir)")
+	f.StringVar(&cfg.Model, "model", cfg.Model, "served model name")
+	f.IntVar(&cfg.MaxNumSeqs, "max-num-seqs", cfg.MaxNumSeqs, "largest running batch")
+	f.IntVar(&cfg.KVCacheTokens, "kv-cache-tokens", cfg.KVCacheTokens, "KV-cache capacity in tokens")
+	f.IntVar(&cfg.MaxModelLen, "max-model-len", cfg.MaxModelLen, "context length in tokens")
+	f.IntVar(&cfg.MaxWaiting, "max-waiting", 0, "503 when this many requests wait (0: no bound)")
+	f.Float64Var(&cfg.Speedup, "speedup", cfg.Speedup, "run this many times faster than the simulated GPU")
+	f.Float64Var(&cfg.SlowDown, "slow-down", cfg.SlowDown, "multiply every step by this (>= 1; also POST /sim/knobs)")
+	f.DurationVar(&stepBase, "step-base", cfg.StepBase, "decode step time at batch 0")
+	f.DurationVar(&stepSeq, "step-per-seq", cfg.StepPerSeq, "extra decode step time per running sequence")
+	f.DurationVar(&prefill, "prefill-per-token", cfg.PrefillPerToken, "prefill time per uncached prompt token")
+	f.Float64Var(&cfg.Reasoner.Accuracy, "accuracy", cfg.Reasoner.Accuracy, "probability that the answer without tools is right")
+	f.Float64Var(&cfg.Reasoner.WaitRate, "wait-rate", cfg.Reasoner.WaitRate, "probability that a sentence starts with \"Wait,\"")
+	f.Float64Var(&cfg.Reasoner.AltRate, "alt-rate", cfg.Reasoner.AltRate, "probability that a sentence starts with \"Alternatively,\"")
+	f.IntVar(&cfg.Reasoner.ReasoningTokens, "reasoning-tokens", cfg.Reasoner.ReasoningTokens, "mean length of the first stretch of reasoning")
+	f.Float64Var(&cfg.Reasoner.BuggyCodeRate, "buggy-code-rate", 0, "probability that code for a code problem is buggy")
+	f.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "probability of a 500 per request")
+	f.Float64Var(&cfg.Faults.DropRate, "drop-rate", 0, "probability that a request's connection drops mid-output")
+	f.Float64Var(&cfg.Faults.SpikeRate, "spike-rate", 0, "probability that a step is delayed by --spike")
+	f.DurationVar(&spikeDur, "spike", 0, "latency spike per affected step (simulated time)")
+	f.Uint64Var(&cfg.FaultSeed, "fault-seed", 0, "seed of the fault draws")
+	return cmd
 }

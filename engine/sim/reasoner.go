@@ -144,6 +144,15 @@ func (sc *script) continueAfter(t string) string {
 		}
 	}
 	k := 0
+	if pos == len(t) {
+		// Nothing written yet. A hint or an output block right after the
+		// question is acted on as it would be later in the text.
+		if kind, x := classify(t); kind != segCont {
+			k = 1
+			sc.enter(k, kind, x)
+			g = sc.segment(k, kind, x, strings.Contains(t, "</think>"))
+		}
+	}
 	for {
 		m := commonPrefix(t[pos:], g)
 		if pos+m == len(t) {

@@ -143,6 +143,14 @@ func TestReasonerToolProtocol(t *testing.T) {
 	}
 }
 
+func TestReasonerHintInPrompt(t *testing.T) {
+	r := NewReasoner(probs, DefaultConfig().Reasoner)
+	seg := r.Continue("Question: "+probs[0].Question+" "+pythonHint, Sampling{})
+	if !strings.HasPrefix(seg, "\n\n```python\n") {
+		t.Fatalf("hint right after the question ignored: %q", seg)
+	}
+}
+
 func TestReasonerUnknownPrompt(t *testing.T) {
 	r := NewReasoner(probs, DefaultConfig().Reasoner)
 	a := r.Continue("Tell me a story.", Sampling{})
