@@ -249,6 +249,7 @@ func TestProblemReaderStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	stop := errors.New("drain")
 	var n int
 	var last error

@@ -2,7 +2,9 @@ package trajectory
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -62,11 +64,16 @@ func TestReaderLines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// OneByteReader exercises every refill path.
 			for _, src := range []io.Reader{strings.NewReader(tt.in), iotest.OneByteReader(strings.NewReader(tt.in))} {
-				r, err := NewReader[rec](src, WithName("f.jsonl"))
+				workers := 1
+				if _, ok := src.(*strings.Reader); ok {
+					workers = 3 // parallel decoding must give the same answers
+				}
+				r, err := NewReader[rec](src, WithName("f.jsonl"), WithDecodeWorkers(workers))
 				if err != nil {
 					t.Fatal(err)
 				}
 				got, errs := readAll(t, r)
+				r.Close()
 				if len(got) != len(tt.want) {
 					t.Fatalf("got %v, want %v (errs %v)", got, tt.want, errs)
 				}
@@ -191,5 +198,63 @@ func TestParseErrorText(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestReaderParallelOrderAndErrors(t *testing.T) {
+	var b strings.Builder
+	const n = 5000
+	for i := range n {
+		switch {
+		case i%997 == 0:
+			b.WriteString("{bad\n")
+		case i%1201 == 0:
+			b.WriteString(`{"a":"` + strings.Repeat("x", 300) + `"}` + "\n")
+		default:
+			b.WriteString(`{"a":"x","n":` + strconv.Itoa(i) + "}\n")
+		}
+		if i%100 == 0 {
+			b.WriteString("\n")
+		}
+	}
+	seq, _ := NewReader[rec](strings.NewReader(b.String()), WithMaxLineSize(200))
+	par, _ := NewReader[rec](iotest.HalfReader(strings.NewReader(b.String())), WithMaxLineSize(200), WithDecodeWorkers(4))
+	defer par.Close()
+	for {
+		v1, err1 := seq.Next()
+		v2, err2 := par.Next()
+		if v1 != v2 || fmt.Sprint(err1) != fmt.Sprint(err2) || seq.Line() != par.Line() {
+			t.Fatalf("sequential %+v, %v at %d; parallel %+v, %v at %d", v1, err1, seq.Line(), v2, err2, par.Line())
+		}
+		if err1 == io.EOF {
+			break
+		}
+	}
+}
+
+func TestReaderParallelCloseEarly(t *testing.T) {
+	var b strings.Builder
+	for range 10000 {
+		b.WriteString(`{"a":"x"}` + "\n")
+	}
+	r, _ := NewReader[rec](strings.NewReader(b.String()), WithDecodeWorkers(2))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil { // must return: goroutines stopped
+		t.Fatal(err)
+	}
+}
+
+func TestReaderParallelReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	src := io.MultiReader(strings.NewReader("{}\n{}\n"), iotest.ErrReader(boom))
+	r, _ := NewReader[rec](src, WithDecodeWorkers(2))
+	got, errs := readAll(t, r)
+	if len(got) != 2 || len(errs) != 1 || !errors.Is(errs[0], boom) {
+		t.Fatalf("got %v errs %v", got, errs)
+	}
+	if _, err := r.Next(); !errors.Is(err, boom) {
+		t.Fatalf("after read error: %v", err)
 	}
 }
