@@ -166,7 +166,7 @@ func tokenize(text string) []string {
 // bytewise sends one byte per chunk.
 func bytewise(text string) []string {
 	out := make([]string, len(text))
-	for i := range text {
+	for i := 0; i < len(text); i++ {
 		out[i] = text[i : i+1]
 	}
 	return out
