@@ -57,6 +57,8 @@ class _Binary(io.RawIOBase):
         return True
 
     def write(self, b):
+        if self._owner.closed:
+            raise ValueError("I/O operation on closed file.")
         b = bytes(b)
         self._owner._add(b)
         return len(b)
@@ -91,6 +93,8 @@ class Capture(io.TextIOBase):
         self._buf += b
 
     def write(self, s):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
         if not isinstance(s, str):
             raise TypeError("write() argument must be str, not %s" % type(s).__name__)
         room = self._cap - len(self._buf)

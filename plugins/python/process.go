@@ -297,16 +297,20 @@ func (p *proc) dead() bool {
 	}
 }
 
-// kill ends the interpreter and everything it started, and returns once the
-// outer process is reaped. In a sandbox it kills pid 1 of the sandbox's pid
-// namespace: the kernel then kills every process in the namespace before
-// pid 1 is reaped, and bwrap exits after reaping it, so when kill returns
-// nothing of the sandbox runs. Safe to call many times and concurrently.
+// kill ends the interpreter and everything it started, and returns once
+// all of it is gone. In a sandbox it kills pid 1 of the sandbox's pid
+// namespace and waits on its pidfd: the kernel kills every process of the
+// namespace and waits for them before pid 1 counts as exited, so when kill
+// returns nothing of the sandbox runs. (Waiting for bwrap's outer process
+// is not enough: it exits as soon as pid 1 reports the interpreter's exit
+// status, while pid 1 may still be tearing the namespace down.) Safe to
+// call many times and concurrently.
 func (p *proc) kill() {
 	p.killOnce.Do(func() {
 		pgid := p.cmd.Process.Pid
 		if p.pidfd >= 0 {
 			unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+			waitPidfd(p.pidfd, nsTeardownLimit)
 		} else {
 			syscall.Kill(-pgid, syscall.SIGKILL)
 		}
@@ -326,6 +330,31 @@ func (p *proc) kill() {
 		p.cleanup()
 	})
 	<-p.done
+}
+
+// nsTeardownLimit bounds the wait for a killed sandbox's pid namespace to
+// empty; the kernel does it in milliseconds, even for a fork bomb.
+const nsTeardownLimit = 30 * time.Second
+
+// waitPidfd waits until the process behind fd has exited or limit passes.
+// It blocks its thread in poll(2); the Go runtime hands the P to others.
+func waitPidfd(fd int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return false
+		case n > 0:
+			return true
+		}
+	}
 }
 
 // pid returns the host pid of the outer process (bwrap, or the interpreter
