@@ -270,7 +270,7 @@ func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 	if err != nil {
 		return fmt.Errorf("start embedded nats: %w", err)
 	}
-	go ns.Start() // owned by e: Close shuts it down and waits
+	ns.Start() // does not block; Close shuts the server down and waits
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(d), 0)

@@ -2,13 +2,11 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hintfleet/hintfleet/cluster"
@@ -190,9 +188,6 @@ func TestNATSTLSAndToken(t *testing.T) {
 			}
 			if (err == nil) != tc.wantOK {
 				t.Fatalf("Connect err = %v, want ok=%v", err, tc.wantOK)
-			}
-			if err != nil && errors.Is(err, nats.ErrAuthorization) != (tc.name != "no CA") {
-				t.Logf("error: %v", err)
 			}
 		})
 	}

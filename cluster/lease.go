@@ -127,9 +127,9 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 // A worker selects on it to stop in-flight work: its claims are gone.
 func (l *Lease) Done() <-chan struct{} { return l.donec }
 
-// Err is nil while the lease is kept alive; after Done it wraps ErrLeaseLost
-// if etcd dropped the lease, or is ErrLeaseLost-free context.Canceled after
-// Close or Orphan.
+// Err is nil while the lease is kept alive. After Done it wraps ErrLeaseLost
+// if etcd dropped the lease (expiry, revoke), or context.Canceled if this
+// process closed or orphaned it.
 func (l *Lease) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
