@@ -43,6 +43,8 @@ func TestHostKilledLeavesNoPlugin(t *testing.T) {
 	if !alive(pid) {
 		t.Fatalf("plugin %d not running before the host is killed", pid)
 	}
+	// If the test fails, do not leave the orphaned plugin running.
+	t.Cleanup(func() { _ = killGroup(pid) })
 	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
