@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -54,10 +55,10 @@ func measureThroughput(b *testing.B, batch, tokens int, speedup float64) (got, w
 	}
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: batch + 1, MaxIdleConnsPerHost: batch + 1}}
 	defer client.CloseIdleConnections()
-	body := fmt.Sprintf(`{"model":"sim-bench","prompt":"Say something.","max_tokens":%d,"ignore_eos":true,"stream":true}`, tokens)
+	body := fmt.Sprintf(`{"model":"sim-bench","prompt":"Say something.","max_tokens":%d,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`, tokens)
 	// Each client records when each chunk arrived and how many tokens it
-	// carried (one per chunk unless the reader fell behind; then counted by
-	// text pieces).
+	// carried (more than one when the reader fell behind), from vLLM's
+	// continuous usage stats.
 	type stamp struct {
 		at     time.Time
 		tokens int
@@ -77,18 +78,21 @@ func measureThroughput(b *testing.B, batch, tokens int, speedup float64) (got, w
 			}
 			defer resp.Body.Close()
 			sc := bufio.NewScanner(resp.Body)
+			seen := 0
 			for sc.Scan() {
 				line := sc.Text()
 				data, ok := strings.CutPrefix(line, "data: ")
 				if !ok || data == "[DONE]" {
 					continue
 				}
-				i := strings.Index(data, `"text":"`)
-				j := strings.Index(data, `","logprobs"`)
-				if i < 0 || j < 0 {
+				var chunk completionResponse
+				if json.Unmarshal([]byte(data), &chunk) != nil || chunk.Usage == nil || len(chunk.Choices) == 0 {
 					continue
 				}
-				stamps[c] = append(stamps[c], stamp{time.Now(), CountTokens(strings.ReplaceAll(data[i+8:j], `\n`, "\n"))})
+				// Usage is cumulative: the chunk carried the difference.
+				n := chunk.Usage.CompletionTokens - seen
+				seen = chunk.Usage.CompletionTokens
+				stamps[c] = append(stamps[c], stamp{time.Now(), n})
 			}
 		}(c)
 	}

@@ -171,15 +171,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a admitted, seq 
 		}
 		return true
 	}
+	continuous := a.req.StreamOptions != nil && a.req.StreamOptions.IncludeUsage && a.req.StreamOptions.ContinuousUsageStats
+	var generated int
 	chunk := func(text string, finish *string, stopReason any) completionResponse {
-		return completionResponse{ID: seq.id, Object: "text_completion", Created: a.created, Model: s.cfg.Model,
+		c := completionResponse{ID: seq.id, Object: "text_completion", Created: a.created, Model: s.cfg.Model,
 			Choices: []choice{{Index: 0, Text: text, FinishReason: finish, StopReason: stopReason}}}
+		if continuous { // vLLM's stream_options.continuous_usage_stats
+			c.Usage = &usage{PromptTokens: len(a.tokens), CompletionTokens: generated, TotalTokens: len(a.tokens) + generated}
+		}
+		return c
 	}
 	for {
 		if !s.wait(r, seq) {
 			return
 		}
 		p := s.engine.read(seq)
+		generated = p.generated
 		if seq.dropAt >= 0 && p.generated >= seq.dropAt {
 			dropConnection()
 		}

@@ -18,7 +18,8 @@ type completionRequest struct {
 	Stop          json.RawMessage `json:"stop"`
 	Stream        bool            `json:"stream"`
 	StreamOptions *struct {
-		IncludeUsage bool `json:"include_usage"`
+		IncludeUsage         bool `json:"include_usage"`
+		ContinuousUsageStats bool `json:"continuous_usage_stats"`
 	} `json:"stream_options"`
 	N *int `json:"n"`
 	// vLLM extra sampling parameters.
