@@ -32,6 +32,9 @@ var (
 	ErrEventTooLarge = errors.New("engine: event too large")
 )
 
+// errStreamDone is a finished stream's cancel cause; callers never see it.
+var errStreamDone = errors.New("engine: stream done")
+
 // StatusError is an engine's error reply: a non-2xx HTTP response, or an
 // error event inside a stream. It decodes vLLM's flat shape
 // ({"object":"error","message":…,"type":…,"param":…,"code":…}), OpenAI's and

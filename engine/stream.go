@@ -170,11 +170,12 @@ func (s *Stream) decode(ev []byte) error {
 	clear(chs)
 	s.wire = wireChunk{Choices: chs[:0]}
 	s.pending = 0
-	if err := json.Unmarshal(ev, &s.wire); err != nil {
-		if s.sse.Unterminated() {
-			return s.cut(io.ErrUnexpectedEOF)
+	if !fastDecode(ev, &s.wire) {
+		clear(s.wire.Choices[:cap(s.wire.Choices)])
+		s.wire = wireChunk{Choices: s.wire.Choices[:0]}
+		if err := json.Unmarshal(ev, &s.wire); err != nil {
+			return s.decodeErr(ev, err)
 		}
-		return fmt.Errorf("engine: stream: decode event %.200q: %w", ev, err)
 	}
 	if len(s.wire.Error) > 0 || len(s.wire.Message) > 0 && len(s.wire.Choices) == 0 {
 		se := decodeStatusError(http.StatusOK, bytes.Clone(ev))
@@ -185,6 +186,13 @@ func (s *Stream) decode(ev []byte) error {
 		s.usage, s.hasUsage = *u, true
 	}
 	return nil
+}
+
+func (s *Stream) decodeErr(ev []byte, err error) error {
+	if s.sse.Unterminated() {
+		return s.cut(io.ErrUnexpectedEOF)
+	}
+	return fmt.Errorf("engine: stream: decode event %.200q: %w", ev, err)
 }
 
 // choice hands out the next pending choice and updates the accumulators.
@@ -270,9 +278,6 @@ func (s *Stream) fail(err error) (Chunk, error) {
 	s.release(errStreamDone)
 	return Chunk{}, err
 }
-
-// errStreamDone is the cancel cause once a stream has ended normally.
-var errStreamDone = errors.New("engine: stream done")
 
 func (s *Stream) cut(cause error) error {
 	return &StreamCutError{Text: string(s.text), CompletionTokens: s.CompletionTokens(), Err: cause}
