@@ -109,7 +109,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 	return req, nil
 }
 
-// getJSON fetches path and returns the body of a 2xx reply; other statuses
+// get fetches path (with retries) and returns the body of a 2xx reply; other statuses
 // become a *StatusError.
 func (c *Client) get(ctx context.Context, path, accept string) ([]byte, error) {
 	resp, _, err := c.send(ctx, http.MethodGet, path, nil, accept, nil)
