@@ -26,10 +26,14 @@ deps:
 build: plugins
 	$(GO) build -o $(BIN)/hintfleet ./cmd/hintfleet
 
-# plugins builds the tool plugins the host loads from $(BIN)/plugins.
+# plugins builds the tool plugins the host loads from $(BIN)/plugins, links
+# the Python-written calculator beside them, and records every plugin's
+# SHA-256 in SHA256SUMS, which the host checks before starting one.
 plugins:
 	@mkdir -p $(BIN)/plugins
 	$(GO) build -o $(BIN)/plugins/ ./plugins/cmd/...
+	ln -sf $(CURDIR)/plugins/calc-py/calc_plugin.py $(BIN)/plugins/calc
+	cd $(BIN)/plugins && rm -f SHA256SUMS && sha256sum -- $$(ls | grep -v SHA256SUMS) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 
 vet:
 	$(GO) vet ./...
