@@ -25,13 +25,18 @@ var (
 // last GSM8K "#### X", else the last "Final Answer: X", else the last "The
 // answer is X". For code: the last python code block, closed or not.
 func ExtractAnswer(kind trajectory.Kind, steps []trajectory.Step) string {
-	var b strings.Builder
+	var parts []string
 	for _, s := range steps {
 		if s.Kind == trajectory.StepGen || kind == trajectory.KindCode && s.Kind == trajectory.StepCode {
-			b.WriteString(s.Text)
+			parts = append(parts, s.Text)
 		}
 	}
-	text := b.String()
+	text := ""
+	if len(parts) == 1 {
+		text = parts[0] // the common case: no copy of a long text
+	} else {
+		text = strings.Join(parts, "")
+	}
 	if kind == trajectory.KindCode {
 		return lastCodeBlock(text)
 	}
@@ -56,27 +61,36 @@ func ExtractMathAnswer(text string) string {
 }
 
 // lastBoxed returns the argument of the last \boxed{…} or \fbox{…} whose
-// braces balance.
+// braces balance. It scans forward with strings.Index, which is vectorised,
+// unlike LastIndex: texts run to hundreds of kilobytes.
 func lastBoxed(text string) (string, bool) {
-	best, found := -1, ""
-	for _, cmd := range []string{`\boxed`, `\fbox`} {
-		for i := strings.LastIndex(text, cmd); i >= 0; i = strings.LastIndex(text[:i], cmd) {
-			j := i + len(cmd)
-			for j < len(text) && text[j] == ' ' {
-				j++
-			}
-			if j >= len(text) || text[j] != '{' {
-				continue
-			}
-			if arg, ok := braced(text[j:]); ok {
-				if i > best {
-					best, found = i, arg
-				}
-				break
+	found, ok := "", false
+	for i := 0; ; {
+		j := strings.IndexByte(text[i:], '\\')
+		if j < 0 {
+			return found, ok
+		}
+		i += j + 1
+		rest := text[i:]
+		var n int
+		switch {
+		case strings.HasPrefix(rest, "boxed"):
+			n = len("boxed")
+		case strings.HasPrefix(rest, "fbox"):
+			n = len("fbox")
+		default:
+			continue
+		}
+		k := n
+		for k < len(rest) && rest[k] == ' ' {
+			k++
+		}
+		if k < len(rest) && rest[k] == '{' {
+			if arg, bal := braced(rest[k:]); bal {
+				found, ok = arg, true
 			}
 		}
 	}
-	return found, best >= 0
 }
 
 // braced returns the content of the balanced group s starts with.

@@ -69,12 +69,44 @@ type runner struct {
 	invite      string // tool language the last hint invited, until a tool call
 	promptKnown bool
 	reqStart    int    // where the current request's text begins
-	marks       []mark // per chunk of the current request
+	marks       markRing // recent chunks of the current request
+	gotFirst    bool     // a chunk arrived (for TTFT)
+	ends        []int    // end offset of each step; texts are cut from Text at the end
 }
 
 // mark records, for one chunk of the current request, where its text ends in
 // buf and the request's cumulative completion tokens after it.
 type mark struct{ end, cum int }
+
+// ringSize exceeds the longest candidate the scanner may hold pending, in
+// bytes (maxFenceLine plus a trigger or marker), so the chunk a cut falls in
+// is always still in the ring, even when chunks are single bytes.
+const ringSize = 512
+
+// markRing keeps the marks of the last ringSize chunks: a cut is always near
+// the end of the text, and a fixed ring costs no allocation per chunk.
+type markRing struct {
+	m [ringSize]mark
+	n int // marks pushed in this request
+}
+
+func (k *markRing) push(m mark) { k.m[k.n%ringSize] = m; k.n++ }
+
+// keptAt returns the cumulative tokens of the chunk holding byte cut-1 (the
+// first chunk ending at or after cut), and whether any chunk ends after cut.
+func (k *markRing) keptAt(cut int) (kept int, past bool) {
+	for i := k.n - 1; i >= max(0, k.n-ringSize); i-- {
+		m := k.m[i%ringSize]
+		if m.end < cut {
+			break
+		}
+		if m.end > cut {
+			past = true
+		}
+		kept = m.cum
+	}
+	return kept, past
+}
 
 func newRunner(c Config, gen Generator, tools ToolSession, p trajectory.Problem, prompt string) *runner {
 	r := &runner{c: c, gen: gen, tools: tools, kind: p.Kind, prompt: prompt}
@@ -169,7 +201,7 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 	if err != nil {
 		return action{}, r.fail(ctx, fmt.Errorf("%w: generate: %w", ErrEngine, err))
 	}
-	r.marks = r.marks[:0]
+	r.marks.n = 0
 	cum := 0
 	var finish, stopReason string
 	for {
@@ -181,18 +213,19 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 			r.account(st, cum, len(r.buf))
 			return action{}, r.fail(ctx, fmt.Errorf("%w: stream: %w", ErrEngine, err))
 		}
-		if r.tr.Requests == 1 && len(r.marks) == 0 {
+		if !r.gotFirst {
+			r.gotFirst = true
 			r.tr.Timings.TTFTMS = ms(r.c.Now().Sub(t0))
 		}
-		r.buf = append(r.buf, ch.Text...)
 		cum = r.count(cum, ch)
-		r.marks = append(r.marks, mark{end: len(r.buf), cum: cum})
 		if ch.FinishReason != "" {
 			finish, stopReason = ch.FinishReason, ch.StopReason
 		}
 		if ch.Text == "" {
 			continue
 		}
+		r.buf = append(r.buf, ch.Text...)
+		r.marks.push(mark{end: len(r.buf), cum: cum})
 		if act, cut, ok := r.scan(endMore); ok {
 			r.account(st, cum, cut)
 			return act, nil
@@ -319,11 +352,10 @@ func (r *runner) account(st GenStream, cum, cut int) {
 	u := st.Usage()
 	total := max(cum, u.CompletionTokens)
 	kept := total
-	if n := len(r.marks); n > 0 && cut < r.marks[n-1].end {
+	if k, past := r.marks.keptAt(cut); past {
 		kept = 0
 		if cut > r.reqStart {
-			i, _ := slices.BinarySearchFunc(r.marks, cut, func(m mark, c int) int { return m.end - c })
-			kept = r.marks[i].cum
+			kept = k
 		}
 	}
 	r.used += total
@@ -369,10 +401,7 @@ func (r *runner) flushGen() { r.flushGenTo(len(r.buf)) }
 
 func (r *runner) flushGenTo(end int) {
 	if end > r.stepStart {
-		r.tr.Steps = append(r.tr.Steps, trajectory.Step{
-			Kind: trajectory.StepGen, Text: string(r.buf[r.stepStart:end]), Offset: r.stepStart,
-		})
-		r.stepStart = end
+		r.addStep(trajectory.Step{Kind: trajectory.StepGen, Offset: r.stepStart}, end)
 	}
 }
 
@@ -380,8 +409,14 @@ func (r *runner) flushGenTo(end int) {
 func (r *runner) appendStep(s trajectory.Step) {
 	s.Offset = len(r.buf)
 	r.buf = append(r.buf, s.Text...)
+	r.addStep(s, len(r.buf))
+}
+
+// addStep records a step ending at end; its text is filled in by finish.
+func (r *runner) addStep(s trajectory.Step, end int) {
 	r.tr.Steps = append(r.tr.Steps, s)
-	r.stepStart = len(r.buf)
+	r.ends = append(r.ends, end)
+	r.stepStart = end
 }
 
 // ctxDone records why ctx ended: our wall time is a budget, anything else
@@ -416,6 +451,10 @@ func (r *runner) finish() {
 		r.tr.Steps = []trajectory.Step{} // the contract has a list, never null
 	}
 	r.tr.Text = string(r.buf)
+	for i := range r.tr.Steps {
+		// Substrings of Text: one copy of the text, whatever the steps.
+		r.tr.Steps[i].Text = r.tr.Text[r.tr.Steps[i].Offset:r.ends[i]]
+	}
 	r.tr.Answer = ExtractAnswer(r.kind, r.tr.Steps)
 	if r.tr.Reference != "" && r.kind != trajectory.KindCode {
 		ok := r.tr.Answer != "" && AnswersEqual(r.tr.Answer, r.tr.Reference)

@@ -25,10 +25,7 @@ func canonicalLang(lang string) string {
 func (r *runner) callTool(ctx context.Context, f fence) error {
 	codeStart := max(f.start, r.stepStart)
 	r.flushGenTo(codeStart)
-	r.tr.Steps = append(r.tr.Steps, trajectory.Step{
-		Kind: trajectory.StepCode, Text: string(r.buf[codeStart:]), Offset: codeStart, Lang: f.lang,
-	})
-	r.stepStart = len(r.buf)
+	r.addStep(trajectory.Step{Kind: trajectory.StepCode, Offset: codeStart, Lang: f.lang}, len(r.buf))
 	code := ""
 	if f.close > f.body {
 		code = strings.TrimSuffix(string(r.buf[f.body:f.close]), "\n")
