@@ -119,7 +119,7 @@ func TestLibrary(t *testing.T) {
 	}
 	tests := []struct {
 		name, src, wantErr string
-		n                 int
+		n                  int
 	}{
 		{"lines", "# comment\nmath: Wait, use Python.\n\nany: \"Wait,\\n```python\\n\"\n", "", 2},
 		{"json", `[{"kind":"code","text":"Wait, test it.","lang":"python"}]`, "", 1},

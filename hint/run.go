@@ -68,7 +68,7 @@ type runner struct {
 	defers      int    // stops deferred
 	invite      string // tool language the last hint invited, until a tool call
 	promptKnown bool
-	reqStart    int    // where the current request's text begins
+	reqStart    int      // where the current request's text begins
 	marks       markRing // recent chunks of the current request
 	gotFirst    bool     // a chunk arrived (for TTFT)
 	ends        []int    // end offset of each step; texts are cut from Text at the end
