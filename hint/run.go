@@ -460,6 +460,10 @@ func (r *runner) finish() {
 		ok := r.tr.Answer != "" && AnswersEqual(r.tr.Answer, r.tr.Reference)
 		r.tr.Correct = &ok
 	}
+	if !r.promptKnown && r.c.CountTokens != nil {
+		// The first request was aborted before the engine reported usage.
+		r.tr.Tokens.Prompt = r.c.CountTokens(r.prompt)
+	}
 	r.tr.Timings.TotalMS = ms(r.c.Now().Sub(r.tr.Timings.Start))
 }
 
