@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/hintfleet/hintfleet/engine"
@@ -35,6 +38,16 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 		cr.TopP = &p
 	}
 	s, err := g.Client.Stream(ctx, cr)
+	if room, ok := contextRoom(err); ok {
+		// The budget left is more than the context has room for: ask for
+		// what fits, or report the context as full, as the engine would
+		// once generation reaches it.
+		if room <= 0 {
+			return &contextFull{}, nil
+		}
+		cr.MaxTokens = room
+		s, err = g.Client.Stream(ctx, cr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generate on %s: %w", g.Client.BaseURL(), err)
 	}
@@ -43,6 +56,41 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 	}
 	return &genStream{s: s, inflight: g.inflight}, nil
 }
+
+// reContextLimit reads vLLM's context-length error: "This model's maximum
+// context length is 32768 tokens. However, you requested 32884 tokens (116 in
+// the messages, 32768 in the completion)."
+var reContextLimit = regexp.MustCompile(`maximum context length is (\d+) tokens.*?\((\d+) in the messages`)
+
+// contextRoom reports, for an engine's context-length refusal, how many
+// completion tokens the prompt leaves room for.
+func contextRoom(err error) (int, bool) {
+	var se *engine.StatusError
+	if !errors.As(err, &se) || se.StatusCode != 400 {
+		return 0, false
+	}
+	m := reContextLimit.FindStringSubmatch(se.Message)
+	if m == nil {
+		return 0, false
+	}
+	limit, _ := strconv.Atoi(m[1])
+	prompt, _ := strconv.Atoi(m[2])
+	return limit - prompt, true
+}
+
+// contextFull is the stream of a request whose prompt fills the context: it
+// finishes at once with "length", which is what the engine would report.
+type contextFull struct{ done bool }
+
+func (c *contextFull) Next() (hint.Chunk, error) {
+	if c.done {
+		return hint.Chunk{}, io.EOF
+	}
+	c.done = true
+	return hint.Chunk{FinishReason: hint.GenLength}, nil
+}
+func (*contextFull) Close() error      { return nil }
+func (*contextFull) Usage() hint.Usage { return hint.Usage{} }
 
 type genStream struct {
 	s        *engine.Stream

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,18 +127,9 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			}
 			var clients []*engine.Client
 			for _, u := range engines {
-				opts := []engine.Option{engine.WithModel(model), engine.WithFirstTokenTimeout(5 * time.Minute), engine.WithIdleTimeout(2 * time.Minute)}
-				if apiKey != "" {
-					opts = append(opts, engine.WithAPIKey(apiKey))
-				}
-				c, err := engine.New(u, opts...)
+				c, err := dialEngine(ctx, u, model, apiKey)
 				if err != nil {
-					return fmt.Errorf("--engine %s: %w", u, err)
-				}
-				if model == "" {
-					if ms, err := c.Models(ctx); err == nil && len(ms) > 0 {
-						c, _ = engine.New(u, append(opts, engine.WithModel(ms[0].ID))...)
-					}
+					return err
 				}
 				clients = append(clients, c)
 			}
@@ -209,6 +201,34 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	return cmd
+}
+
+// dialEngine makes a client for the engine at url. Without a model name it
+// asks the engine's /v1/models and takes the first, as most servers serve one.
+func dialEngine(ctx context.Context, url, model, apiKey string) (*engine.Client, error) {
+	opts := []engine.Option{engine.WithFirstTokenTimeout(5 * time.Minute), engine.WithIdleTimeout(2 * time.Minute)}
+	if apiKey != "" {
+		opts = append(opts, engine.WithAPIKey(apiKey))
+	}
+	if model == "" {
+		c, err := engine.New(url, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("--engine %s: %w", url, err)
+		}
+		ms, err := c.Models(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("--engine %s: no --model given and listing models failed: %w", url, err)
+		}
+		if len(ms) == 0 {
+			return nil, fmt.Errorf("--engine %s: no --model given and the engine lists none", url)
+		}
+		model = ms[0].ID
+	}
+	c, err := engine.New(url, append(opts, engine.WithModel(model))...)
+	if err != nil {
+		return nil, fmt.Errorf("--engine %s: %w", url, err)
+	}
+	return c, nil
 }
 
 // summaryJSON adds the derived figures to a summary for --json.
