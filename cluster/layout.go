@@ -290,3 +290,40 @@ func EnsureWorkerConsumer(ctx context.Context, js jetstream.JetStream, pool, wor
 	}
 	return c, nil
 }
+
+// Names used by the coordinator's result intake, cancel and requeuer
+// hand-over. Added for the coordinator; everything above is unchanged.
+
+// ResultsConsumer names the durable pull consumer of the coordinator's
+// result intake. There is one for all replicas: only the leader pulls.
+const ResultsConsumer = "coordinator-results"
+
+// RequeuerRevisionKey holds the last etcd revision the leader's requeuer
+// handled (decimal), so that a new leader's requeuer resumes after it and
+// misses no claim deletion that happened between leaders.
+const RequeuerRevisionKey = KeyPrefix + "coordinator/requeuer-revision"
+
+// ResultsConsumerConfig is the durable pull consumer of every job's results.
+// AckWait bounds how long a result may sit written-but-unacked before
+// JetStream redelivers it; the intake's dedupe drops the second copy.
+func ResultsConsumerConfig(o ConsumerOptions) jetstream.ConsumerConfig {
+	o = o.withDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       ResultsConsumer,
+		FilterSubject: resultsRoot + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    -1, // a result is never given up on: it is the output
+		MaxAckPending: o.MaxAckPending,
+	}
+}
+
+// JobTaskSubjects are the subject filters that match every pending task of
+// job, on shared and per-worker subjects of any pool: cancel purges them.
+func JobTaskSubjects(job string) []string {
+	return []string{
+		tasksRoot + ".*." + Token(job),
+		tasksRoot + ".*." + workerToken + ".*." + Token(job),
+	}
+}
