@@ -1,0 +1,148 @@
+package curate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	hintpkg "github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/plugins/python"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// TestMath500ReferenceAnswers is the grader's validation on real data: the
+// last \boxed{} of every MATH500 reference solution must grade equal to the
+// row's answer (500/500).
+func TestMath500ReferenceAnswers(t *testing.T) {
+	ps, err := trajectory.LoadDataset("math500", "")
+	if err != nil {
+		t.Skipf("MATH500 not found (set HINTFLEET_DATASETS): %v", err)
+	}
+	var g MathGrader
+	equal, methods := 0, map[string]int{}
+	for _, p := range ps {
+		v := g.Grade(context.Background(), hintpkg.ExtractMathAnswer(p.Solution), p.Answer)
+		if v.Equal {
+			equal++
+			methods[v.Method]++
+		} else {
+			t.Errorf("%s: extracted %q, answer %q: %s %s", p.ID, v.Answer, v.Reference, v.Method, v.Detail)
+		}
+	}
+	if len(ps) != 500 || equal != 500 {
+		t.Fatalf("%d/%d reference answers grade equal, want 500/500", equal, len(ps))
+	}
+	t.Logf("MATH500 reference answers: %d/500 equal, by method %v", equal, methods)
+}
+
+// sandbox starts the real bubblewrap-sandboxed interpreter in process.
+func sandbox(t *testing.T) Runner {
+	t.Helper()
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("bwrap missing: make deps installs bubblewrap")
+		}
+		t.Skip("bwrap missing (make deps installs bubblewrap)")
+	}
+	interp, err := python.New(python.WithPoolSize(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(interp.Stop)
+	return ToolRunner{Tool: interp}
+}
+
+// TestHumanEvalCanonicalAndBroken runs every HumanEval canonical solution
+// against its tests in the sandbox (all must pass), and a broken variant of
+// each (all must fail).
+func TestHumanEvalCanonicalAndBroken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 328 sandboxed programs")
+	}
+	ps, err := trajectory.LoadDataset("humaneval", "")
+	if err != nil {
+		t.Skipf("HumanEval not found: %v", err)
+	}
+	g := &CodeGrader{Runner: sandbox(t), Timeout: 20 * time.Second}
+	var passed, failedBroken atomic.Int32
+	eg, ctx := errgroup.WithContext(context.Background())
+	eg.SetLimit(4)
+	for _, p := range ps {
+		eg.Go(func() error {
+			prog := p.Question + p.CanonicalCode
+			v, err := g.HumanEval(ctx, prog, p.Test, p.EntryPoint)
+			if err != nil {
+				return err
+			}
+			if v.Pass {
+				passed.Add(1)
+			} else {
+				t.Errorf("%s canonical: %+v", p.ID, v.Tests)
+			}
+			v, err = g.HumanEval(ctx, BrokenVariant(prog, p.EntryPoint), p.Test, p.EntryPoint)
+			if err != nil {
+				return err
+			}
+			if !v.Pass {
+				failedBroken.Add(1)
+			} else {
+				t.Errorf("%s broken variant passed its tests", p.ID)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if passed.Load() != 164 || failedBroken.Load() != 164 {
+		t.Fatalf("canonical pass %d/164, broken fail %d/164", passed.Load(), failedBroken.Load())
+	}
+}
+
+func TestStdIOGrader(t *testing.T) {
+	g := &CodeGrader{Runner: sandbox(t), Timeout: 10 * time.Second}
+	prog := "n = int(input())\nprint(sum(int(x) for x in input().split()) * n)\n"
+	v, err := g.StdIO(context.Background(), prog, []IOCase{{"2\n1 2 3\n", "12\n"}, {"1\n5\n", "5"}, {"3\n1\n", "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(v.Tests[0].Outcome, v.Tests[1].Outcome, v.Tests[2].Outcome)
+	if v.Pass || got != "passpassfail" {
+		t.Errorf("outcomes %s (pass=%v), want pass pass fail", got, v.Pass)
+	}
+	loop, err := g.StdIO(context.Background(), "while True: pass", []IOCase{{"", ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Timeout = 2 * time.Second
+	loop, err = g.StdIO(context.Background(), "while True: pass", []IOCase{{"", ""}})
+	if err != nil || loop.Tests[0].Outcome != TestTimeout {
+		t.Errorf("infinite loop: %+v, %v; want timeout", loop, err)
+	}
+}
+
+func TestSympyInSandbox(t *testing.T) {
+	s := Sympy{Runner: sandbox(t)}
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{`\frac{x^2-1}{x-1}`, "x+1", true},
+		{`\frac{x^2-1}{x-1}`, "x+2", false},
+		{`\sqrt{8}`, `2\sqrt{2}`, true},
+	} {
+		got, err := s.Equivalent(context.Background(), tc.a, tc.b)
+		if err != nil || got != tc.want {
+			t.Errorf("Equivalent(%q, %q) = %v, %v; want %v", tc.a, tc.b, got, err, tc.want)
+		}
+	}
+	if _, err := s.Equivalent(context.Background(), `\frac{`, "1"); err == nil {
+		t.Error("unparsable answer: want an error, got a verdict")
+	}
+}
