@@ -116,12 +116,8 @@ func TestStdIOGrader(t *testing.T) {
 	if v.Pass || got != "passpassfail" {
 		t.Errorf("outcomes %s (pass=%v), want pass pass fail", got, v.Pass)
 	}
-	loop, err := g.StdIO(context.Background(), "while True: pass", []IOCase{{"", ""}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	g.Timeout = 2 * time.Second
-	loop, err = g.StdIO(context.Background(), "while True: pass", []IOCase{{"", ""}})
+	loop, err := g.StdIO(context.Background(), "while True: pass", []IOCase{{"", ""}})
 	if err != nil || loop.Tests[0].Outcome != TestTimeout {
 		t.Errorf("infinite loop: %+v, %v; want timeout", loop, err)
 	}
