@@ -1,0 +1,234 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/scheduler"
+)
+
+// Defaults for Config.
+const (
+	DefaultElectionTTL    = 5 * time.Second
+	DefaultMaxOutstanding = 8192
+	DefaultResultAckWait  = 30 * time.Second
+	DefaultIntakeBatch    = 128
+	// publishWindow bounds unacknowledged async publishes: JetStream flow
+	// control, so a 50k-task job does not flood the server.
+	publishWindow = 256
+	// persistEvery is how often the leader writes changed job records and
+	// the requeuer's revision to etcd.
+	persistEvery = 500 * time.Millisecond
+	campaignBackoff = time.Second
+)
+
+// Config configures a coordinator replica. Replicas of one fleet share
+// DataDir (a shared volume in a cluster, one folder on a single node).
+type Config struct {
+	// DataDir holds DataDir/jobs/<id>/{problems,trajectories,dead_letters}.jsonl.
+	DataDir string
+	// Advertise is this replica's HTTP address as others reach it; the
+	// leader proclaims it, and standbys name it in HeaderLeader.
+	Advertise string
+	// DatasetsDir is where named datasets are found; empty lets trajectory
+	// find it ($HINTFLEET_DATASETS, ./datasets).
+	DatasetsDir string
+	// ElectionTTL is the election session's lease: a crashed leader is
+	// replaced after about this long.
+	ElectionTTL time.Duration
+	// MaxAttempts is the retry budget of a task; 0 means
+	// scheduler.DefaultMaxAttempts.
+	MaxAttempts int
+	// MaxOutstanding caps dispatched, unfinished tasks over all jobs.
+	MaxOutstanding int
+	// ResultAckWait is the results consumer's AckWait.
+	ResultAckWait time.Duration
+	// Streams tunes the streams the coordinator ensures at start.
+	Streams cluster.StreamOptions
+}
+
+// Validate reports every problem with c, joined.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, fmt.Errorf("%w: data dir: empty", ErrInvalidConfig))
+	}
+	if c.ElectionTTL != 0 && c.ElectionTTL < time.Second {
+		errs = append(errs, fmt.Errorf("%w: election ttl %v: want >= 1s", ErrInvalidConfig, c.ElectionTTL))
+	}
+	for name, v := range map[string]int{"max attempts": c.MaxAttempts, "max outstanding": c.MaxOutstanding} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%w: %s %d < 0", ErrInvalidConfig, name, v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.ElectionTTL == 0 {
+		c.ElectionTTL = DefaultElectionTTL
+	}
+	if c.MaxOutstanding == 0 {
+		c.MaxOutstanding = DefaultMaxOutstanding
+	}
+	if c.ResultAckWait == 0 {
+		c.ResultAckWait = DefaultResultAckWait
+	}
+	return c
+}
+
+// Option tunes New.
+type Option func(*Coordinator) error
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Coordinator) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// Coordinator is one replica. Run campaigns for leadership and, while it
+// leads, dispatches tasks, takes in results, requeues the tasks of dead
+// workers and serves writes; Handler serves the HTTP API on every replica.
+// Methods are safe for concurrent use.
+type Coordinator struct {
+	conn    *cluster.Conn
+	cfg     Config
+	log     *slog.Logger
+	js      jetstream.JetStream // own instance: async publish window
+	metrics *metrics
+
+	mu      sync.Mutex
+	leading bool
+	jobs    map[string]*job // the leader's live jobs; nil on a standby
+	// submitMu serialises submits, so two of the same id cannot interleave.
+	submitMu sync.Mutex
+	wake     chan struct{} // pokes the dispatcher
+}
+
+// New returns a replica; Run starts it. conn is shared, not closed.
+func New(conn *cluster.Conn, cfg Config, opts ...Option) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(conn.NATS, jetstream.WithPublishAsyncMaxPending(publishWindow))
+	if err != nil {
+		return nil, fmt.Errorf("open jetstream: %w", err)
+	}
+	c := &Coordinator{
+		conn: conn, cfg: cfg.withDefaults(), log: slog.New(slog.DiscardHandler), js: js,
+		wake: make(chan struct{}, 1),
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	c.metrics = newMetrics(c)
+	return c, nil
+}
+
+// IsLeader reports whether this replica leads now.
+func (c *Coordinator) IsLeader() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leading
+}
+
+// Leader returns the leader's advertised address, as proclaimed in the
+// election; empty when none leads.
+func (c *Coordinator) Leader(ctx context.Context) (string, error) {
+	resp, err := c.conn.Etcd.Get(ctx, cluster.ElectionPrefix+"/", clientv3.WithFirstCreate()...)
+	if err != nil {
+		return "", fmt.Errorf("read leader: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
+// Run campaigns for leadership and leads until ctx ends or the election
+// session is lost, then campaigns again. It returns nil when ctx ends, or an
+// error that leaves the replica unable to go on (streams cannot be made).
+// Leaving, it resigns so that a standby takes over at once.
+func (c *Coordinator) Run(ctx context.Context) error {
+	if err := cluster.EnsureStreams(ctx, c.conn.JS, c.cfg.Streams); err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	for ctx.Err() == nil {
+		if err := c.term(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("leader term ended", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(campaignBackoff):
+			}
+		}
+	}
+	return nil
+}
+
+// term is one campaign and, if won, one term as leader.
+func (c *Coordinator) term(ctx context.Context) error {
+	sess, err := concurrency.NewSession(c.conn.Etcd, concurrency.WithTTL(int(c.cfg.ElectionTTL/time.Second)), concurrency.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("open election session: %w", err)
+	}
+	defer sess.Close() // revokes: our candidate key goes at once
+	el := concurrency.NewElection(sess, cluster.ElectionPrefix)
+	if err := el.Campaign(ctx, c.cfg.Advertise); err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
+	c.log.Info("leading", "addr", c.cfg.Advertise)
+	lctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // ends the term when the session's lease is lost
+		defer wg.Done()
+		select {
+		case <-sess.Done():
+			cancel(ErrLeadershipLost)
+		case <-lctx.Done():
+		}
+	}()
+	defer func() { cancel(nil); wg.Wait() }()
+	err = c.lead(lctx)
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer rcancel()
+	if rerr := el.Resign(rctx); rerr != nil {
+		c.log.Warn("resign", "err", rerr)
+	}
+	c.log.Info("stopped leading", "err", err)
+	if errors.Is(context.Cause(lctx), ErrLeadershipLost) {
+		return ErrLeadershipLost
+	}
+	return err
+}
+
+func (c *Coordinator) jobDir(id string) string { return filepath.Join(c.cfg.DataDir, "jobs", id) }
+
+func (c *Coordinator) retryPolicy() scheduler.RetryPolicy {
+	return scheduler.RetryPolicy{MaxAttempts: c.cfg.MaxAttempts}
+}
+
+// poke wakes the dispatcher without blocking.
+func (c *Coordinator) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,159 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/scheduler"
+)
+
+// dispatchBatch is how many tasks of one job go out before fair share picks
+// again: large enough to amortise the publish acks, small enough to share.
+const dispatchBatch = 64
+
+// dispatchTick re-runs dispatch when nothing pokes it (an idle fleet).
+const dispatchTick = time.Second
+
+// dispatch publishes tasks lazily: while fewer than MaxOutstanding tasks are
+// dispatched and unfinished, it picks a job by priority and fair share
+// (scheduler.FairShare) and publishes its next batch. The stream is the
+// backlog only up to that window, so priorities act on what is not yet out.
+//
+// Each job's cursor (Counts.Dispatched) only moves after the batch's publish
+// acks; a new leader resumes at the last persisted cursor and republishes
+// what its predecessor may have sent, which Nats-Msg-Id dedupe drops.
+func (c *Coordinator) dispatch(ctx context.Context) error {
+	fs := scheduler.NewFairShare()
+	t := time.NewTicker(dispatchTick)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			sent, err := c.dispatchOnce(ctx, fs)
+			if err != nil {
+				c.log.Warn("dispatch", "err", err)
+				break
+			}
+			if !sent {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// dispatchOnce publishes one batch; it reports whether it sent anything.
+func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare) (bool, error) {
+	jobs := c.liveJobs()
+	shares := make([]scheduler.JobShare, 0, len(jobs))
+	byID := make(map[string]*job, len(jobs))
+	outstanding := 0
+	for _, j := range jobs {
+		j.mu.Lock()
+		rec := j.rec
+		j.mu.Unlock()
+		if rec.State.Terminal() {
+			continue
+		}
+		outstanding += rec.Counts.InFlight
+		shares = append(shares, scheduler.JobShare{
+			ID: rec.ID, Priority: rec.Spec.Priority, Weight: rec.Spec.Weight,
+			Backlog: rec.Counts.Tasks - rec.Counts.Dispatched, InFlight: rec.Counts.InFlight,
+			MaxInFlight: rec.Spec.MaxInFlight,
+		})
+		byID[rec.ID] = j
+	}
+	room := c.cfg.MaxOutstanding - outstanding
+	if room <= 0 {
+		return false, nil
+	}
+	id, ok := fs.Next(shares)
+	if !ok {
+		return false, nil
+	}
+	j := byID[id]
+	j.mu.Lock()
+	from, state := j.rec.Counts.Dispatched, j.rec.State
+	n := min(dispatchBatch, room, j.rec.Counts.Tasks-from)
+	if j.rec.Spec.MaxInFlight > 0 {
+		n = min(n, j.rec.Spec.MaxInFlight-j.rec.Counts.InFlight)
+	}
+	msgs := make([]*nats.Msg, 0, max(n, 0))
+	for i := from; i < from+n; i++ {
+		m, err := taskMsg(j.task(i, 1), cluster.TaskSubject(j.pool(), id))
+		if err != nil {
+			j.mu.Unlock()
+			return false, err
+		}
+		msgs = append(msgs, m)
+	}
+	j.mu.Unlock()
+	if state.Terminal() || len(msgs) == 0 {
+		return false, nil
+	}
+	if err := c.publishAll(ctx, msgs); err != nil {
+		return false, fmt.Errorf("dispatch job %s tasks %d..%d: %w", id, from, from+n, err)
+	}
+	j.mu.Lock()
+	if j.rec.Counts.Dispatched == from { // a cancel in between leaves it
+		j.rec.Counts.Dispatched = from + n
+		if j.rec.State == JobQueued {
+			j.rec.State = JobRunning
+		}
+		j.refresh()
+	}
+	j.mu.Unlock()
+	c.metrics.dispatched.Add(float64(n))
+	return true, nil
+}
+
+// taskMsg encodes one task attempt for subject.
+func taskMsg(t protocol.Task, subject string) (*nats.Msg, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode task %s: %w", t.TaskID, err)
+	}
+	m := nats.NewMsg(subject)
+	m.Data = b
+	m.Header.Set(jetstream.MsgIDHeader, cluster.TaskMsgID(t.TaskID, t.Attempt))
+	m.Header.Set(protocol.HeaderJob, t.JobID)
+	m.Header.Set(protocol.HeaderTask, t.TaskID)
+	m.Header.Set(protocol.HeaderAttempt, strconv.Itoa(t.Attempt))
+	return m, nil
+}
+
+// publishAll publishes msgs asynchronously, at most publishWindow awaiting
+// acks (the jetstream client blocks beyond that: flow control), and waits
+// for every ack.
+func (c *Coordinator) publishAll(ctx context.Context, msgs []*nats.Msg) error {
+	futs := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := c.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", m.Subject, err)
+		}
+		futs = append(futs, f)
+	}
+	for _, f := range futs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}

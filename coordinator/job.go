@@ -1,0 +1,240 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/scheduler"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// JobState is a job's lifecycle state; see the protocol.Job* constants.
+type JobState = protocol.JobState
+
+// Job states, re-exported for callers of this package.
+const (
+	JobQueued    = protocol.JobQueued
+	JobRunning   = protocol.JobRunning
+	JobDone      = protocol.JobDone
+	JobCancelled = protocol.JobCancelled
+	JobFailed    = protocol.JobFailed
+)
+
+// Counts is a job's progress. Done + DeadLettered == Tasks when it is done.
+type Counts struct {
+	Tasks        int   `json:"tasks"`
+	Dispatched   int   `json:"dispatched"`
+	Done         int   `json:"done"`
+	DeadLettered int   `json:"dead_lettered"`
+	InFlight     int   `json:"in_flight"`
+	Tokens       int64 `json:"tokens"` // completion tokens of written trajectories
+}
+
+// Job is a job's registry entry, the value of cluster.JobKey(ID) in etcd and
+// the body of GET /v1/jobs/{id}. The spec is kept without inline problems
+// (they are in the job's problems file), so entries stay small.
+type Job struct {
+	ID       string    `json:"id"`
+	Spec     JobSpec   `json:"spec"`
+	State    JobState  `json:"state"`
+	Problems int       `json:"problems"`
+	Counts   Counts    `json:"counts"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// job is the leader's live state of one job. mu guards everything below it;
+// the dispatcher, the intake, the planner and the API take it in turn.
+type job struct {
+	mu       sync.Mutex
+	rec      Job
+	problems []trajectory.Problem
+	byID     map[string]int // problem id → index in problems
+	out      *store         // nil on a standby's copy and after the term
+	dirty    bool   // rec changed since it was last written to etcd
+}
+
+func newJobID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "job-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// taskAt names task i of the job: problem i / k, sample i % k, so the k
+// samples of a problem are dispatched together and meet the same prefix
+// cache when one worker takes them.
+func (j *job) taskAt(i int) (id string, p trajectory.Problem, sample int) {
+	k := j.rec.Spec.samples()
+	p = j.problems[i/k]
+	sample = i % k
+	return infer.TaskID(j.rec.ID, p.ID, sample), p, sample
+}
+
+// setProblems installs the job's problems and their index; callers hold mu
+// or own j alone.
+func (j *job) setProblems(ps []trajectory.Problem) {
+	j.problems = ps
+	j.byID = make(map[string]int, len(ps))
+	for i, p := range ps {
+		j.byID[p.ID] = i
+	}
+}
+
+// index is the task index of task id, the inverse of taskAt. Problem ids
+// may hold '/', so the sample is cut from the right.
+func (j *job) index(task string) (int, bool) {
+	rest, ok := strings.CutPrefix(task, j.rec.ID+"/")
+	if !ok {
+		return 0, false
+	}
+	cut := strings.LastIndexByte(rest, '/')
+	if cut < 0 {
+		return 0, false
+	}
+	sample, err := strconv.Atoi(rest[cut+1:])
+	pi, found := j.byID[rest[:cut]]
+	k := j.rec.Spec.samples()
+	if err != nil || !found || sample < 0 || sample >= k {
+		return 0, false
+	}
+	return pi*k + sample, true
+}
+
+// task builds the message of one attempt of task i.
+func (j *job) task(i, attempt int) protocol.Task {
+	id, p, sample := j.taskAt(i)
+	return protocol.Task{
+		JobID: j.rec.ID, TaskID: id, Pool: j.pool(), Sample: sample,
+		Attempt: attempt, Problem: p, Hint: j.rec.Spec.Hint,
+	}
+}
+
+func (j *job) pool() string { return scheduler.PoolFor(j.rec.Spec.Model) }
+
+// refresh recomputes the counts from the store; callers hold mu.
+func (j *job) refresh() {
+	c := &j.rec.Counts
+	if j.out != nil {
+		c.Done, c.DeadLettered, c.Tokens = j.out.nTraj, j.out.nDead, j.out.tokens
+	}
+	c.InFlight = max(c.Dispatched-c.Done-c.DeadLettered, 0)
+	if j.rec.State.Terminal() {
+		c.InFlight = 0
+	}
+	j.rec.Updated = time.Now().UTC()
+	j.dirty = true
+}
+
+// snapshot returns a copy of the record; callers hold mu.
+func (j *job) snapshot() Job { return j.rec }
+
+// putJob writes rec to etcd. create makes it fail with ErrJobExists when the
+// key is there already.
+func putJob(ctx context.Context, cli *clientv3.Client, rec Job, create bool) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("write job %s: %w", rec.ID, err)
+	}
+	key := cluster.JobKey(rec.ID)
+	if !create {
+		if _, err := cli.Put(ctx, key, string(b)); err != nil {
+			return fmt.Errorf("write job %s: %w", rec.ID, err)
+		}
+		return nil
+	}
+	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(b))).Commit()
+	if err != nil {
+		return fmt.Errorf("create job %s: %w", rec.ID, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("create job %s: %w", rec.ID, ErrJobExists)
+	}
+	return nil
+}
+
+// getJob reads one registry entry.
+func getJob(ctx context.Context, cli *clientv3.Client, id string) (Job, error) {
+	resp, err := cli.Get(ctx, cluster.JobKey(id))
+	if err != nil {
+		return Job{}, fmt.Errorf("read job %s: %w", id, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return Job{}, fmt.Errorf("read job %s: %w", id, ErrJobNotFound)
+	}
+	var rec Job
+	if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
+		return Job{}, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// listJobs reads every registry entry, oldest first.
+func listJobs(ctx context.Context, cli *clientv3.Client) ([]Job, error) {
+	resp, err := cli.Get(ctx, cluster.JobsPrefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]Job, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var rec Job
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			return nil, fmt.Errorf("decode job %s: %w", kv.Key, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// writeProblems saves the job's normalised problems, synced, so a new leader
+// dispatches and redelivers from the same list.
+func writeProblems(dir string, ps []trajectory.Problem) error {
+	w, err := trajectory.OpenWriter(filepath.Join(dir, problemsFile))
+	if err != nil {
+		return fmt.Errorf("write problems: %w", err)
+	}
+	for i := range ps {
+		if err := w.Append(&ps[i]); err != nil {
+			_ = w.Close()
+			return fmt.Errorf("write problems: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write problems: %w", err)
+	}
+	return nil
+}
+
+func readProblems(dir string) ([]trajectory.Problem, error) {
+	rd, err := trajectory.OpenReader[trajectory.Problem](filepath.Join(dir, problemsFile))
+	if err != nil {
+		return nil, fmt.Errorf("read problems: %w", err)
+	}
+	defer rd.Close()
+	var ps []trajectory.Problem
+	for {
+		p, err := rd.Next()
+		if err == io.EOF {
+			return ps, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read problems: %w", err)
+		}
+		ps = append(ps, p)
+	}
+}

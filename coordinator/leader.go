@@ -1,0 +1,264 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/scheduler"
+)
+
+// lead runs the leader's actors until ctx ends or one fails: the result
+// intake, the dispatcher, the requeuer and the persister. It first rebuilds
+// every live job from etcd and the output files, and at the end syncs and
+// closes the files and writes the job records, so a successor starts from
+// the truth.
+func (c *Coordinator) lead(ctx context.Context) error {
+	jobs, err := c.loadJobs(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.jobs, c.leading = jobs, true
+	c.mu.Unlock()
+	defer c.abdicate(ctx)
+
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, cluster.StreamResults,
+		cluster.ResultsConsumerConfig(cluster.ConsumerOptions{AckWait: c.cfg.ResultAckWait}))
+	if err != nil {
+		return fmt.Errorf("ensure results consumer: %w", err)
+	}
+	var rq atomic.Pointer[scheduler.Requeuer]
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.intake(gctx, cons) })
+	g.Go(func() error { return c.dispatch(gctx) })
+	g.Go(func() error { return c.requeue(gctx, &rq) })
+	g.Go(func() error { return c.persist(gctx, &rq) })
+	c.poke()
+	if err := g.Wait(); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// abdicate ends the term: no writes are accepted, every file is synced and
+// closed, and changed records are written with a short deadline of their own.
+func (c *Coordinator) abdicate(ctx context.Context) {
+	c.mu.Lock()
+	jobs := c.jobs
+	c.jobs, c.leading = nil, false
+	c.mu.Unlock()
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	for _, j := range jobs {
+		j.mu.Lock()
+		if j.out != nil {
+			if err := j.out.close(); err != nil {
+				c.log.Error("close output", "job", j.rec.ID, "err", err)
+			}
+			j.out = nil
+		}
+		rec, dirty := j.rec, j.dirty
+		j.dirty = false
+		j.mu.Unlock()
+		if dirty {
+			if err := putJob(pctx, c.conn.Etcd, rec, false); err != nil {
+				c.log.Warn("write job record", "job", rec.ID, "err", err)
+			}
+		}
+	}
+}
+
+// loadJobs rebuilds the live jobs. A job whose files cannot be read fails
+// alone, with the reason in its record; the others go on.
+func (c *Coordinator) loadJobs(ctx context.Context) (map[string]*job, error) {
+	recs, err := listJobs(ctx, c.conn.Etcd)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make(map[string]*job, len(recs))
+	for _, rec := range recs {
+		if rec.State.Terminal() {
+			continue
+		}
+		j := &job{rec: rec}
+		if err := c.openJob(j); err != nil {
+			c.log.Error("job cannot resume", "job", rec.ID, "err", err)
+			j.rec.State, j.rec.Error = JobFailed, err.Error()
+			j.refresh()
+			if err := putJob(ctx, c.conn.Etcd, j.rec, false); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		j.mu.Lock()
+		c.maybeFinish(j)
+		j.mu.Unlock()
+		jobs[rec.ID] = j
+	}
+	return jobs, nil
+}
+
+// openJob loads a job's problems and opens its output store.
+func (c *Coordinator) openJob(j *job) error {
+	dir := c.jobDir(j.rec.ID)
+	ps, err := readProblems(dir)
+	if err != nil {
+		return err
+	}
+	if len(ps) != j.rec.Problems {
+		return fmt.Errorf("problems file of %s holds %d problems, registry says %d", j.rec.ID, len(ps), j.rec.Problems)
+	}
+	out, err := openStore(dir)
+	if err != nil {
+		return err
+	}
+	j.setProblems(ps)
+	j.out = out
+	j.refresh()
+	return nil
+}
+
+// maybeFinish marks a job done once every task ended; callers hold j.mu.
+func (c *Coordinator) maybeFinish(j *job) {
+	cnt := j.rec.Counts
+	if j.rec.State.Terminal() || cnt.Done+cnt.DeadLettered < cnt.Tasks {
+		return
+	}
+	if err := j.out.sync(); err != nil {
+		c.log.Error("sync output", "job", j.rec.ID, "err", err)
+		return
+	}
+	j.rec.State = JobDone
+	j.refresh()
+	c.log.Info("job done", "job", j.rec.ID, "done", cnt.Done, "dead_lettered", cnt.DeadLettered)
+}
+
+// requeue runs the scheduler's Requeuer, resuming after the revision the
+// previous leader recorded so no claim deletion between leaders is missed.
+// A planner error is retried by running it again (it resumes after the last
+// revision handled); a closed watch (compaction) restarts from now, leaving
+// the gap to JetStream's AckWait.
+func (c *Coordinator) requeue(ctx context.Context, cur *atomic.Pointer[scheduler.Requeuer]) error {
+	start, err := c.requeuerStart(ctx)
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		rq, err := scheduler.NewRequeuer(c.conn.Etcd, planner{c},
+			scheduler.WithRetryPolicy(c.retryPolicy()),
+			scheduler.WithStartRevision(start),
+			scheduler.WithRequeuerLogger(c.log))
+		if err != nil {
+			return fmt.Errorf("start requeuer: %w", err)
+		}
+		cur.Store(rq)
+		for ctx.Err() == nil {
+			err = rq.Run(ctx)
+			if err == nil || errors.Is(err, scheduler.ErrWatchClosed) {
+				break
+			}
+			c.log.Warn("requeuer", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(campaignBackoff):
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("requeuer watch closed; restarting from now", "err", err)
+			resp, gerr := c.conn.Etcd.Get(ctx, cluster.RequeuerRevisionKey)
+			if gerr != nil {
+				return fmt.Errorf("restart requeuer: %w", gerr)
+			}
+			start = resp.Header.Revision + 1
+		}
+	}
+	return nil
+}
+
+func (c *Coordinator) requeuerStart(ctx context.Context) (int64, error) {
+	resp, err := c.conn.Etcd.Get(ctx, cluster.RequeuerRevisionKey)
+	if err != nil {
+		return 0, fmt.Errorf("read requeuer revision: %w", err)
+	}
+	if len(resp.Kvs) == 1 {
+		if rev, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64); err == nil && rev > 0 {
+			return rev + 1, nil
+		}
+	}
+	return resp.Header.Revision + 1, nil
+}
+
+// persist writes changed job records and the requeuer's revision every
+// persistEvery. Records are progress for readers (standbys, the CLI); the
+// output files stay the truth of what is done.
+func (c *Coordinator) persist(ctx context.Context, rq *atomic.Pointer[scheduler.Requeuer]) error {
+	t := time.NewTicker(persistEvery)
+	defer t.Stop()
+	var savedRev int64
+	for {
+		select {
+		case <-ctx.Done():
+			c.saveRevision(context.WithoutCancel(ctx), rq.Load(), &savedRev)
+			return nil
+		case <-t.C:
+		}
+		for _, j := range c.liveJobs() {
+			j.mu.Lock()
+			rec, dirty := j.rec, j.dirty
+			j.dirty = false
+			j.mu.Unlock()
+			if !dirty {
+				continue
+			}
+			if err := putJob(ctx, c.conn.Etcd, rec, false); err != nil {
+				j.mu.Lock()
+				j.dirty = true
+				j.mu.Unlock()
+				c.log.Warn("write job record", "job", rec.ID, "err", err)
+			}
+		}
+		c.saveRevision(ctx, rq.Load(), &savedRev)
+	}
+}
+
+func (c *Coordinator) saveRevision(ctx context.Context, rq *scheduler.Requeuer, saved *int64) {
+	if rq == nil {
+		return
+	}
+	rev := rq.Revision()
+	if rev <= *saved {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := c.conn.Etcd.Put(ctx, cluster.RequeuerRevisionKey, strconv.FormatInt(rev, 10)); err != nil {
+		c.log.Warn("save requeuer revision", "err", err)
+		return
+	}
+	*saved = rev
+}
+
+// liveJobs returns the leader's jobs; nil on a standby.
+func (c *Coordinator) liveJobs() []*job {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*job, 0, len(c.jobs))
+	for _, j := range c.jobs {
+		out = append(out, j)
+	}
+	return out
+}
+
+func (c *Coordinator) liveJob(id string) (*job, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j, ok := c.jobs[id]
+	return j, ok
+}

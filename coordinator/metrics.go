@@ -1,0 +1,73 @@
+package coordinator
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the coordinator's series, in a registry of its own (never the
+// global one), served at /metrics. Counters count what this replica did
+// while leading; gauges are computed from the live jobs at scrape time.
+type metrics struct {
+	reg          *prometheus.Registry
+	completed    prometheus.Counter
+	deadLettered prometheus.Counter
+	tokens       prometheus.Counter
+	dispatched   prometheus.Counter
+	requeued     prometheus.Counter
+	dropped      *prometheus.CounterVec
+}
+
+func newMetrics(c *Coordinator) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		completed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_completed_total", Help: "Trajectories written to a job's output.",
+		}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_dead_lettered_total", Help: "Tasks written to a job's dead-letter list.",
+		}),
+		tokens: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tokens_total", Help: "Completion tokens of written trajectories.",
+		}),
+		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_dispatched_total", Help: "First attempts of tasks published.",
+		}),
+		requeued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_requeued_total", Help: "Task attempts republished after a claim ended without a result.",
+		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hintfleet_results_dropped_total", Help: "Result messages not written to a job's output, by reason.",
+		}, []string{"reason"}),
+	}
+	m.reg.MustRegister(m.completed, m.deadLettered, m.tokens, m.dispatched, m.requeued, m.dropped, jobsCollector{c})
+	return m
+}
+
+// jobsCollector reports hintfleet_jobs{state} and hintfleet_tasks_in_flight
+// from the leader's live jobs at scrape time, so they cannot drift.
+type jobsCollector struct{ c *Coordinator }
+
+var (
+	jobsDesc = prometheus.NewDesc("hintfleet_jobs", "Live jobs on the leader, by state.", []string{"state"}, nil)
+	inFlight = prometheus.NewDesc("hintfleet_tasks_in_flight", "Tasks dispatched and not yet ended.", nil, nil)
+)
+
+func (jc jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsDesc
+	ch <- inFlight
+}
+
+func (jc jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[JobState]int{JobQueued: 0, JobRunning: 0, JobDone: 0, JobCancelled: 0, JobFailed: 0}
+	n := 0
+	for _, j := range jc.c.liveJobs() {
+		j.mu.Lock()
+		counts[j.rec.State]++
+		n += j.rec.Counts.InFlight
+		j.mu.Unlock()
+	}
+	for s, v := range counts {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(v), string(s))
+	}
+	ch <- prometheus.MustNewConstMetric(inFlight, prometheus.GaugeValue, float64(n))
+}
