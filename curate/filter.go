@@ -230,3 +230,17 @@ func (c *Chain) Keep(t *trajectory.Trajectory) bool {
 
 // Funnel returns the counts so far.
 func (c *Chain) Funnel() Funnel { return c.funnel }
+
+// SeedSelection keeps only problems the plain run got wrong, as the paper
+// builds its seed set: a hinted trajectory is a useful example where hints
+// (and the tool) made the difference. plainCorrect maps a problem id to
+// whether any plain-run sample of it was correct; problems missing from it
+// are kept.
+func SeedSelection(plainCorrect map[string]bool) Filter {
+	return FilterFunc{"seed_selection", func(t *trajectory.Trajectory) (bool, string) {
+		if plainCorrect[t.ProblemID] {
+			return false, "the plain run already solves problem " + t.ProblemID
+		}
+		return true, ""
+	}}
+}

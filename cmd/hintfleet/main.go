@@ -35,6 +35,10 @@ func newRootCmd() *cobra.Command {
 		newDatasetsCmd(),
 		newPluginsCmd(),
 		newInferCmd(),
+		newGradeCmd(),
+		newCurateCmd(),
+		newRFTCmd(),
+		newReportCmd(),
 	)
 	return root
 }

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hintfleet/hintfleet/curate"
+	"github.com/hintfleet/hintfleet/plugins/python"
+	"github.com/hintfleet/hintfleet/report"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// sandboxGrader returns a math grader that falls back on sympy inside the
+// bubblewrap sandbox, and a stop function.
+func sandboxGrader(useSympy bool) (*curate.MathGrader, func(), error) {
+	if !useSympy {
+		return &curate.MathGrader{}, func() {}, nil
+	}
+	interp, err := python.New(python.WithPoolSize(1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("start sandbox for sympy: %w", err)
+	}
+	return &curate.MathGrader{Symbolic: curate.Sympy{Runner: curate.ToolRunner{Tool: interp}}}, interp.Stop, nil
+}
+
+func newGradeCmd() *cobra.Command {
+	var answer, reference, file string
+	var jsonOut, sympy bool
+	cmd := &cobra.Command{
+		Use:   "grade",
+		Short: "Compare a math answer with a reference and say how it was decided",
+		Example: `  hintfleet grade --answer '\dfrac{1}{2}' --reference 0.5
+  hintfleet grade --file pairs.jsonl --json   # lines of {"answer": …, "reference": …}`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g, stop, err := sandboxGrader(sympy)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			out := cmd.OutOrStdout()
+			if file == "" {
+				if !cmd.Flags().Changed("answer") || !cmd.Flags().Changed("reference") {
+					return errors.New("give --answer and --reference, or --file")
+				}
+				v := g.Grade(cmd.Context(), answer, reference)
+				if jsonOut {
+					return writeJSON(out, v)
+				}
+				verdict := "NOT EQUAL"
+				if v.Equal {
+					verdict = "EQUAL"
+				}
+				_, err := fmt.Fprintf(out, "%s by %s (%q vs %q)%s\n", verdict, v.Method, v.Answer, v.Reference, detail(v.Detail))
+				return err
+			}
+			type pair struct {
+				Answer    string `json:"answer"`
+				Reference string `json:"reference"`
+			}
+			r, err := trajectory.OpenReader[pair](file, trajectory.WithStrict())
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			equal, total, bad := 0, 0, 0
+			for p, err := range r.All() {
+				if err != nil {
+					bad++
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
+					continue
+				}
+				v := g.Grade(cmd.Context(), p.Answer, p.Reference)
+				total++
+				if v.Equal {
+					equal++
+				}
+				if jsonOut {
+					if err := json.NewEncoder(out).Encode(v); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(out, "%d\t%v\t%s\t%q\t%q\n", r.Line(), v.Equal, v.Method, p.Answer, p.Reference)
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d/%d equal, %d bad lines\n", equal, total, bad)
+			if bad > 0 {
+				return fmt.Errorf("%s: %d lines did not parse", file, bad)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&answer, "answer", "", "the answer to grade (LaTeX)")
+	cmd.Flags().StringVar(&reference, "reference", "", "the reference answer")
+	cmd.Flags().StringVar(&file, "file", "", "JSONL file of {answer, reference} pairs")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print verdicts as JSON")
+	cmd.Flags().BoolVar(&sympy, "sympy", false, "fall back on sympy, run in the bubblewrap sandbox, where the built-in parser cannot decide")
+	return cmd
+}
+
+func detail(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func newCurateCmd() *cobra.Command {
+	var (
+		in, formats                        []string
+		outDir, name, system, rules, plain string
+		reportPath                         string
+		requireTool, keepUngraded, jsonOut bool
+		sympy                              bool
+		maxTokens                          int
+		repetition                         float64
+	)
+	cmd := &cobra.Command{
+		Use:     "curate",
+		Short:   "Hint-RFT: grade, filter, rewrite and export trajectories as an SFT dataset",
+		Example: `  hintfleet curate --in hinted.jsonl --plain plain.jsonl --out seed/ --format messages,sharegpt,alpaca,parquet --report seed/report.html`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(in) == 0 {
+				return errors.New("no --in trajectories given")
+			}
+			if err := os.MkdirAll(outDir, 0o755); err != nil {
+				return err
+			}
+			g, stop, err := sandboxGrader(sympy)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			filters := []curate.Filter{curate.WrongAnswer(keepUngraded), curate.Repetition(10, repetition), curate.BrokenToolUse(), curate.OverLength(maxTokens)}
+			if requireTool {
+				filters = append(filters, curate.RequireTool())
+			}
+			if plain != "" {
+				pc, err := curate.PlainCorrect(plain)
+				if err != nil {
+					return err
+				}
+				filters = append(filters, curate.SeedSelection(pc))
+			}
+			filters = append(filters, curate.Dedupe())
+			opt := curate.Options{Inputs: in, OutDir: outDir, Name: name, System: system, Filters: filters, Grader: g}
+			for _, f := range formats {
+				opt.Formats = append(opt.Formats, curate.Format(f))
+			}
+			if rules != "" {
+				if opt.Rules, err = curate.LoadRules(rules); err != nil {
+					return err
+				}
+			}
+			opt.Kinds, err = problemKinds(in)
+			if err != nil {
+				return err
+			}
+			rep, err := curate.Run(cmd.Context(), opt)
+			if err != nil {
+				return err
+			}
+			if b, err := json.MarshalIndent(rep, "", "  "); err == nil {
+				os.WriteFile(filepath.Join(outDir, "curation.json"), append(b, '\n'), 0o644)
+			}
+			if reportPath != "" {
+				f, err := os.Create(reportPath)
+				if err != nil {
+					return err
+				}
+				var runs []*report.Run
+				for _, p := range in {
+					r, err := report.LoadRun(strings.TrimSuffix(filepath.Base(p), ".jsonl"), p, -1)
+					if err != nil {
+						f.Close()
+						return err
+					}
+					runs = append(runs, r)
+				}
+				err = report.Write(f, report.Input{Title: "hintfleet curation", Runs: runs, Curation: rep, Now: time.Now()})
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if jsonOut {
+				return writeJSON(cmd.OutOrStdout(), rep)
+			}
+			return printCuration(cmd.OutOrStdout(), rep)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&in, "in", nil, "trajectories files (repeatable)")
+	fl.StringVar(&outDir, "out", "dataset", "output folder")
+	fl.StringVar(&name, "name", "hintfleet_seed", "dataset name: file prefix and dataset_info.json key")
+	fl.StringSliceVar(&formats, "format", []string{"messages", "sharegpt"}, "export formats: messages, sharegpt, alpaca, parquet")
+	fl.StringVar(&system, "system", "", "system prompt for every example")
+	fl.StringVar(&rules, "rules", "", "rewrite rules file (JSON); default: the built-in rules")
+	fl.StringVar(&plain, "plain", "", "a --hints none run of the same problems: keep only problems it got wrong (seed selection)")
+	fl.StringVar(&reportPath, "report", "", "also write an HTML report here")
+	fl.BoolVar(&requireTool, "require-tool", false, "drop trajectories without a tool call")
+	fl.BoolVar(&keepUngraded, "keep-ungraded", false, "keep trajectories that have no reference answer")
+	fl.BoolVar(&jsonOut, "json", false, "print the curation report as JSON")
+	fl.BoolVar(&sympy, "sympy", false, "regrade with sympy in the sandbox where needed")
+	fl.IntVar(&maxTokens, "max-tokens", 32768, "drop trajectories longer than this")
+	fl.Float64Var(&repetition, "repetition", 0.3, "drop trajectories whose 10-gram repetition ratio is over this")
+	return cmd
+}
+
+// problemKinds maps problem ids to kinds by the datasets the trajectories
+// name, so that code-only rewrite rules apply to code problems.
+func problemKinds(files []string) (map[string]trajectory.Kind, error) {
+	kinds := map[string]trajectory.Kind{}
+	for _, f := range files {
+		r, err := trajectory.OpenReader[struct {
+			ProblemID string `json:"problem_id"`
+			Dataset   string `json:"dataset"`
+		}](f)
+		if err != nil {
+			return nil, err
+		}
+		for t, err := range r.All() {
+			if err == nil && (t.Dataset == "humaneval" || t.Dataset == "livecodebench") {
+				kinds[t.ProblemID] = trajectory.KindCode
+			}
+		}
+		r.Close()
+	}
+	return kinds, nil
+}
+
+func printCuration(w io.Writer, rep *curate.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "input\t%d\n", rep.Funnel.In)
+	left := rep.Funnel.In
+	for _, st := range rep.Funnel.Stages {
+		left -= st.Removed
+		fmt.Fprintf(tw, "- %s\t%d\t(%d left)\n", st.Filter, st.Removed, left)
+	}
+	fmt.Fprintf(tw, "kept\t%d\n", rep.Funnel.Kept)
+	fmt.Fprintf(tw, "not matching the contract\t%d\n", rep.BadCount)
+	fmt.Fprintf(tw, "regraded / changed\t%d / %d\n", rep.Regraded, rep.Flipped)
+	fmt.Fprintf(tw, "rewritten\t%d\n", rep.Rewritten)
+	for f, p := range rep.Files {
+		fmt.Fprintf(tw, "%s\t%s\n", f, p)
+	}
+	for _, b := range rep.Bad {
+		fmt.Fprintf(tw, "bad\t%s:%d: %s\n", b.File, b.Line, b.Err)
+	}
+	return tw.Flush()
+}
+
+func newRFTCmd() *cobra.Command {
+	var in, out string
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "rft",
+		Short: "RFT selection: keep the correct, deduplicated samples and report pass@1, pass@k, maj@k",
+		Example: `  hintfleet infer --dataset math500 --hints none --samples 8 --temperature 0.7 --out samples.jsonl
+  hintfleet rft --in samples.jsonl --out d_start.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := curate.RFTKeep(cmd.Context(), &curate.MathGrader{}, in, out)
+			if err != nil {
+				return err
+			}
+			if jsonOut {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			s := res.Stats
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "problems %d  k %d  pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  kept %d (dropped %d duplicates)  bad lines %d\n",
+				s.Problems, s.K, s.PassAt1, s.K, s.PassAtK, s.K, s.MajAtK, res.Kept, res.Duplicates, len(res.Bad))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&in, "in", "", "sampled trajectories")
+	cmd.Flags().StringVar(&out, "out", "d_start.jsonl", "kept trajectories")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func newReportCmd() *cobra.Command {
+	var runs, scaling []string
+	var curation, rft, out, title string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write an HTML report with SVG charts: accuracy per dataset, sequential scaling, tool calls, curation funnel",
+		Example: `  hintfleet report --run plain=plain.jsonl --run hinted=hinted.jsonl --run rft=rft.jsonl \
+    --scaling 0=defer0.jsonl --scaling 1=defer1.jsonl --scaling 2=defer2.jsonl \
+    --curation seed/curation.json --out report.html`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in := report.Input{Title: title, Now: time.Now()}
+			for _, r := range runs {
+				label, path, ok := strings.Cut(r, "=")
+				if !ok {
+					return fmt.Errorf("--run %q: want LABEL=FILE", r)
+				}
+				run, err := report.LoadRun(label, path, -1)
+				if err != nil {
+					return err
+				}
+				in.Runs = append(in.Runs, run)
+			}
+			for _, s := range scaling {
+				n, path, ok := strings.Cut(s, "=")
+				d, err := strconv.Atoi(n)
+				if !ok || err != nil || d < 0 {
+					return fmt.Errorf("--scaling %q: want N=FILE with N the --defer-stop of that run", s)
+				}
+				run, err := report.LoadRun("defer "+n, path, d)
+				if err != nil {
+					return err
+				}
+				in.Runs = append(in.Runs, run)
+			}
+			if curation != "" {
+				b, err := os.ReadFile(curation)
+				if err != nil {
+					return err
+				}
+				in.Curation = &curate.Report{}
+				if err := json.Unmarshal(b, in.Curation); err != nil {
+					return fmt.Errorf("%s: %w", curation, err)
+				}
+			}
+			if rft != "" {
+				b, err := os.ReadFile(rft)
+				if err != nil {
+					return err
+				}
+				var res curate.RFTResult
+				if err := json.Unmarshal(b, &res); err != nil {
+					return fmt.Errorf("%s: %w", rft, err)
+				}
+				in.RFT = &res.Stats
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := report.Write(f, in); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "report:", out)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&runs, "run", nil, "LABEL=FILE: a run to compare per dataset (repeatable; plain, hinted, rft…)")
+	fl.StringSliceVar(&scaling, "scaling", nil, "N=FILE: a run with --defer-stop N, for the sequential-scaling chart (repeatable)")
+	fl.StringVar(&curation, "curation", "", "curation.json written by hintfleet curate")
+	fl.StringVar(&rft, "rft", "", "JSON from hintfleet rft --json")
+	fl.StringVar(&out, "out", "report.html", "the HTML file")
+	fl.StringVar(&title, "title", "hintfleet report", "report title")
+	return cmd
+}
