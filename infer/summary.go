@@ -1,8 +1,10 @@
 package infer
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -124,4 +126,66 @@ func WriteTable(w io.Writer, sums ...*Summary) error {
 	row("time", func(s *Summary) string { return s.Elapsed.Round(time.Millisecond).String() })
 	row("tokens/s", func(s *Summary) string { return fmt.Sprintf("%.0f", s.TokensPerSec()) })
 	return tw.Flush()
+}
+
+// Summarize reads a trajectories file (and its .errors.jsonl sibling, if
+// any) one line at a time and summarises it as Run would have, so that runs
+// can be compared after the fact. A task written twice counts once. Elapsed
+// spans the first trajectory's start to the last one's end, and every
+// completion token counts as new, so TokensPerSec is the file's throughput.
+func Summarize(label, path string) (*Summary, error) {
+	sum := newSummary(label, path)
+	r, err := trajectory.OpenReader[trajectory.Trajectory](path)
+	if err != nil {
+		return nil, fmt.Errorf("summarize %s: %w", path, err)
+	}
+	defer r.Close()
+	seen := map[string]bool{}
+	var first, last time.Time
+	for {
+		t, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("summarize: %w", err)
+		}
+		if seen[t.TaskID] {
+			continue
+		}
+		seen[t.TaskID] = true
+		sum.add(&t, true)
+		if s := t.Timings.Start; !s.IsZero() {
+			end := s.Add(time.Duration(t.Timings.TotalMS * float64(time.Millisecond)))
+			if first.IsZero() || s.Before(first) {
+				first = s
+			}
+			if end.After(last) {
+				last = end
+			}
+		}
+	}
+	sum.Total = sum.Trajectories
+	sum.Elapsed = last.Sub(first)
+	errs, err := trajectory.OpenReader[trajectory.Trajectory](path + ".errors.jsonl")
+	if errors.Is(err, os.ErrNotExist) {
+		return sum, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	defer errs.Close()
+	for {
+		t, err := errs.Next()
+		if err == io.EOF {
+			return sum, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("summarize: %w", err)
+		}
+		if !seen[t.TaskID] {
+			sum.Errors++
+			sum.Total++
+		}
+	}
 }

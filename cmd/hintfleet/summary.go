@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hintfleet/hintfleet/infer"
+)
+
+// newSummaryCmd compares finished runs side by side from their trajectories
+// files, so that a plain and a hinted run (or any others) can be read
+// against each other after the fact, without rerunning anything.
+func newSummaryCmd() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "summary LABEL=FILE...",
+		Short: "Summarise trajectories files side by side (accuracy, tool calls, hints, tokens, wasted %)",
+		Long: `summary reads each trajectories file written by infer (one line at a time, so files of
+any size) and prints the infer summary table with one column per LABEL. A bare FILE is
+labelled by its name. --json prints a list of summaries instead.`,
+		Example: "  hintfleet summary plain=out/plain.jsonl hints=out/hints.jsonl",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sums []*infer.Summary
+			for _, a := range args {
+				label, path, ok := strings.Cut(a, "=")
+				if !ok {
+					label, path = a, a
+				}
+				if label == "" || path == "" {
+					return fmt.Errorf("argument %q: want LABEL=FILE", a)
+				}
+				s, err := infer.Summarize(label, path)
+				if err != nil {
+					return err
+				}
+				sums = append(sums, s)
+			}
+			if jsonOut {
+				out := make([]map[string]any, len(sums))
+				for i, s := range sums {
+					out[i] = summaryJSON(s)
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			return infer.WriteTable(cmd.OutOrStdout(), sums...)
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the summaries as JSON")
+	return cmd
+}
