@@ -1,0 +1,23 @@
+package worker
+
+import "errors"
+
+// Sentinel errors and stop causes; match with errors.Is. The causes are set
+// with context.WithCancelCause on a task's context, so a stopped task knows
+// what to do with its claim.
+var (
+	// ErrInvalidConfig wraps every problem with Config or an option.
+	ErrInvalidConfig = errors.New("worker: invalid config")
+	// ErrDrainTimeout: a drain ran out of time; in-flight tasks are
+	// checkpointed and handed back.
+	ErrDrainTimeout = errors.New("worker: drain timed out")
+	// ErrStopped: Run's ctx ended without a drain; tasks are checkpointed
+	// and handed back as in a drain that timed out at once.
+	ErrStopped = errors.New("worker: stopped")
+	// ErrJobCancelled: the task's job was cancelled; its claim is released
+	// and the message terminated.
+	ErrJobCancelled = errors.New("worker: job cancelled")
+	// ErrNoHealthyEngine is logged while every engine fails its health
+	// check; the worker pulls nothing until one recovers.
+	ErrNoHealthyEngine = errors.New("worker: no healthy engine")
+)

@@ -1,0 +1,257 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// finishTimeout bounds the writes that end a task (publish, release, ack,
+// checkpoint) when the task's own context has ended.
+const finishTimeout = 5 * time.Second
+
+// handle runs one delivery to its end. The claim is the truth of who runs
+// the task: a copy that cannot be claimed is acked and dropped, because the
+// holder either finishes it or loses its lease, and then the requeuer
+// republishes it. On success the order is publish result (acked) → release
+// with done → ack, so a crash at any point leaves either a claim that
+// expires (requeue; the second result is deduped) or a done marker (the
+// redelivered copy is dropped at claim).
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+	var t protocol.Task
+	if err := json.Unmarshal(m.Data(), &t); err != nil || t.TaskID == "" || t.JobID == "" {
+		if err == nil {
+			err = errors.New("task_id or job_id missing")
+		}
+		w.refuse(ctx, m, fmt.Sprintf("task message does not parse: %v", err))
+		return
+	}
+	log := w.log.With("task", t.TaskID, "job", t.JobID, "attempt", t.Attempt, "worker", w.cfg.ID)
+	if jobs.isCancelled(t.JobID) {
+		_ = m.Term()
+		return
+	}
+	lease := w.Lease()
+	rev, err := lease.Claim(ctx, t.TaskID, cluster.ClaimValue{
+		Worker: w.cfg.ID, Attempt: t.Attempt, Job: t.JobID, Pool: t.Pool, AckSubject: m.Reply(),
+	})
+	switch {
+	case errors.Is(err, cluster.ErrDone), errors.Is(err, cluster.ErrStaleAttempt), errors.Is(err, cluster.ErrClaimed):
+		log.Debug("task dropped at claim", "err", err)
+		_ = m.Ack()
+		return
+	case err != nil:
+		if lease.Err() == nil {
+			_ = m.Nak()
+		}
+		log.Warn("claim task", "err", err)
+		return
+	}
+
+	cfg, err := t.Hint.Config(t.Sample)
+	if err != nil {
+		w.fail(ctx, log, m, t, rev, fmt.Sprintf("hint config: %v", err))
+		return
+	}
+
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w.mu.Lock()
+	w.inflight[t.TaskID] = &running{job: t.JobID, cancel: cancel}
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.inflight, t.TaskID)
+		w.mu.Unlock()
+	}()
+	if jobs.isCancelled(t.JobID) { // cancelled between the check and the claim
+		cancel(ErrJobCancelled)
+	}
+
+	stopProgress := w.keepAlive(tctx, m, ackWait)
+	tr, rec, runErr := w.generate(tctx, log, t, cfg, s, kv)
+	stopProgress()
+
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer fcancel()
+	cause := context.Cause(tctx)
+	switch {
+	case errors.Is(cause, cluster.ErrLeaseLost) || lease.Err() != nil:
+		// The claim is gone with the lease: another worker may run the task
+		// already. Touch nothing; a result now would be fenced anyway.
+		log.Info("task abandoned: lease lost")
+	case errors.Is(cause, ErrJobCancelled):
+		_ = lease.Release(fctx, t.TaskID, rev, false)
+		_ = m.Term()
+	case runErr == nil:
+		w.succeed(fctx, log, m, t, rev, s, tr, kv)
+	case errors.Is(runErr, hint.ErrConfig), errors.Is(runErr, hint.ErrTemplate):
+		w.fail(fctx, log, m, t, rev, runErr.Error())
+	default:
+		// Engine or tool failure, a drain that ran out, a stop: save where
+		// it got to and hand the task back. The requeuer republishes it
+		// with attempt+1 (or dead-letters it when the budget is spent) and
+		// terminates this delivery.
+		w.saveCheckpoint(fctx, kv, rec.log)
+		if err := lease.Release(fctx, t.TaskID, rev, false); err != nil {
+			log.Warn("hand back task", "err", err)
+		}
+		log.Info("task handed back", "err", runErr, "cause", cause)
+	}
+}
+
+// generate runs hint on the task, resuming from the task's checkpoint.
+func (w *Worker) generate(ctx context.Context, log interface{ Warn(string, ...any) }, t protocol.Task, cfg hint.Config,
+	s *slot, kv jetstream.KeyValue) (trajectory.Trajectory, *recorder, error) {
+	var old *Checkpoint
+	if e, err := kv.Get(ctx, cluster.CheckpointKey(t.TaskID)); err == nil {
+		var cp Checkpoint
+		if json.Unmarshal(e.Value(), &cp) == nil && cp.TaskID == t.TaskID {
+			old = &cp
+		}
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		log.Warn("read checkpoint", "err", err)
+	}
+	fresh := Checkpoint{TaskID: t.TaskID, Attempt: t.Attempt, Worker: w.cfg.ID}
+	rec := newRecorder(s.eng, old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) { w.saveCheckpoint(ctx, kv, cp) })
+	var session hint.ToolSession
+	if w.cfg.Tools != nil {
+		sess, err := w.cfg.Tools.Open(ctx, t.TaskID)
+		if err != nil {
+			return trajectory.Trajectory{}, rec, fmt.Errorf("open tools for %s: %w", t.TaskID, err)
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+			defer cancel()
+			_ = sess.Close(cctx)
+		}()
+		session = rec.Tool(sess)
+	}
+	tr, err := hint.Run(ctx, rec, session, t.Problem, cfg)
+	return tr, rec, err
+}
+
+// saveCheckpoint writes cp unless it is empty or too large for a message.
+func (w *Worker) saveCheckpoint(ctx context.Context, kv jetstream.KeyValue, cp Checkpoint) {
+	if len(cp.Requests) == 0 {
+		return
+	}
+	b, err := json.Marshal(cp)
+	if err != nil || len(b) > maxCheckpointBytes {
+		return
+	}
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+	}
+	if _, err := kv.Put(ctx, cluster.CheckpointKey(cp.TaskID), b); err != nil {
+		w.log.Warn("save checkpoint", "task", cp.TaskID, "err", err)
+	}
+}
+
+func (w *Worker) succeed(ctx context.Context, log interface {
+	Info(string, ...any)
+	Warn(string, ...any)
+}, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
+	tr.TaskID, tr.JobID, tr.Sample = t.TaskID, t.JobID, t.Sample
+	tr.Worker, tr.Attempt = w.cfg.ID, t.Attempt
+	tr.Engine = trajectory.EngineRef{URL: s.eng.URL(), Model: s.eng.Model()}
+	if err := w.publish(ctx, t, rev, protocol.Result{Trajectory: &tr}); err != nil {
+		// Not published: hand the task back rather than lose it.
+		log.Warn("publish result", "err", err)
+		_ = w.Lease().Release(ctx, t.TaskID, rev, false)
+		return
+	}
+	if err := w.Lease().Release(ctx, t.TaskID, rev, true); err != nil {
+		log.Warn("release task", "err", err) // fenced: the result is deduped
+	}
+	_ = m.Ack()
+	_ = kv.Delete(ctx, cluster.CheckpointKey(t.TaskID))
+	log.Info("task done", "tokens", tr.Tokens.Completion)
+}
+
+// fail declares a permanent failure: the coordinator dead-letters the task.
+func (w *Worker) fail(ctx context.Context, log interface{ Warn(string, ...any) }, m jetstream.Msg, t protocol.Task, rev int64, reason string) {
+	if err := w.publish(ctx, t, rev, protocol.Result{Failure: reason}); err != nil {
+		log.Warn("publish failure", "err", err)
+		_ = w.Lease().Release(ctx, t.TaskID, rev, false)
+		return
+	}
+	_ = w.Lease().Release(ctx, t.TaskID, rev, true)
+	_ = m.Ack()
+}
+
+// refuse reports a task message that does not parse, attributed through its
+// headers, so the coordinator dead-letters it instead of it vanishing.
+func (w *Worker) refuse(ctx context.Context, m jetstream.Msg, reason string) {
+	h := m.Headers()
+	t := protocol.Task{JobID: h.Get(protocol.HeaderJob), TaskID: h.Get(protocol.HeaderTask)}
+	t.Attempt, _ = strconv.Atoi(h.Get(protocol.HeaderAttempt))
+	w.log.Warn("bad task message", "job", t.JobID, "task", t.TaskID, "reason", reason)
+	if t.JobID == "" || t.TaskID == "" {
+		_ = m.Term()
+		return
+	}
+	if err := w.publish(ctx, t, 0, protocol.Result{Failure: reason}); err != nil {
+		_ = m.Nak()
+		return
+	}
+	_ = m.Term()
+}
+
+// publish sends the result of t and waits for the stream's ack. The
+// Nats-Msg-Id is the task id: a second result of the task within the
+// duplicate window is dropped by the stream itself.
+func (w *Worker) publish(ctx context.Context, t protocol.Task, rev int64, r protocol.Result) error {
+	r.JobID, r.TaskID, r.Worker, r.Attempt, r.ClaimRevision = t.JobID, t.TaskID, w.cfg.ID, t.Attempt, rev
+	r.Lease = int64(w.Lease().ID())
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode result of %s: %w", t.TaskID, err)
+	}
+	msg := nats.NewMsg(cluster.ResultSubject(t.JobID))
+	msg.Data = b
+	msg.Header.Set(jetstream.MsgIDHeader, cluster.ResultMsgID(t.TaskID))
+	msg.Header.Set(protocol.HeaderJob, t.JobID)
+	msg.Header.Set(protocol.HeaderTask, t.TaskID)
+	msg.Header.Set(protocol.HeaderAttempt, strconv.Itoa(t.Attempt))
+	if _, err := w.conn.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("publish result of %s: %w", t.TaskID, err)
+	}
+	return nil
+}
+
+// keepAlive sends AckProgress every ackWait/3 until the returned stop is
+// called, so a long generation is not redelivered by JetStream. The
+// goroutine is owned here: stop waits for it.
+func (w *Worker) keepAlive(ctx context.Context, m jetstream.Msg, ackWait time.Duration) (stop func()) {
+	every := max(ackWait/3, 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
