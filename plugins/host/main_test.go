@@ -10,6 +10,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/plugins"
 	"github.com/hintfleet/hintfleet/plugins/examples/echo"
+	"github.com/hintfleet/hintfleet/plugins/python"
 )
 
 // The test binary doubles as the Go plugin and as a host process, so tests
@@ -18,6 +19,9 @@ import (
 const (
 	envServeEcho = "HINTFLEET_TEST_SERVE_ECHO"
 	envHost      = "HINTFLEET_TEST_HOST"
+	// envServePython serves the real sandboxed interpreter, for the
+	// end-to-end latency benchmark through the manager.
+	envServePython = "HINTFLEET_TEST_SERVE_PYTHON"
 )
 
 func TestMain(m *testing.M) {
@@ -27,6 +31,15 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case os.Getenv(envHost) != "":
 		os.Exit(runTestHost())
+	case os.Getenv(envServePython) != "":
+		interp, err := python.New(python.WithPoolSize(4))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		plugins.Serve(interp)
+		interp.Stop()
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
