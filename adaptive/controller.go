@@ -34,6 +34,9 @@ type Window struct {
 	// PeakInFlight is the most sessions held at once during the interval;
 	// a limit that was never reached must not grow (app-limited).
 	PeakInFlight int
+	// InFlight is the sessions held at the end of the interval. Above the
+	// limit it means an earlier decrease is still draining.
+	InFlight int
 }
 
 // Reason says why the controller moved (or kept) the limit.
@@ -46,6 +49,7 @@ const (
 	ReasonIncrease  Reason = "increase"
 	ReasonIdle      Reason = "app-limited"
 	ReasonCooldown  Reason = "cooldown"
+	ReasonDraining  Reason = "draining"
 	ReasonOverload  Reason = "overload"
 	ReasonErrors    Reason = "errors"
 	ReasonQueue     Reason = "queue"
@@ -116,6 +120,12 @@ func (c *controller) decide(s Signals, w Window) Reason {
 		return c.decrease(cfg.MaxBackoff, ReasonErrors)
 	}
 	g, why := c.gradient(s)
+	if why != "" && w.InFlight > c.limit {
+		// The last cut has not taken effect: sessions admitted before it
+		// still run, and the congestion is theirs. Cutting again now would
+		// count the same congestion twice.
+		return ReasonDraining
+	}
 	if c.cooldown > 0 {
 		c.cooldown--
 		if why != "" {
@@ -156,7 +166,7 @@ func (c *controller) decide(s Signals, w Window) Reason {
 func (c *controller) gradient(s Signals) (float64, Reason) {
 	cfg := c.cfg
 	g, why := 1.0, Reason("")
-	if c.waiting > float64(cfg.WaitingTolerance) {
+	if c.waiting > c.queueLine(s) {
 		run := float64(max(s.Running, 1))
 		if f := run / (run + c.waiting); f < g {
 			g, why = f, ReasonQueue
@@ -181,11 +191,19 @@ func (c *controller) gradient(s Signals) (float64, Reason) {
 	return g, why
 }
 
+// queueLine is the engine queue tolerated before a decrease: a few waiting
+// sequences keep the batch full as others finish (Vegas keeps a small
+// queue at the bottleneck for the same reason); growth needs the queue
+// under half of it.
+func (c *controller) queueLine(s Signals) float64 {
+	return float64(c.cfg.WaitingTolerance) + c.cfg.QueueFraction*float64(s.Running)
+}
+
 // headroom: the engine runs everything it has, the KV cache has room for
 // the sequences to grow, and TTFT is near its floor.
 func (c *controller) headroom(s Signals) bool {
 	cfg := c.cfg
-	if c.waiting > float64(cfg.WaitingTolerance) || s.Waiting > cfg.WaitingTolerance {
+	if c.waiting > c.queueLine(s)/2 {
 		return false
 	}
 	if c.kv >= cfg.KVTarget {
@@ -215,7 +233,7 @@ func (c *controller) learnBaseline(s Signals) {
 	switch {
 	case c.baseline == 0 || s.TTFTp50 < c.baseline:
 		c.baseline = s.TTFTp50
-	case c.waiting <= float64(c.cfg.WaitingTolerance):
+	case c.waiting <= c.queueLine(s):
 		c.baseline += time.Duration(c.cfg.BaselineDrift * float64(s.TTFTp50-c.baseline))
 	}
 }

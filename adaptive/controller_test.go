@@ -118,11 +118,16 @@ func TestControllerScenarios(t *testing.T) {
 			},
 		},
 		{
-			name:  "small queue still cuts by at least MaxBackoff",
-			steps: []step{{Signals{Running: 64, Waiting: 1, KVUsage: 0.5, GPUUtil: -1}, full}},
+			name:  "a queue within tolerance holds, past it cuts by at least MaxBackoff",
+			steps: []step{{Signals{Running: 64, Waiting: 3, KVUsage: 0.5, GPUUtil: -1}, full}, {Signals{Running: 64, Waiting: 8, KVUsage: 0.5, GPUUtil: -1}, full}},
 			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if reasons[0] != ReasonQueue || limits[0] != 14 {
-					t.Fatalf("limit %d reason %s, want 14 %s", limits[0], reasons[0], ReasonQueue)
+				// Line: 1 + 0.05 × 64 = 4.2; smoothed queue 3 (hold: above
+				// half the line, so no growth), then 5.5 (cut, 64/69.5 → 0.9).
+				if reasons[0] != ReasonHold || limits[0] != 16 {
+					t.Fatalf("limits %v reasons %v, want hold at 16 first", limits, reasons)
+				}
+				if reasons[1] != ReasonQueue || limits[1] != 14 {
+					t.Fatalf("limits %v reasons %v, want a queue cut to 14", limits, reasons)
 				}
 			},
 		},
@@ -147,10 +152,9 @@ func TestControllerScenarios(t *testing.T) {
 		{
 			name: "slowdown: ttft triples, limit drops, baseline relearns, limit grows back",
 			cfg:  func(c *Config) { c.Initial = 64 },
-			steps: append(append(
+			steps: append(
 				repeat(3, step{Signals{Running: 60, KVUsage: 0.3, TTFTp50: 40 * time.Millisecond, GPUUtil: -1}, Window{Completed: 1, PeakInFlight: -1}}),
 				repeat(30, step{Signals{Running: 60, KVUsage: 0.3, TTFTp50: 120 * time.Millisecond, GPUUtil: -1}, Window{Completed: 1, PeakInFlight: -1}})...),
-			),
 			check: func(t *testing.T, limits []int, reasons []Reason) {
 				if limits[2] != 128 {
 					t.Fatalf("limits %v: want 128 before the slowdown", limits)
@@ -201,6 +205,19 @@ func TestControllerScenarios(t *testing.T) {
 				// per-seq 0.7/16 → 0.92 fits 21 sequences.
 				if limits[0] != 21 || reasons[0] != ReasonSlowStart {
 					t.Fatalf("limit %d reason %s, want 21 %s", limits[0], reasons[0], ReasonSlowStart)
+				}
+			},
+		},
+		{
+			name: "no second cut while the first drains",
+			steps: []step{
+				{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, Window{PeakInFlight: 16, InFlight: 16}},
+				{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, Window{PeakInFlight: 16, InFlight: 16}},
+			},
+			cfg: func(c *Config) { c.Cooldown = 0 },
+			check: func(t *testing.T, limits []int, reasons []Reason) {
+				if reasons[0] != ReasonQueue || reasons[1] != ReasonDraining || limits[1] != limits[0] {
+					t.Fatalf("limits %v reasons %v, want a cut then draining", limits, reasons)
 				}
 			},
 		},

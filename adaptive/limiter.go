@@ -168,6 +168,7 @@ func (l *Limiter) Update(s Signals, ok bool) TracePoint {
 	defer l.mu.Unlock()
 	w := l.win
 	w.PeakInFlight = max(w.PeakInFlight, l.inflight)
+	w.InFlight = l.inflight
 	before := l.ctrl.limit
 	limit, reason := l.ctrl.update(s, w, ok)
 	l.win = Window{PeakInFlight: l.inflight}

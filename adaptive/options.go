@@ -17,7 +17,8 @@ const (
 	DefaultInterval         = time.Second
 	DefaultKVTarget         = 0.80
 	DefaultKVHigh           = 0.92
-	DefaultWaitingTolerance = 0
+	DefaultWaitingTolerance = 1
+	DefaultQueueFraction    = 0.05
 	DefaultTTFTTolerance    = 2.5
 	DefaultErrorRatio       = 0.10
 	DefaultMinBackoff       = 0.5
@@ -42,9 +43,12 @@ type Config struct {
 	// that a KV-triggered decrease aims for; KVHigh the usage above which it
 	// decreases. Between the two it holds.
 	KVTarget, KVHigh float64
-	// WaitingTolerance is the engine queue length tolerated without a
-	// decrease; 0 because any queue means admitted work is not running.
+	// WaitingTolerance plus QueueFraction × running is the engine queue
+	// tolerated without a decrease; growth needs the queue under half of
+	// it. A short queue is wanted: it refills the batch the moment a
+	// sequence ends. A long one only adds latency.
 	WaitingTolerance int
+	QueueFraction    float64
 	// TTFTTolerance is how many times its baseline TTFT p50 may reach
 	// before it counts as congestion. Larger than 1 by a margin because the
 	// decode step itself lengthens with the batch (a+b·batch).
@@ -69,6 +73,7 @@ func DefaultConfig() Config {
 	return Config{
 		Initial: DefaultInitial, Min: DefaultMin, Max: DefaultMax, Interval: DefaultInterval,
 		KVTarget: DefaultKVTarget, KVHigh: DefaultKVHigh, WaitingTolerance: DefaultWaitingTolerance,
+		QueueFraction: DefaultQueueFraction,
 		TTFTTolerance: DefaultTTFTTolerance, ErrorRatio: DefaultErrorRatio,
 		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff, Cooldown: DefaultCooldown,
 		BaselineDrift: DefaultBaselineDrift, Smoothing: DefaultSmoothing,
@@ -86,8 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: interval %v: want > 0", ErrInvalidOption, c.Interval)
 	case !(c.KVTarget > 0 && c.KVTarget <= c.KVHigh && c.KVHigh <= 1):
 		return fmt.Errorf("%w: kv target %v, high %v: want 0 < target <= high <= 1", ErrInvalidOption, c.KVTarget, c.KVHigh)
-	case c.WaitingTolerance < 0:
-		return fmt.Errorf("%w: waiting tolerance %d: want >= 0", ErrInvalidOption, c.WaitingTolerance)
+	case c.WaitingTolerance < 0 || !(c.QueueFraction >= 0 && c.QueueFraction <= 1):
+		return fmt.Errorf("%w: waiting tolerance %d, queue fraction %v: want >= 0 and in [0, 1]", ErrInvalidOption, c.WaitingTolerance, c.QueueFraction)
 	case !(c.TTFTTolerance >= 1):
 		return fmt.Errorf("%w: ttft tolerance %v: want >= 1", ErrInvalidOption, c.TTFTTolerance)
 	case !(c.ErrorRatio > 0 && c.ErrorRatio <= 1):
