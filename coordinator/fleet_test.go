@@ -1,0 +1,39 @@
+package coordinator_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/worker"
+)
+
+// TestHappyPath: 20 problems × 2 samples on 2 workers end as exactly 40
+// trajectories.
+func TestHappyPath(t *testing.T) {
+	env := clustertest.Start(t)
+	dir := t.TempDir()
+	ps := testProblems(20)
+	eng := worker.NewEngine(startSim(t, ps, 200), nil)
+	r := startReplica(t, env, dir, coordinator.Config{})
+	waitLeader(t, r)
+	startWorker(t, env, "w1", []worker.Engine{eng}, nil)
+	startWorker(t, env, "w2", []worker.Engine{eng}, nil)
+
+	j, err := r.client.Submit(context.Background(), coordinator.JobSpec{ID: "happy", Model: testModel, ProblemsJSONL: problemsJSONL(ps), Samples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Counts.Tasks != 40 {
+		t.Fatalf("tasks = %d, want 40", j.Counts.Tasks)
+	}
+	got := waitJob(t, env.Conn.Etcd, "happy", terminal)
+	if got.State != coordinator.JobDone || got.Counts.Done != 40 {
+		t.Fatalf("job = %s with %+v, want done with 40", got.State, got.Counts)
+	}
+	tl := checkExactlyOnce(t, dir, "happy", ps, 2)
+	if tl.written != 40 {
+		t.Fatalf("written = %d, want 40", tl.written)
+	}
+}

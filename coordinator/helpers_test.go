@@ -1,0 +1,287 @@
+package coordinator_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/trajectory"
+	"github.com/hintfleet/hintfleet/worker"
+)
+
+const (
+	testModel = "sim-test"
+	waitLimit = 45 * time.Second
+)
+
+// testLog is quiet unless HINTFLEET_TEST_LOG is set.
+func testLog() *slog.Logger {
+	if os.Getenv("HINTFLEET_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testProblems are n small arithmetic problems the sim reasoner knows.
+func testProblems(n int) []trajectory.Problem {
+	ps := make([]trajectory.Problem, n)
+	for i := range ps {
+		ps[i] = trajectory.Problem{ID: fmt.Sprintf("p%02d", i), Kind: trajectory.KindMath,
+			Question: fmt.Sprintf("Problem %02d: what is %d plus %d? Give the number.", i, 17*i+3, 29*i+5),
+			Answer:   fmt.Sprint(46*i + 8)}
+	}
+	return ps
+}
+
+func problemsJSONL(ps []trajectory.Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		line, _ := json.Marshal(map[string]string{"id": p.ID, "question": p.Question, "answer": p.Answer})
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// startSim runs a fast simulated engine that knows ps; slow stretches each
+// generation (for tests that act mid-generation).
+func startSim(t *testing.T, ps []trajectory.Problem, speedup float64) *engine.Client {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	cfg.Model = testModel
+	cfg.MaxModelLen = 4096
+	cfg.KVCacheTokens = 65536
+	cfg.Speedup = speedup
+	cfg.Reasoner.ReasoningTokens = 80
+	cfg.Problems = ps
+	srv, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := engine.New(url, engine.WithModel(testModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// replica is one coordinator with its HTTP server.
+type replica struct {
+	c      *coordinator.Coordinator
+	srv    *httptest.Server
+	client *coordinator.Client
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+// stop ends the replica's Run and waits for it.
+func (r *replica) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.errc; err != nil {
+		t.Errorf("coordinator Run: %v", err)
+	}
+	r.errc <- nil // later stops return at once
+}
+
+func startReplica(t *testing.T, env *clustertest.Env, dir string, cfg coordinator.Config) *replica {
+	t.Helper()
+	conn := env.Connect(t)
+	cfg.DataDir = dir
+	if cfg.ElectionTTL == 0 {
+		cfg.ElectionTTL = 2 * time.Second
+	}
+	r := &replica{errc: make(chan error, 1)}
+	r.srv = httptest.NewUnstartedServer(nil)
+	cfg.Advertise = "http://" + r.srv.Listener.Addr().String()
+	c, err := coordinator.New(conn, cfg, coordinator.WithLogger(testLog().With("replica", cfg.Advertise)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c = c
+	r.srv.Config.Handler = c.Handler()
+	r.srv.Start()
+	t.Cleanup(r.srv.Close)
+	r.client, err = coordinator.NewClient(r.srv.URL, r.srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.errc <- c.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// waitLeader waits until r leads, by observing the election.
+func waitLeader(t *testing.T, r *replica) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	for !r.c.IsLeader() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("replica never became leader")
+		case <-time.After(20 * time.Millisecond): // poll an in-memory flag, not a sleep for ordering
+		}
+	}
+}
+
+// runner is one worker with its own connection, so that closing the
+// connection is a crash.
+type runner struct {
+	w      *worker.Worker
+	conn   *cluster.Conn
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+func startWorker(t *testing.T, env *clustertest.Env, id string, engs []worker.Engine, mod func(*worker.Config)) *runner {
+	t.Helper()
+	conn := env.Connect(t)
+	cfg := worker.Config{ID: id, Model: testModel, Engines: engs, Concurrency: 4, LeaseTTL: 2 * time.Second,
+		CheckpointEvery: 50 * time.Millisecond, HealthEvery: 500 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := worker.New(conn, cfg, worker.WithLogger(testLog().With("worker", id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{w: w, conn: conn, cancel: cancel, errc: make(chan error, 1)}
+	go func() { r.errc <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-w.Done()
+	})
+	return r
+}
+
+// waitJob waits, by watching the job's registry key, until pred holds.
+func waitJob(t *testing.T, cli *clientv3.Client, id string, pred func(coordinator.Job) bool) coordinator.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	key := cluster.JobKey(id)
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j coordinator.Job
+	if len(resp.Kvs) == 1 {
+		_ = json.Unmarshal(resp.Kvs[0].Value, &j)
+		if pred(j) {
+			return j
+		}
+	}
+	for wr := range cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1)) {
+		for _, ev := range wr.Events {
+			if err := json.Unmarshal(ev.Kv.Value, &j); err == nil && pred(j) {
+				return j
+			}
+		}
+	}
+	t.Fatalf("job %s: condition not reached before the deadline; last %+v", id, j)
+	return j
+}
+
+func terminal(j coordinator.Job) bool { return j.State.Terminal() }
+
+// tally is what a job's output holds.
+type tally struct {
+	written, dead, dup int
+	byTask            map[string]string // task → "traj" or "dead"
+}
+
+// readOutput reads both files of a job and counts each task's lines.
+func readOutput(t *testing.T, dir, job string) tally {
+	t.Helper()
+	tl := tally{byTask: map[string]string{}}
+	for _, f := range []struct{ name, kind string }{{coordinator.TrajectoriesFile, "traj"}, {coordinator.DeadLettersFile, "dead"}} {
+		rd, err := trajectory.OpenReader[struct {
+			TaskID string `json:"task_id"`
+		}](filepath.Join(dir, "jobs", job, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			l, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f.name, err)
+			}
+			if _, seen := tl.byTask[l.TaskID]; seen {
+				tl.dup++
+			}
+			tl.byTask[l.TaskID] = f.kind
+			if f.kind == "traj" {
+				tl.written++
+			} else {
+				tl.dead++
+			}
+		}
+		_ = rd.Close()
+	}
+	return tl
+}
+
+// checkExactlyOnce fails on any lost or duplicated task of the job.
+func checkExactlyOnce(t *testing.T, dir, job string, ps []trajectory.Problem, k int) tally {
+	t.Helper()
+	tl := readOutput(t, dir, job)
+	lost := 0
+	for _, p := range ps {
+		for s := range k {
+			if _, ok := tl.byTask[infer.TaskID(job, p.ID, s)]; !ok {
+				lost++
+			}
+		}
+	}
+	t.Logf("job %s: submitted %d, written %d, dead-lettered %d, duplicated %d, lost %d",
+		job, len(ps)*k, tl.written, tl.dead, tl.dup, lost)
+	if lost != 0 || tl.dup != 0 || tl.written+tl.dead != len(ps)*k {
+		t.Fatalf("exactly-once broken: submitted %d, written %d, dead %d, dup %d, lost %d",
+			len(ps)*k, tl.written, tl.dead, tl.dup, lost)
+	}
+	return tl
+}
+
+// faultEngine fails every request whose prompt holds poison, as an engine
+// that crashes on one problem would.
+type faultEngine struct {
+	worker.Engine
+	poison string
+}
+
+func (f faultEngine) Generate(ctx context.Context, req hint.GenRequest) (hint.GenStream, error) {
+	if f.poison != "" && strings.Contains(req.Prompt, f.poison) {
+		return nil, errors.New("engine died on this prompt")
+	}
+	return f.Engine.Generate(ctx, req)
+}
