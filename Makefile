@@ -5,7 +5,7 @@ GO        ?= go
 STATICCHECK_VERSION ?= v0.8.2
 PKG       ?= ./...
 BIN       := bin
-APT_PKGS  := bubblewrap python3-numpy python3-sympy python3-grpcio protobuf-compiler prometheus tmux chromium jq
+APT_PKGS  := bubblewrap python3-numpy python3-sympy python3-grpcio protobuf-compiler prometheus tmux chromium jq python3-protobuf python3-cryptography
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 
