@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newDatasetsCmd(),
 		newPluginsCmd(),
 		newInferCmd(),
+		newTopCmd(), newGPUCmd(),
 		newSummaryCmd(),
 		newGradeCmd(),
 		newCurateCmd(),
