@@ -285,3 +285,99 @@ func (f faultEngine) Generate(ctx context.Context, req hint.GenRequest) (hint.Ge
 	}
 	return f.Engine.Generate(ctx, req)
 }
+
+// claimEvent is one change under the claims prefix, as a test sees it.
+type claimEvent struct {
+	at      time.Time
+	deleted bool
+	claim   cluster.ClaimValue
+}
+
+// watchClaims streams claim puts and deletes from now on into a channel
+// that the test reads; the watch ends with the test.
+func watchClaims(t *testing.T, cli *clientv3.Client) <-chan claimEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err := cli.Get(ctx, cluster.ClaimsPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan claimEvent, 4096)
+	wch := cli.Watch(ctx, cluster.ClaimsPrefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(resp.Header.Revision+1))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for wr := range wch {
+			for _, ev := range wr.Events {
+				e := claimEvent{at: time.Now(), deleted: ev.Type == clientv3.EventTypeDelete}
+				v := ev.Kv.Value
+				if e.deleted && ev.PrevKv != nil {
+					v = ev.PrevKv.Value
+				}
+				e.claim, _ = cluster.DecodeClaim(v)
+				select {
+				case out <- e:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return out
+}
+
+// nextClaim waits for the first event that pred accepts.
+func nextClaim(t *testing.T, ch <-chan claimEvent, what string, pred func(claimEvent) bool) claimEvent {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		select {
+		case e := <-ch:
+			if pred(e) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no claim event: %s", what)
+		}
+	}
+}
+
+// waitKeyGone waits until key is deleted and returns when that was seen.
+func waitKeyGone(t *testing.T, cli *clientv3.Client, key string) time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return time.Now()
+	}
+	for wr := range cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut()) {
+		if len(wr.Events) > 0 {
+			return time.Now()
+		}
+	}
+	t.Fatalf("key %s still there", key)
+	return time.Time{}
+}
+
+// eventually polls cond with a deadline; for state with no event to watch
+// (a metric, a consumer's counters).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		select {
+		case <-time.After(25 * time.Millisecond):
+		case <-t.Context().Done():
+			t.Fatal("test ended")
+		}
+	}
+}
+
+func fmtSscan(s string, f *float64) (int, error) { return fmt.Sscan(s, f) }
