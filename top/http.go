@@ -218,7 +218,7 @@ func mergeDCGM(body []byte, gpus []GPU) ([]GPU, error) {
 			}
 			v := m.GetGauge().GetValue()
 			g := find(idx)
-			if g.Name == "" {
+			if name2 != "" {
 				g.Name = name2
 			}
 			switch name {
