@@ -322,8 +322,10 @@ json.dump(outs, sys.stdout)
 	return t
 }
 
-func (t *codeTable) Tool(lang string) (plugins.Tool, bool) { return t, lang == "python" || lang == "py" }
-func (t *codeTable) Languages() []string                   { return []string{"python"} }
+func (t *codeTable) Tool(lang string) (plugins.Tool, bool) {
+	return t, lang == "python" || lang == "py"
+}
+func (t *codeTable) Languages() []string { return []string{"python"} }
 
 func (t *codeTable) Describe(context.Context) (plugins.Description, error) {
 	return plugins.Description{Name: "code-table", Languages: []string{"python"}}, nil
@@ -350,4 +352,3 @@ func per(a int64, n int) float64 {
 	}
 	return float64(a) / float64(n)
 }
-
