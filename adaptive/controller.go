@@ -141,6 +141,13 @@ func (c *controller) decide(s Signals, w Window) Reason {
 	if w.PeakInFlight < c.limit {
 		return ReasonIdle
 	}
+	// Slow start ends once the KV cache is half way to its target: the
+	// footprint of sessions admitted in the last intervals has not shown
+	// yet (they grow for their whole lifetime), so doubling from there
+	// overshoots by the time it does.
+	if c.slowStart && c.kv >= cfg.KVTarget/2 {
+		c.slowStart = false
+	}
 	next, reason := c.limit+max(1, int(math.Sqrt(float64(c.limit)))), ReasonIncrease
 	if c.slowStart {
 		next, reason = 2*c.limit, ReasonSlowStart

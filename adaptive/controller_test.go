@@ -200,9 +200,9 @@ func TestControllerScenarios(t *testing.T) {
 		},
 		{
 			name:  "projected kv caps a growth step",
-			steps: []step{{healthy(16, 0.7), full}},
+			steps: []step{{healthy(8, 0.35), full}},
 			check: func(t *testing.T, limits []int, reasons []Reason) {
-				// per-seq 0.7/16 → 0.92 fits 21 sequences.
+				// per-seq 0.35/8 → 0.92 fits 21 sequences.
 				if limits[0] != 21 || reasons[0] != ReasonSlowStart {
 					t.Fatalf("limit %d reason %s, want 21 %s", limits[0], reasons[0], ReasonSlowStart)
 				}

@@ -48,7 +48,8 @@
 //   - otherwise, when the engine has headroom (no queue, KV below
 //     KVTarget, TTFT near its floor) and the limit is actually used (not
 //     app-limited), grows it: doubling (slow start) until the first
-//     congestion, then by √limit per interval; a growth step is capped so
+//     congestion or until KV usage reaches half of KVTarget, then by
+//     √limit per interval; a growth step is capped so
 //     that the KV usage projected from the current per-sequence footprint
 //     stays under KVHigh.
 //
