@@ -291,6 +291,12 @@ func submitRaw(t *testing.T, base, body string) (string, error) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
+		var ae struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &ae) == nil {
+			b = []byte(ae.Error)
+		}
 		return string(b), &httpError{status: resp.Status, body: string(b), leader: resp.Header.Get(coordinator.HeaderLeader)}
 	}
 	return string(b), nil
