@@ -1,0 +1,80 @@
+// Package coordinator runs hintfleet jobs: it accepts a job (a spec and its
+// problems), shards it into tasks (problem × sample), publishes them to the
+// workers' pools through JetStream, takes the results in, writes each job's
+// output (DataDir/jobs/<id>/trajectories.jsonl and dead_letters.jsonl) and
+// serves an HTTP API (Handler, Client). Replicas elect one leader through
+// etcd (concurrency.Election under cluster.ElectionPrefix); only the leader
+// dispatches, takes results, requeues and accepts writes. A standby answers
+// reads from the registry and the shared files, and writes with 503 and the
+// leader's address in HeaderLeader (Client retries there once).
+//
+// # Exactly once
+//
+// Every task ends exactly once: one line in trajectories.jsonl, or one in
+// dead_letters.jsonl with a reason. Four mechanisms, each covering the
+// previous one's gap:
+//
+//  1. Publishing is at-least-once and deduplicated by JetStream: a task
+//     attempt carries Nats-Msg-Id cluster.TaskMsgID(task, attempt), a result
+//     cluster.ResultMsgID(task). A republish after a leader change, or a
+//     second worker's result within the duplicate window, is dropped by the
+//     stream itself.
+//  2. Execution is fenced by etcd claims (cluster.Lease.Claim): one live
+//     worker runs an attempt; a copy that cannot be claimed (claimed, done,
+//     stale attempt) is acked and dropped. A worker that dies loses its
+//     lease and so its claims; the scheduler's Requeuer, run by the leader,
+//     sees the deletions and the planner here republishes attempt+1 (within
+//     the lease TTL plus about a second) or dead-letters the task once the
+//     retry budget is spent. The requeuer's revision is saved in etcd, so a
+//     new leader misses no deletion that happened between leaders.
+//  3. The intake keeps a done set per job: the task ids found in either
+//     output file. The first result of a task is written; any later one (a
+//     fenced-off worker's late result, a copy older than the duplicate
+//     window, a result for a dead-lettered task) is dropped and counted in
+//     hintfleet_results_dropped_total{reason="duplicate"}.
+//  4. Results are acked only after their lines are fsync'd. A crash between
+//     write and ack redelivers them; the new leader rebuilds the done set
+//     from the files and drops the copies. A failed fsync ends the term
+//     (the files, not memory, are the truth).
+//
+// The done set lives only in the output files, by choice: a marker kept
+// elsewhere (etcd, a KV bucket) would be written before or after the line,
+// and either order has a crash window where the two disagree. The files
+// therefore must move with the leader: one folder on a single node, a
+// shared volume (ReadWriteMany) between replicas in a cluster. The etcd
+// done markers (cluster.DoneKey) are the workers' fence against running a
+// finished task again, not the output's dedupe.
+//
+// A result that does not parse is dead-lettered with the reason, attributed
+// through its Hintfleet-Job and Hintfleet-Task headers; one that names no
+// live job's task goes to DataDir/dead_letters.jsonl. Nothing is dropped
+// without a log line and a counter.
+//
+// # Jobs
+//
+// A spec is decoded strictly (DecodeSpec: unknown fields, types and trailing
+// data are errors naming the line and field) and validated (Validate), and
+// its problems are read in full before anything is created: one bad line
+// refuses the job with file:line: field. The job's registry entry
+// (cluster.JobKey) is the commit point; the normalised problems are saved
+// beside the output so a new leader dispatches and redelivers from the same
+// list. Counts in the registry are progress for readers, written every half
+// second; the files are the truth.
+//
+// The dispatcher publishes lazily: while fewer than Config.MaxOutstanding
+// tasks are out, it picks a job by priority and weighted fair share
+// (scheduler.FairShare) and publishes its next batch asynchronously with a
+// bounded window of unacknowledged publishes (flow control). Cancel marks
+// the job, purges its waiting tasks (cluster.JobTaskSubjects), and workers
+// stop its running tasks (they watch the registry); late results of a
+// cancelled job are dropped.
+//
+// # Not yet
+//
+// Placement on per-worker subjects (scheduler.Stack's HRW affinity) is not
+// used: every task goes to its pool's shared subject, so
+// Planner.WorkerGone has nothing to move. A partitioned old leader may
+// write for up to its election TTL after a new one starts; the single-node
+// default, where both share one process lifetime per replica, does not
+// have that window.
+package coordinator
