@@ -28,7 +28,7 @@ const (
 	publishWindow = 256
 	// persistEvery is how often the leader writes changed job records and
 	// the requeuer's revision to etcd.
-	persistEvery = 500 * time.Millisecond
+	persistEvery    = 500 * time.Millisecond
 	campaignBackoff = time.Second
 )
 

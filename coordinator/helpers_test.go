@@ -214,7 +214,7 @@ func terminal(j coordinator.Job) bool { return j.State.Terminal() }
 // tally is what a job's output holds.
 type tally struct {
 	written, dead, dup int
-	byTask            map[string]string // task → "traj" or "dead"
+	byTask             map[string]string // task → "traj" or "dead"
 }
 
 // readOutput reads both files of a job and counts each task's lines.

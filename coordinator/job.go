@@ -66,7 +66,7 @@ type job struct {
 	problems []trajectory.Problem
 	byID     map[string]int // problem id → index in problems
 	out      *store         // nil on a standby's copy and after the term
-	dirty    bool   // rec changed since it was last written to etcd
+	dirty    bool           // rec changed since it was last written to etcd
 }
 
 func newJobID() string {

@@ -65,8 +65,10 @@ func (st *scriptStream) Next() (hint.Chunk, error) {
 	return c, nil
 }
 
-func (st *scriptStream) Close() error     { return nil }
-func (st *scriptStream) Usage() hint.Usage { return hint.Usage{PromptTokens: 7, CompletionTokens: st.i} }
+func (st *scriptStream) Close() error { return nil }
+func (st *scriptStream) Usage() hint.Usage {
+	return hint.Usage{PromptTokens: 7, CompletionTokens: st.i}
+}
 
 // TestCheckpointResume: an attempt that fails in its third request leaves a
 // log; the retry replays the first two requests without the engine and

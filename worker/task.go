@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -112,7 +113,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 }
 
 // generate runs hint on the task, resuming from the task's checkpoint.
-func (w *Worker) generate(ctx context.Context, log interface{ Warn(string, ...any) }, t protocol.Task, cfg hint.Config,
+func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task, cfg hint.Config,
 	s *slot, kv jetstream.KeyValue) (trajectory.Trajectory, *recorder, error) {
 	var old *Checkpoint
 	if e, err := kv.Get(ctx, cluster.CheckpointKey(t.TaskID)); err == nil {
@@ -161,10 +162,7 @@ func (w *Worker) saveCheckpoint(ctx context.Context, kv jetstream.KeyValue, cp C
 	}
 }
 
-func (w *Worker) succeed(ctx context.Context, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
+func (w *Worker) succeed(ctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
 	tr.TaskID, tr.JobID, tr.Sample = t.TaskID, t.JobID, t.Sample
 	tr.Worker, tr.Attempt = w.cfg.ID, t.Attempt
 	tr.Engine = trajectory.EngineRef{URL: s.eng.URL(), Model: s.eng.Model()}
@@ -183,7 +181,7 @@ func (w *Worker) succeed(ctx context.Context, log interface {
 }
 
 // fail declares a permanent failure: the coordinator dead-letters the task.
-func (w *Worker) fail(ctx context.Context, log interface{ Warn(string, ...any) }, m jetstream.Msg, t protocol.Task, rev int64, reason string) {
+func (w *Worker) fail(ctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, reason string) {
 	if err := w.publish(ctx, t, rev, protocol.Result{Failure: reason}); err != nil {
 		log.Warn("publish failure", "err", err)
 		_ = w.Lease().Release(ctx, t.TaskID, rev, false)
