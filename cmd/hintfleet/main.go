@@ -41,6 +41,13 @@ func newRootCmd() *cobra.Command {
 		newCurateCmd(),
 		newRFTCmd(),
 		newReportCmd(),
+		newUpCmd(),
+		newCoordinatorCmd(),
+		newWorkerCmd(),
+		newSubmitCmd(),
+		newStatusCmd(),
+		newJobsCmd(),
+		newCancelCmd(),
 	)
 	return root
 }

@@ -1,0 +1,521 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/plugins/host"
+	"github.com/hintfleet/hintfleet/worker"
+)
+
+// Timing of the fleet processes' own waits.
+const (
+	// streamsPoll is how often a worker that started before any coordinator
+	// looks again for the streams the coordinator creates.
+	streamsPoll = 500 * time.Millisecond
+	// reRegisterBackoff spaces the new registrations of a worker that keeps
+	// losing its lease (etcd down or unreachable).
+	reRegisterBackoff = time.Second
+	// apiShutdown bounds how long the HTTP API waits for requests in flight.
+	apiShutdown = 5 * time.Second
+)
+
+// coordFlags are the coordinator's knobs shared by up and coordinator.
+type coordFlags struct {
+	listen, advertise string
+	datasetsDir       string
+	electionTTL       time.Duration
+	maxAttempts       int
+	maxOutstanding    int
+}
+
+func (f *coordFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", defaultListen, "HTTP API address (port 0 picks one)")
+	fl.StringVar(&f.advertise, "advertise", "", "this replica's API URL as others reach it (default: from --listen)")
+	fl.StringVar(&f.datasetsDir, "datasets-dir", "", "folder of the named datasets jobs may use (default: $HINTFLEET_DATASETS, else ../shared/datasets and up)")
+	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
+	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
+	fl.IntVar(&f.maxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")
+}
+
+// start listens on --listen and returns a replica advertising the bound
+// address, so that port 0 works and standbys name a reachable leader.
+func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger) (*coordinator.Coordinator, net.Listener, error) {
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	adv := f.advertise
+	if adv == "" {
+		adv = advertiseURL(ln.Addr().(*net.TCPAddr))
+	}
+	c, err := coordinator.New(conn, coordinator.Config{
+		DataDir: dataDir, Advertise: adv, DatasetsDir: f.datasetsDir,
+		ElectionTTL: f.electionTTL, MaxAttempts: f.maxAttempts, MaxOutstanding: f.maxOutstanding,
+	}, coordinator.WithLogger(log.With("component", "coordinator")))
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, err
+	}
+	return c, ln, nil
+}
+
+// advertiseURL names a bound address as others reach it: an unspecified
+// host (":8700", "0.0.0.0") becomes the host name.
+func advertiseURL(a *net.TCPAddr) string {
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// serveAPI serves h on ln until ctx ends, then shuts down, waiting up to
+// apiShutdown for requests in flight.
+func serveAPI(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdown)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	if err != nil {
+		return fmt.Errorf("stop api: %w", err)
+	}
+	return nil
+}
+
+// workerFlags say what a worker runs on: engines, model, concurrency, lease
+// and plugins. Shared by up (N local workers) and worker.
+type workerFlags struct {
+	engines         []string
+	model           string
+	apiKey          string
+	concurrency     int
+	leaseTTL        time.Duration
+	checkpointEvery time.Duration
+	drainTimeout    time.Duration
+	noTools         bool
+	plf             pluginFlags
+}
+
+func (f *workerFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
+	fl.StringVar(&f.model, "model", "", "model name (default: the engine's first model); also picks the worker pool")
+	fl.StringVar(&f.apiKey, "api-key", os.Getenv("HINTFLEET_ENGINE_API_KEY"), "engine API key (default: $HINTFLEET_ENGINE_API_KEY)")
+	fl.IntVar(&f.concurrency, "concurrency", worker.DefaultConcurrency, "trajectories at once per engine")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", cluster.DefaultLeaseTTL, "worker lease: a dead worker's tasks run again about this long after it dies")
+	fl.DurationVar(&f.checkpointEvery, "checkpoint-every", worker.DefaultCheckpointEvery, "longest stretch of generation without a checkpoint")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long in-flight tasks may finish before they are checkpointed and handed back")
+	fl.BoolVar(&f.noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
+	fl.StringVar(&f.plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ./bin/plugins)")
+	fl.StringVar(&f.plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
+	fl.BoolVar(&f.plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+}
+
+// workerKit is what workers of one process share: engines, tools and the
+// model they serve. close releases the plugins.
+type workerKit struct {
+	engines []worker.Engine
+	model   string
+	tools   hint.Tool
+	close   func()
+}
+
+// setup dials the engines (asking each for its model when --model is not
+// given) and starts the tool plugins once for every local worker.
+func (f *workerFlags) setup(cmd *cobra.Command) (*workerKit, error) {
+	ctx := cmd.Context()
+	if len(f.engines) == 0 {
+		return nil, errors.New("no --engine given")
+	}
+	k := &workerKit{close: func() {}}
+	for _, u := range f.engines {
+		c, err := dialEngine(ctx, u, f.model, f.apiKey)
+		if err != nil {
+			return nil, err
+		}
+		if k.model == "" {
+			k.model = c.Model()
+		} else if c.Model() != k.model {
+			return nil, fmt.Errorf("--engine %s serves %q, the first engine %q: one worker serves one model (pass --model)", u, c.Model(), k.model)
+		}
+		k.engines = append(k.engines, worker.NewEngine(c, nil))
+	}
+	if f.noTools {
+		return k, nil
+	}
+	specs, err := f.plf.specs()
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := host.New(ctx, specs, f.plf.options(cmd.ErrOrStderr())...)
+	if err != nil {
+		return nil, err
+	}
+	k.tools = &infer.Tools{Router: mgr}
+	k.close = func() { _ = mgr.Close() }
+	return k, nil
+}
+
+func (f *workerFlags) config(id string, k *workerKit) worker.Config {
+	return worker.Config{
+		ID: id, Model: k.model, Engines: k.engines, Tools: k.tools, Concurrency: f.concurrency,
+		LeaseTTL: f.leaseTTL, CheckpointEvery: f.checkpointEvery, DrainTimeout: f.drainTimeout,
+	}
+}
+
+// runWorker runs one worker until ctx ends, then drains it (finish or hand
+// back in-flight tasks within the drain timeout). A worker whose lease is
+// lost (etcd unreachable past the TTL, a stalled process) cannot go on under
+// that lease: its claims are gone and its late results would be fenced, so a
+// new Worker registers under a fresh lease, as worker.Run asks its caller.
+func runWorker(ctx context.Context, conn *cluster.Conn, cfg worker.Config, drainTimeout time.Duration, log *slog.Logger) error {
+	log = log.With("worker", cfg.ID)
+	if err := waitStreams(ctx, conn, log); err != nil {
+		return err
+	}
+	for {
+		w, err := worker.New(conn, cfg, worker.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		errc := make(chan error, 1)
+		go func() { errc <- w.Run(runCtx) }()
+		select {
+		case err = <-errc:
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+			log.Info("draining")
+			if derr := w.Drain(dctx); derr != nil {
+				log.Warn("drain", "err", derr)
+			}
+			cancel()
+			err = <-errc
+		}
+		stop()
+		if ctx.Err() != nil {
+			return err
+		}
+		if !errors.Is(err, cluster.ErrLeaseLost) {
+			if err == nil {
+				return nil
+			}
+			return err
+		}
+		log.Warn("lease lost; registering under a new lease", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(reRegisterBackoff):
+		}
+	}
+}
+
+// waitStreams waits until the streams and bucket the coordinator creates
+// exist, so a worker may start before any coordinator.
+func waitStreams(ctx context.Context, conn *cluster.Conn, log *slog.Logger) error {
+	logged := false
+	for {
+		_, serr := conn.JS.Stream(ctx, cluster.StreamTasks)
+		_, kerr := conn.JS.KeyValue(ctx, cluster.BucketCheckpoints)
+		if serr == nil && kerr == nil {
+			return nil
+		}
+		if !logged {
+			log.Info("waiting for a coordinator to create the streams", "err", errors.Join(serr, kerr))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for streams: %w", context.Cause(ctx))
+		case <-time.After(streamsPoll):
+		}
+	}
+}
+
+// fleet is the processes' composition: workers first, then the
+// coordinator and its API. On ctx's end (SIGTERM) the workers drain, and
+// only then are the coordinator and API stopped, so results of the drained
+// tasks are still taken in; a failure of any actor stops the others.
+type fleet struct {
+	workers []func(context.Context) error
+	svc     []func(context.Context) error
+}
+
+func (fl *fleet) run(ctx context.Context) error {
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSvc()
+	svc, sctx := errgroup.WithContext(svcCtx)
+	for _, a := range fl.svc {
+		svc.Go(func() error { return a(sctx) })
+	}
+	wctx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	unlink := context.AfterFunc(sctx, stopWorkers) // a service failed: drain and stop
+	defer unlink()
+	ws, wgctx := errgroup.WithContext(wctx)
+	ws.Go(func() error { <-wgctx.Done(); return nil }) // hold the group until stop
+	for _, a := range fl.workers {
+		ws.Go(func() error { return a(wgctx) })
+	}
+	werr := ws.Wait()
+	stopSvc()
+	return errors.Join(werr, svc.Wait())
+}
+
+func newUpCmd() *cobra.Command {
+	var (
+		data          string
+		workers       int
+		withCoord     bool
+		natsTokenFile string
+		cf            coordFlags
+		wf            workerFlags
+		lf            logFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a whole fleet in one process: embedded etcd and NATS, the coordinator and N workers",
+		Long: `up starts embedded etcd and NATS JetStream (data under --data DIR/cluster, every
+JetStream write fsync'd), the coordinator (job files under --data DIR/jobs) with its
+HTTP API on --listen, and --workers local workers on the --engine URLs. When all of
+them accept work it writes DIR/endpoints.json (API, NATS and etcd addresses), which
+'hintfleet worker --endpoints' and 'hintfleet submit --data' read.
+
+Starting again on the same DIR resumes: servers listen on the same ports, jobs
+continue where they stopped. SIGTERM drains the workers (in-flight tasks finish or
+are checkpointed and handed back), then stops the coordinator and the servers.`,
+		Example: "  hintfleet up --data /tmp/fleet --workers 2 --engine http://127.0.0.1:8000",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log, err := lf.logger(cmd)
+			if err != nil {
+				return err
+			}
+			if data == "" {
+				return errors.New("--data DIR is required")
+			}
+			if workers < 0 {
+				return fmt.Errorf("--workers %d: want >= 0", workers)
+			}
+			if data, err = filepath.Abs(data); err != nil {
+				return fmt.Errorf("--data: %w", err)
+			}
+			if err := os.MkdirAll(data, 0o755); err != nil {
+				return fmt.Errorf("--data: %w", err)
+			}
+			epPath := filepath.Join(data, EndpointsFile)
+			// A file left by an earlier run would tell pollers we are ready.
+			if err := os.Remove(epPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove stale %s: %w", epPath, err)
+			}
+			var kit *workerKit
+			if workers > 0 {
+				if kit, err = wf.setup(cmd); err != nil {
+					return err
+				}
+				defer kit.close()
+			}
+			eopts := []cluster.EmbeddedOption{cluster.WithEmbeddedLogger(log.With("component", "cluster"))}
+			if natsTokenFile != "" {
+				tok, err := secret("--nats-token-file", natsTokenFile, "", false)
+				if err != nil {
+					return err
+				}
+				eopts = append(eopts, cluster.WithNATSToken(tok))
+			}
+			emb, err := cluster.StartEmbedded(ctx, filepath.Join(data, "cluster"), eopts...)
+			if err != nil {
+				return err
+			}
+			defer emb.Close()
+			conn, err := cluster.Connect(ctx, emb.Config())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			// Workers need the streams; without a coordinator here nobody
+			// else would make them.
+			if err := cluster.EnsureStreams(ctx, conn.JS, cluster.StreamOptions{}); err != nil {
+				return err
+			}
+			eps := emb.Endpoints()
+			ep := endpoints{NATS: []string{eps.NATSURL}, Etcd: eps.EtcdEndpoints, NATSTokenFile: natsTokenFile,
+				Data: data, PID: os.Getpid()}
+			if natsTokenFile != "" {
+				if ep.NATSTokenFile, err = filepath.Abs(natsTokenFile); err != nil {
+					return fmt.Errorf("--nats-token-file: %w", err)
+				}
+			}
+			var fl fleet
+			if withCoord {
+				c, ln, err := cf.start(conn, data, log)
+				if err != nil {
+					return err
+				}
+				ep.API = advertiseURL(ln.Addr().(*net.TCPAddr))
+				fl.svc = append(fl.svc, c.Run, func(ctx context.Context) error { return serveAPI(ctx, ln, c.Handler()) })
+			}
+			if kit != nil {
+				ep.Model = kit.model
+				host, _ := os.Hostname()
+				for i := range workers {
+					cfg := wf.config(fmt.Sprintf("%s-%d", host, i+1), kit)
+					fl.workers = append(fl.workers, func(ctx context.Context) error {
+						return runWorker(ctx, conn, cfg, wf.drainTimeout, log.With("component", "worker"))
+					})
+				}
+			}
+			if err := writeEndpoints(data, ep); err != nil {
+				return err
+			}
+			defer os.Remove(epPath)
+			log.Info("fleet up", "api", ep.API, "nats", ep.NATS, "etcd", ep.Etcd, "workers", workers, "model", ep.Model, "endpoints", epPath)
+			err = fl.run(ctx)
+			log.Info("fleet down", "err", err)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&data, "data", "", "data directory: cluster state, job files, endpoints.json (required)")
+	fl.IntVar(&workers, "workers", 1, "local workers to run (0: servers and coordinator only)")
+	fl.BoolVar(&withCoord, "coordinator", true, "run a coordinator replica here (false: servers and workers only)")
+	fl.StringVar(&natsTokenFile, "nats-token-file", "", "require this token (read from the file) from NATS clients")
+	cf.register(cmd)
+	wf.register(cmd)
+	lf.register(cmd)
+	return cmd
+}
+
+func newCoordinatorCmd() *cobra.Command {
+	var (
+		data string
+		cl   clusterFlags
+		cf   coordFlags
+		lf   logFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "coordinator",
+		Short: "Run one coordinator replica against NATS and etcd (one leads, the others stand by)",
+		Long: `coordinator campaigns for leadership through etcd; the leader dispatches tasks, takes
+in results and writes job files under --data DIR/jobs. Every replica serves the HTTP
+API; a write that reaches a standby is answered 503 with the leader's address. All
+replicas must share --data (a shared volume in a cluster, one folder on one node).`,
+		Example: "  hintfleet coordinator --endpoints /tmp/fleet/endpoints.json --data /tmp/fleet --listen 127.0.0.1:8701",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log, err := lf.logger(cmd)
+			if err != nil {
+				return err
+			}
+			if data == "" {
+				return errors.New("--data DIR is required")
+			}
+			ccfg, err := cl.config()
+			if err != nil {
+				return err
+			}
+			conn, err := cluster.Connect(ctx, ccfg)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			c, ln, err := cf.start(conn, data, log)
+			if err != nil {
+				return err
+			}
+			log.Info("coordinator replica up", "api", advertiseURL(ln.Addr().(*net.TCPAddr)))
+			fl := fleet{svc: []func(context.Context) error{
+				c.Run, func(ctx context.Context) error { return serveAPI(ctx, ln, c.Handler()) },
+			}}
+			return fl.run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "shared data directory of the job files (required)")
+	cl.register(cmd)
+	cf.register(cmd)
+	lf.register(cmd)
+	return cmd
+}
+
+func newWorkerCmd() *cobra.Command {
+	var (
+		id string
+		cl clusterFlags
+		wf workerFlags
+		lf logFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run one worker beside its engines: pull tasks, run Hint-infer, report trajectories",
+		Long: `worker registers under an etcd lease, pulls tasks of its model's pool from JetStream,
+claims each in etcd, runs Hint-infer against the --engine URLs with the tool plugins,
+checkpoints partial trajectories and publishes results. SIGTERM drains: no new pulls,
+in-flight tasks finish within --drain-timeout or are checkpointed and handed back.`,
+		Example: "  hintfleet worker --endpoints /tmp/fleet/endpoints.json --engine http://127.0.0.1:8000 --concurrency 16",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log, err := lf.logger(cmd)
+			if err != nil {
+				return err
+			}
+			ccfg, err := cl.config()
+			if err != nil {
+				return err
+			}
+			kit, err := wf.setup(cmd)
+			if err != nil {
+				return err
+			}
+			defer kit.close()
+			conn, err := cluster.Connect(ctx, ccfg)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if id == "" {
+				host, _ := os.Hostname()
+				id = host + "-" + strconv.Itoa(os.Getpid())
+			}
+			cfg := wf.config(id, kit)
+			log.Info("worker up", "worker", id, "model", kit.model, "engines", wf.engines, "concurrency", wf.concurrency)
+			return runWorker(ctx, conn, cfg, wf.drainTimeout, log)
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "worker id, unique in the fleet (default: host name and pid)")
+	cl.register(cmd)
+	wf.register(cmd)
+	lf.register(cmd)
+	return cmd
+}

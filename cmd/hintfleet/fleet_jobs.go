@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// waitPoll is how often submit --wait reads the job's progress.
+const waitPoll = 500 * time.Millisecond
+
+// client builds the coordinator client the flags point at.
+func (f *apiFlags) client() (*coordinator.Client, string, error) {
+	u, err := f.url()
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := coordinator.NewClient(u, &http.Client{Timeout: time.Minute})
+	if err != nil {
+		return nil, "", fmt.Errorf("--api: %w", err)
+	}
+	return c, u, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// hintSpec turns the Hint-infer flags into the job's serialisable hint
+// settings. Hint libraries and template files are the worker's own and
+// cannot travel with a job, so only built-in names are accepted here.
+func (f *hintFlags) hintSpec() (protocol.HintSpec, error) {
+	if _, err := hint.BuiltinTemplate(f.template); err != nil {
+		return protocol.HintSpec{}, fmt.Errorf("--template %s: a job takes a built-in template (%s): %w",
+			f.template, strings.Join(hint.BuiltinTemplates(), ", "), err)
+	}
+	h := protocol.HintSpec{
+		Template: f.template, Triggers: f.triggers, MaxToolCalls: f.maxToolCalls, MaxTokens: f.maxTokens,
+		WallTime: protocol.Duration(f.wallTime), Temperature: f.temperature, TopP: f.topP,
+	}
+	switch f.hints {
+	case "none":
+		h.MaxHints = -1
+	case "paper":
+		h.Policy = protocol.Policy{Mode: hint.TriggerMode(f.triggerMode), K: f.triggerK, P: f.triggerP,
+			UntilToolCall: f.untilTool, DeferStop: f.deferStop}
+	default:
+		return h, fmt.Errorf("--hints %s: a job takes none or paper (hint library files stay with the workers)", f.hints)
+	}
+	if _, err := h.Config(0); err != nil {
+		return h, fmt.Errorf("hint flags: %w", err)
+	}
+	return h, nil
+}
+
+func newSubmitCmd() *cobra.Command {
+	var (
+		af          apiFlags
+		hf          hintFlags
+		dataset     string
+		limit       int
+		samples     int
+		model       string
+		id          string
+		priority    int
+		weight      float64
+		maxInFlight int
+		wait        bool
+		out         string
+		quiet       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "submit [FILE]",
+		Short: "Submit a job (a problems file or --dataset NAME) to the coordinator; --wait follows it to the end",
+		Long: `submit sends a job: the problems of FILE (checked here first, so a bad line is reported
+as FILE:LINE: field …; then sent inline) or of a named dataset the coordinator has,
+× --samples, with the hint settings of the flags. It prints the job id (--json: the
+job record). With --wait it shows a progress bar until the job ends, prints the
+counts and where the trajectories are, and exits non-zero unless the job is done.`,
+		Example: "  hintfleet submit --data /tmp/fleet --dataset math500 --limit 50 --samples 2 --wait\n" +
+			"  hintfleet submit problems.jsonl --api http://coord:8700 --model qwq-32b --json",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if (len(args) == 1) == (dataset != "") {
+				return errors.New("give exactly one of FILE or --dataset NAME")
+			}
+			h, err := hf.hintSpec()
+			if err != nil {
+				return err
+			}
+			if model == "" && af.data != "" && af.api == "" {
+				if e, err := readEndpoints(filepath.Join(af.data, EndpointsFile)); err == nil {
+					model = e.Model
+				}
+			}
+			if model == "" {
+				return errors.New("no --model given (and none in --data DIR/endpoints.json)")
+			}
+			spec := coordinator.JobSpec{ID: id, Model: model, Dataset: dataset, Limit: limit, Samples: samples,
+				Hint: h, Priority: priority, Weight: weight, MaxInFlight: maxInFlight}
+			if len(args) == 1 {
+				// Check here so errors name the user's file, not the upload.
+				if _, err := trajectory.LoadFile(args[0]); err != nil {
+					return err
+				}
+				b, err := os.ReadFile(args[0])
+				if err != nil {
+					return fmt.Errorf("read problems: %w", err)
+				}
+				spec.ProblemsJSONL = string(b)
+			}
+			if err := spec.Validate(); err != nil {
+				return err
+			}
+			c, _, err := af.client()
+			if err != nil {
+				return err
+			}
+			j, err := c.Submit(ctx, spec)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				if af.jsonOut {
+					return printJSON(cmd.OutOrStdout(), j)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), j.ID)
+				return nil
+			}
+			if !af.jsonOut {
+				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(samples, 1), j.Counts.Tasks)
+			}
+			var bar *jobBar
+			if !quiet && !af.jsonOut && isTerminal(os.Stderr) {
+				bar = &jobBar{w: cmd.ErrOrStderr(), start: time.Now()}
+			}
+			j, err = waitJob(ctx, c, j.ID, bar)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := download(ctx, c, j.ID, out); err != nil {
+					return err
+				}
+			}
+			if af.jsonOut {
+				if err := printJSON(cmd.OutOrStdout(), j); err != nil {
+					return err
+				}
+			} else {
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d completion tokens\n",
+					j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Tokens)
+				if af.data != "" {
+					dir, _ := filepath.Abs(filepath.Join(af.data, "jobs", j.ID))
+					fmt.Fprintf(w, "trajectories: %s\n", filepath.Join(dir, coordinator.TrajectoriesFile))
+					fmt.Fprintf(w, "dead letters: %s\n", filepath.Join(dir, coordinator.DeadLettersFile))
+				}
+				if out != "" {
+					fmt.Fprintf(w, "downloaded: %s\n", out)
+				}
+			}
+			if j.State != coordinator.JobDone {
+				return fmt.Errorf("job %s ended %s %s", j.ID, j.State, j.Error)
+			}
+			return nil
+		},
+	}
+	af.register(cmd)
+	hf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&dataset, "dataset", "", "named dataset ("+strings.Join(trajectory.DatasetNames(), "|")+") as the coordinator has it")
+	fl.IntVar(&limit, "limit", 0, "first N problems only (0: all)")
+	fl.IntVar(&samples, "samples", 1, "samples per problem (k)")
+	fl.StringVar(&model, "model", "", "model, and so the worker pool (default: the model in --data DIR/endpoints.json)")
+	fl.StringVar(&id, "id", "", "job id (default: chosen by the coordinator)")
+	fl.IntVar(&priority, "priority", 0, "priority class (higher runs first)")
+	fl.Float64Var(&weight, "weight", 0, "fair-share weight within the priority class (0: 1)")
+	fl.IntVar(&maxInFlight, "max-in-flight", 0, "cap on this job's dispatched, unfinished tasks (0: none)")
+	fl.BoolVar(&wait, "wait", false, "wait until the job ends, with a progress bar")
+	fl.StringVar(&out, "out", "", "with --wait: download the trajectories to this file")
+	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+// waitJob polls the job until it is terminal, redrawing bar. A coordinator
+// that is briefly unreachable (failover) is retried until ctx ends.
+func waitJob(ctx context.Context, c *coordinator.Client, id string, bar *jobBar) (coordinator.Job, error) {
+	t := time.NewTicker(waitPoll)
+	defer t.Stop()
+	var (
+		last    coordinator.Job
+		lastErr error
+	)
+	for {
+		j, err := c.Get(ctx, id)
+		switch {
+		case err == nil:
+			last, lastErr = j, nil
+			if bar != nil {
+				bar.update(j)
+			}
+			if j.State.Terminal() {
+				if bar != nil {
+					bar.done()
+				}
+				return j, nil
+			}
+		case errors.Is(err, coordinator.ErrJobNotFound):
+			return last, err
+		default:
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("wait for job %s: %w", id, errors.Join(context.Cause(ctx), lastErr))
+		case <-t.C:
+		}
+	}
+}
+
+// download copies the job's trajectories to path (temp file and rename).
+func download(ctx context.Context, c *coordinator.Client, id, path string) error {
+	rc, err := c.Trajectories(ctx, id, false)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("download trajectories: %w", err)
+	}
+	_, err = io.Copy(f, rc)
+	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("download trajectories: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("download trajectories: %w", err)
+	}
+	return nil
+}
+
+// jobBar redraws one progress line for a job on a terminal.
+type jobBar struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (b *jobBar) update(j coordinator.Job) {
+	const width = 30
+	c := j.Counts
+	ended := c.Done + c.DeadLettered
+	filled := 0
+	if c.Tasks > 0 {
+		filled = width * ended / c.Tasks
+	}
+	el := time.Since(b.start).Seconds()
+	fmt.Fprintf(b.w, "\r[%s%s] %d/%d  %-9s in flight %d  dead %d  %6.0f tok/s ",
+		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), ended, c.Tasks, j.State,
+		c.InFlight, c.DeadLettered, float64(c.Tokens)/max(el, 1e-3))
+}
+
+func (b *jobBar) done() { fmt.Fprintln(b.w) }
+
+func newStatusCmd() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "status [JOB]",
+		Short: "Show one job, or the coordinator's health and every job",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, base, err := af.client()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if len(args) == 1 {
+				j, err := c.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if af.jsonOut {
+					return printJSON(w, j)
+				}
+				return writeJob(w, j)
+			}
+			health, herr := healthz(ctx, base)
+			jobs, err := c.List(ctx)
+			if err != nil {
+				return errors.Join(herr, err)
+			}
+			if af.jsonOut {
+				return printJSON(w, map[string]any{"api": base, "health": health, "jobs": jobs})
+			}
+			if herr != nil {
+				fmt.Fprintf(w, "coordinator %s: %v\n", base, herr)
+			} else {
+				fmt.Fprintf(w, "coordinator %s: ok, leader here: %v\n", base, health["leader"])
+			}
+			return writeJobs(w, jobs)
+		},
+	}
+	af.register(cmd)
+	return cmd
+}
+
+// healthz reads the replica's /healthz.
+func healthz(ctx context.Context, base string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/healthz", nil)
+	if err != nil {
+		return nil, fmt.Errorf("healthz: %w", err)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("healthz: %w", err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, fmt.Errorf("healthz: %s: %w", resp.Status, err)
+	}
+	return m, nil
+}
+
+func writeJob(w io.Writer, j coordinator.Job) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	src := j.Spec.Dataset
+	if src == "" {
+		src = "inline"
+	}
+	c := j.Counts
+	fmt.Fprintf(tw, "job\t%s\n", j.ID)
+	fmt.Fprintf(tw, "state\t%s\n", j.State)
+	fmt.Fprintf(tw, "model\t%s\n", j.Spec.Model)
+	fmt.Fprintf(tw, "problems\t%d (%s) × %d samples\n", j.Problems, src, max(j.Spec.Samples, 1))
+	fmt.Fprintf(tw, "tasks\t%d\n", c.Tasks)
+	fmt.Fprintf(tw, "dispatched\t%d\n", c.Dispatched)
+	fmt.Fprintf(tw, "in flight\t%d\n", c.InFlight)
+	fmt.Fprintf(tw, "written\t%d\n", c.Done)
+	fmt.Fprintf(tw, "dead-lettered\t%d\n", c.DeadLettered)
+	fmt.Fprintf(tw, "tokens\t%d\n", c.Tokens)
+	fmt.Fprintf(tw, "created\t%s\n", j.Created.Format(time.RFC3339))
+	fmt.Fprintf(tw, "updated\t%s\n", j.Updated.Format(time.RFC3339))
+	if j.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", j.Error)
+	}
+	return tw.Flush()
+}
+
+func writeJobs(w io.Writer, jobs []coordinator.Job) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tMODEL\tTASKS\tWRITTEN\tDEAD\tIN FLIGHT\tTOKENS\tCREATED")
+	for _, j := range jobs {
+		c := j.Counts
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", j.ID, j.State, j.Spec.Model, c.Tasks, c.Done,
+			c.DeadLettered, c.InFlight, c.Tokens, j.Created.Local().Format("2006-01-02 15:04:05"))
+	}
+	return tw.Flush()
+}
+
+func newJobsCmd() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List every job with its state and counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, _, err := af.client()
+			if err != nil {
+				return err
+			}
+			jobs, err := c.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if af.jsonOut {
+				return printJSON(cmd.OutOrStdout(), jobs)
+			}
+			return writeJobs(cmd.OutOrStdout(), jobs)
+		},
+	}
+	af.register(cmd)
+	return cmd
+}
+
+func newCancelCmd() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "cancel JOB",
+		Short: "Cancel a job: pending tasks are purged, running ones stopped, results in flight dropped",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := af.client()
+			if err != nil {
+				return err
+			}
+			j, err := c.Cancel(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if af.jsonOut {
+				return printJSON(cmd.OutOrStdout(), j)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "job %s %s\n", j.ID, j.State)
+			return nil
+		},
+	}
+	af.register(cmd)
+	return cmd
+}
