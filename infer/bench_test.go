@@ -22,6 +22,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,6 +125,15 @@ func BenchmarkInferVsEngineIdeal(b *testing.B) {
 // trajectory with the trajectory's prompt and completion length.
 func (s benchSetup) idealTokensPerSec(b *testing.B, trs []trajectory.Trajectory) float64 {
 	b.Helper()
+	// Start the streams in the order infer started the tasks (problem
+	// order), not the file's finishing order, which would put the longest
+	// last and give the ideal a tail infer did not have.
+	order := make(map[string]int, len(s.problems))
+	for i, p := range s.problems {
+		order[p.ID] = i
+	}
+	trs = slices.Clone(trs)
+	slices.SortFunc(trs, func(a, b trajectory.Trajectory) int { return order[a.ProblemID] - order[b.ProblemID] })
 	_, url := startSim(b, s.cfg)
 	c := newClient(b, url)
 	var tokens atomic.Int64
