@@ -48,7 +48,6 @@ type embedOptions struct {
 	token    Secret
 	tls      TLSFiles
 	noSync   bool
-	jsMaxMem int64
 }
 
 // WithEmbeddedLogger sets the logger for hintfleet's own lines. The servers'
