@@ -44,10 +44,10 @@ type Embedded struct {
 type EmbeddedOption func(*embedOptions) error
 
 type embedOptions struct {
-	log      *slog.Logger
-	token    Secret
-	tls      TLSFiles
-	noSync   bool
+	log    *slog.Logger
+	token  Secret
+	tls    TLSFiles
+	noSync bool
 }
 
 // WithEmbeddedLogger sets the logger for hintfleet's own lines. The servers'
