@@ -1,0 +1,78 @@
+package adaptive
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/gpu"
+)
+
+type scriptedMetrics struct {
+	snaps []*engine.MetricsSnapshot
+	n     int
+}
+
+func (s *scriptedMetrics) Metrics(context.Context) (*engine.MetricsSnapshot, error) {
+	if s.n >= len(s.snaps) {
+		return nil, errors.New("scrape failed")
+	}
+	m := s.snaps[s.n]
+	s.n++
+	return m, nil
+}
+
+func hist(count float64, buckets ...float64) engine.Histogram {
+	h := engine.Histogram{Count: count}
+	for i, c := range buckets {
+		h.Buckets = append(h.Buckets, engine.Bucket{UpperBound: []float64{0.02, 0.04, 0.08, 1}[i], Count: c})
+	}
+	return h
+}
+
+type fakeGPUs []gpu.Device
+
+func (f fakeGPUs) Snapshot(context.Context) ([]gpu.Device, error) { return f, nil }
+
+func TestEngineSignalsTTFTFromHistogramDelta(t *testing.T) {
+	m := &scriptedMetrics{snaps: []*engine.MetricsSnapshot{
+		// 10 fast requests so far.
+		{RequestsRunning: 8, KVCacheUsage: 0.4, TTFT: hist(10, 10, 10, 10, 10)},
+		// Then 10 more, all in (0.04, 0.08]: the interval's p50 must say so
+		// even though the cumulative p50 is still in the first bucket.
+		{RequestsRunning: 9, RequestsWaiting: 2, KVCacheUsage: 0.5, TTFT: hist(20, 10, 10, 20, 20)},
+	}}
+	util := GPUUtil(fakeGPUs{{Info: gpu.Info{Index: 0}, GPUUtilPercent: 90}, {Info: gpu.Info{Index: 1}, GPUUtilPercent: 50}}, 1)
+	src := EngineSignals(m, util)
+	tests := []struct {
+		name    string
+		want    Signals
+		wantErr bool
+	}{
+		{"first scrape uses the whole histogram", Signals{Running: 8, KVUsage: 0.4, TTFTp50: 10 * time.Millisecond, TTFTp90: 18 * time.Millisecond, GPUUtil: 0.5}, false},
+		{"second uses the delta", Signals{Running: 9, Waiting: 2, KVUsage: 0.5, TTFTp50: 60 * time.Millisecond, TTFTp90: 76 * time.Millisecond, GPUUtil: 0.5}, false},
+		{"failed scrape", Unknown(), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := src.Signals(t.Context())
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			// Quantiles interpolate in float seconds; compare to the ms.
+			got.TTFTp50 = got.TTFTp50.Round(time.Millisecond)
+			got.TTFTp90 = got.TTFTp90.Round(time.Millisecond)
+			if got != tc.want {
+				t.Fatalf("Signals = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGPUUtilNoMatchingDevice(t *testing.T) {
+	if _, err := GPUUtil(fakeGPUs{{Info: gpu.Info{Index: 0}}}, 3).GPUUtil(t.Context()); !errors.Is(err, errNoDevice) {
+		t.Fatalf("err = %v, want errNoDevice", err)
+	}
+}
