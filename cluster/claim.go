@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // WorkerInfo is a worker's registration under WorkerKey, bound to its lease:
-// what the scheduler needs to place work on it. Load is not here; it is the
-// count of the worker's claims, which etcd already holds.
+// what the scheduler needs to place work on it. Load for placement is not
+// here; it is the count of the worker's claims, which etcd already holds.
+//
+// The fields after Draining are for operators (`hintfleet status`, `top`,
+// GET /v1/workers): the worker rewrites them when they change, at most every
+// few seconds, so they are recent but not exact.
 type WorkerInfo struct {
 	ID       string   `json:"id"`
 	Pool     string   `json:"pool"`
@@ -19,6 +24,46 @@ type WorkerInfo struct {
 	Engines  []string `json:"engines,omitempty"`
 	Capacity int      `json:"capacity"`
 	Draining bool     `json:"draining,omitempty"`
+
+	// Health is HealthOK, HealthDraining or HealthUnhealthy; empty from a
+	// worker that predates it. Reasons say why it is not OK (and which
+	// engines are down while it still works on the others).
+	Health  string   `json:"health,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
+	// InFlight is the tasks it runs now, Limit the sessions it admits now
+	// (fixed concurrency or the adaptive limits, summed over engines).
+	InFlight int `json:"in_flight,omitempty"`
+	Limit    int `json:"limit,omitempty"`
+	// TokensPerSec is its engines' decode throughput lately.
+	TokensPerSec float64 `json:"tokens_per_s,omitempty"`
+	// MetricsURL is where its /metrics (fleet and GPU series) is served.
+	MetricsURL string `json:"metrics_url,omitempty"`
+	// GPUs is the last poll of its devices; empty on a node without any.
+	GPUs []GPUInfo `json:"gpus,omitempty"`
+	// Since is when this registration (this lease) began.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Worker health states in WorkerInfo.Health.
+const (
+	HealthOK        = "healthy"
+	HealthDraining  = "draining"
+	HealthUnhealthy = "unhealthy"
+)
+
+// GPUInfo is one device of a worker's node as the registration reports it.
+// The JSON names are those `hintfleet top` reads; util is a percentage as
+// DCGM_FI_DEV_GPU_UTIL.
+type GPUInfo struct {
+	Index       int      `json:"index"`
+	UUID        string   `json:"uuid,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	UtilPercent float64  `json:"util"`
+	MemUsedMiB  float64  `json:"mem_used_mib"`
+	MemTotalMiB float64  `json:"mem_total_mib"`
+	TempC       float64  `json:"temp_c"`
+	Healthy     bool     `json:"healthy"`
+	Reasons     []string `json:"reasons,omitempty"`
 }
 
 // ClaimValue is the value of a claim key: who runs which attempt, and what
