@@ -1,0 +1,150 @@
+package curate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	hintpkg "github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/plugins/python"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// BenchmarkMathGrader grades MATH500's extracted reference answers against
+// their answers and against a wrong answer, over and over for a fixed time.
+func BenchmarkMathGrader(b *testing.B) {
+	ps, err := trajectory.LoadDataset("math500", "")
+	if err != nil {
+		b.Skip(err)
+	}
+	var g MathGrader
+	ctx := context.Background()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < 2*time.Second {
+		for _, p := range ps {
+			g.Grade(ctx, hintpkg.ExtractMathAnswer(p.Solution), p.Answer)
+			g.Grade(ctx, "17", p.Answer)
+			n += 2
+		}
+	}
+	fmt.Printf("BENCH grade_math_per_s %.0f trajectories/s\n", float64(n)/time.Since(start).Seconds())
+}
+
+// BenchmarkCodeGrader runs HumanEval canonical solutions through the
+// sandboxed grader at a concurrency of 4.
+func BenchmarkCodeGrader(b *testing.B) {
+	ps, err := trajectory.LoadDataset("humaneval", "")
+	if err != nil {
+		b.Skip(err)
+	}
+	r, stop, err := benchSandbox()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer stop()
+	g := &CodeGrader{Runner: r}
+	ps = ps[:64]
+	var passed atomic.Int32
+	start := time.Now()
+	eg, ctx := errgroup.WithContext(context.Background())
+	eg.SetLimit(4)
+	for _, p := range ps {
+		eg.Go(func() error {
+			v, err := g.HumanEval(ctx, p.Question+p.CanonicalCode, p.Test, p.EntryPoint)
+			if v.Pass {
+				passed.Add(1)
+			}
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if int(passed.Load()) != len(ps) {
+		b.Fatalf("%d/%d canonical solutions passed", passed.Load(), len(ps))
+	}
+	fmt.Printf("BENCH grade_code_per_s %.1f trajectories/s\n", float64(len(ps))/time.Since(start).Seconds())
+}
+
+// BenchmarkCurate100k curates 100,000 generated trajectories (regrading,
+// every default filter, rewrites, two export formats) and reports the time
+// and the peak Go heap, which must stay flat: the pass streams.
+func BenchmarkCurate100k(b *testing.B) {
+	dir := b.TempDir()
+	in := filepath.Join(dir, "trajectories.jsonl")
+	w, err := trajectory.OpenWriter(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 100_000
+	filler := strings.Repeat("We reason about the quantity step by step and check it. ", 20)
+	for i := 0; i < n; i++ {
+		ans := fmt.Sprint(i % 97)
+		ref := ans
+		if i%3 == 0 {
+			ref = fmt.Sprint(i%97 + 1)
+		}
+		tr := traj(fmt.Sprint("t", i), fmt.Sprint("p", i%5000), ans, ref,
+			gen(fmt.Sprintf("Problem %d. %s", i, filler)), hint("Wait, maybe using Python here is a good idea.\n"),
+			code(fmt.Sprintf("```python\nprint(%s)\n```", ans)), output(fmt.Sprintf("\n```output\n%s\n```\n", ans), 0),
+			gen(fmt.Sprintf("The output is %s, so \\boxed{%s}.", ans, ans)))
+		if err := w.Append(tr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close()
+	st, _ := os.Stat(in)
+
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	start := time.Now()
+	rep, err := Run(context.Background(), Options{Inputs: []string{in}, OutDir: dir, Formats: []Format{FormatMessages, FormatParquet}, Grader: &MathGrader{}})
+	elapsed := time.Since(start)
+	close(done)
+	<-sampled
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Funnel.In != n {
+		b.Fatalf("curated %d of %d", rep.Funnel.In, n)
+	}
+	fmt.Printf("BENCH curate_100k_s %.1f s\n", elapsed.Seconds())
+	fmt.Printf("BENCH curate_100k_input_mb %.0f MB\n", float64(st.Size())/(1<<20))
+	fmt.Printf("BENCH curate_100k_peak_heap_mb %.1f MB\n", float64(peak.Load())/(1<<20))
+	fmt.Printf("BENCH curate_per_s %.0f trajectories/s\n", float64(n)/elapsed.Seconds())
+}
+
+func benchSandbox() (Runner, func(), error) {
+	interp, err := python.New(python.WithPoolSize(4))
+	if err != nil {
+		return nil, nil, err
+	}
+	return ToolRunner{Tool: interp}, interp.Stop, nil
+}
