@@ -23,7 +23,7 @@ type failover struct {
 // killWorker waits until victim runs tasks that have been checkpointed,
 // kills it with SIGKILL and waits until every one of its tasks is claimed
 // by another worker, measuring how long that took.
-func killWorker(t *testing.T, f *fleet, victim *proc, id string, want int) failover {
+func killWorker(t testing.TB, f *fleet, victim *proc, id string, want int) failover {
 	t.Helper()
 	var held map[string]int64
 	eventually(t, jobLimit, "victim holds its tasks", func() bool {

@@ -504,12 +504,12 @@ func (tl tally) String() string {
 		tl.submitted, tl.written, tl.dead, tl.dup, tl.lost)
 }
 
-// count reads the job's output files and fails the test on any lost or
-// duplicated task, and on any line that does not parse or is not ended by
-// a newline (a torn write).
-func (f *fleet) count(job string, ps []problem, k int) tally {
+// read reads the job's output files and fails the test on any line that
+// does not parse or is not ended by a newline (a torn write). Duplicates
+// are counted, not failed on.
+func (f *fleet) read(job string) tally {
 	f.t.Helper()
-	tl := tally{submitted: len(ps) * k, byTask: map[string]outLine{}, deadBy: map[string]outLine{}}
+	tl := tally{byTask: map[string]outLine{}, deadBy: map[string]outLine{}}
 	for _, name := range []string{coordinator.TrajectoriesFile, coordinator.DeadLettersFile} {
 		b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, name))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -543,6 +543,24 @@ func (f *fleet) count(job string, ps []problem, k int) tally {
 			}
 		}
 	}
+	return tl
+}
+
+// written counts the whole lines of the job's trajectories file so far.
+func (f *fleet) written(job string) int {
+	b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, coordinator.TrajectoriesFile))
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+// count reads the job's output (see read) and fails the test on any lost
+// or duplicated task of ps × k.
+func (f *fleet) count(job string, ps []problem, k int) tally {
+	f.t.Helper()
+	tl := f.read(job)
+	tl.submitted = len(ps) * k
 	for _, p := range ps {
 		for s := range k {
 			id := infer.TaskID(job, p.ID, s)
