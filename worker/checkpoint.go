@@ -70,6 +70,12 @@ type recorder struct {
 	every    time.Duration
 	last     time.Time
 	replayed int // requests served from old, for tests and logs
+	// liveTokens counts completion tokens the live engine generated
+	// (replayed text excluded); onTokens, when set, is told each request's
+	// share as it closes, and onTool each tool call's wall time.
+	liveTokens int
+	onTokens   func(n int)
+	onTool     func(d time.Duration)
 }
 
 func newRecorder(live hint.Generator, old *Checkpoint, log Checkpoint, every time.Duration, save func(Checkpoint)) *recorder {
@@ -200,6 +206,12 @@ func (s *recordStream) Close() error {
 		u := s.Usage()
 		e.PromptTokens = u.PromptTokens
 		e.CompletionTokens = max(e.CompletionTokens, u.CompletionTokens)
+		if n := max(e.CompletionTokens-s.prefixTokens, 0); n > 0 {
+			s.r.liveTokens += n
+			if s.r.onTokens != nil {
+				s.r.onTokens(n)
+			}
+		}
 	}
 	if !s.failed {
 		s.entry().Complete = true
@@ -237,7 +249,11 @@ func (t *recordTool) Close(ctx context.Context) error { return t.s.Close(ctx) }
 
 func (t *recordTool) Exec(ctx context.Context, lang, code string) (hint.ToolResult, error) {
 	idx := len(t.r.log.Tools)
+	began := time.Now()
 	res, err := t.s.Exec(ctx, lang, code)
+	if t.r.onTool != nil {
+		t.r.onTool(time.Since(began))
+	}
 	if err != nil {
 		return res, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hintfleet/hintfleet/adaptive"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
@@ -12,7 +13,9 @@ import (
 
 // Engine is one inference engine beside the worker, as the worker uses it:
 // a hint.Generator it can health-check. NewEngine adapts an engine.Client;
-// tests wrap one to inject faults.
+// tests wrap one to inject faults. An Engine that also implements
+// MetricsReader feeds the worker's engine gauges, the adaptive limiter and
+// Config.GPULoad.
 type Engine interface {
 	hint.Generator
 	// Health returns nil while the engine serves; the worker stops taking
@@ -23,7 +26,8 @@ type Engine interface {
 	Model() string
 }
 
-// NewEngine adapts c; extra is sent with every request (top_k, …).
+// NewEngine adapts c; extra is sent with every request (top_k, …). The
+// result implements MetricsReader.
 func NewEngine(c *engine.Client, extra map[string]any) Engine {
 	return clientEngine{Generator: infer.Generator{Client: c, Extra: extra}, c: c}
 }
@@ -37,18 +41,99 @@ func (e clientEngine) Health(ctx context.Context) error { return e.c.Health(ctx)
 func (e clientEngine) URL() string                      { return e.c.BaseURL() }
 func (e clientEngine) Model() string                    { return e.c.Model() }
 
-// slot is an engine with its load: Concurrency tasks at most run on it.
+// Metrics implements MetricsReader.
+func (e clientEngine) Metrics(ctx context.Context) (*engine.MetricsSnapshot, error) {
+	return e.c.Metrics(ctx)
+}
+
+// slot is an engine with its load: at most limit(slot) tasks run on it.
 type slot struct {
 	eng      Engine
-	inflight atomic.Int64
+	inflight atomic.Int64 // tasks taken for this engine, admitted or waiting for the limiter
 	healthy  atomic.Bool
+	probeErr atomic.Pointer[string] // last failed health check; nil when it passed
+	// limiter admits sessions when Config.Adaptive is set; nil: fixed
+	// Config.Concurrency.
+	limiter *adaptive.Limiter
+	// snap is the last /metrics scrape; nil until one succeeded (or never,
+	// for an engine that is no MetricsReader).
+	snap atomic.Pointer[engine.MetricsSnapshot]
+	tps  atomic.Value // float64: decode tokens/s between the last two scrapes
+	rate tokenRate    // owned by the engine watch
+}
+
+func newSlot(e Engine) *slot {
+	s := &slot{eng: e}
+	s.healthy.Store(true)
+	s.tps.Store(0.0)
+	return s
 }
 
 // probe checks every engine once, bounded by timeout each.
 func probe(ctx context.Context, slots []*slot, timeout time.Duration) {
 	for _, s := range slots {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
-		s.healthy.Store(s.eng.Health(pctx) == nil)
+		err := s.eng.Health(pctx)
 		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		s.healthy.Store(err == nil)
+		if err != nil {
+			msg := err.Error()
+			s.probeErr.Store(&msg)
+		} else {
+			s.probeErr.Store(nil)
+		}
 	}
+}
+
+// watchEngines scrapes every engine's /metrics each MetricsEvery until ctx
+// ends: the gauges, Status and Config.GPULoad read the last scrape.
+func (w *Worker) watchEngines(ctx context.Context) {
+	t := time.NewTicker(w.cfg.MetricsEvery)
+	defer t.Stop()
+	for {
+		var sum loadSum
+		for _, s := range w.slots {
+			mr, ok := s.eng.(MetricsReader)
+			if !ok {
+				continue
+			}
+			mctx, cancel := context.WithTimeout(ctx, healthTimeout)
+			snap, err := mr.Metrics(mctx)
+			cancel()
+			if err != nil {
+				continue
+			}
+			s.snap.Store(snap)
+			tps := s.rate.observe(snap.GenerationTokens, time.Now())
+			s.tps.Store(tps)
+			sum.add(snap, tps)
+		}
+		if w.cfg.GPULoad != nil {
+			sum.setOn(w.cfg.GPULoad)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// signals is what an engine's adaptive limiter reads: its /metrics (TTFT
+// deltas, queue, KV use) and the GPUs' utilization when the worker has them.
+func (w *Worker) signals(s *slot) adaptive.SignalSource {
+	mr, ok := s.eng.(MetricsReader)
+	if !ok {
+		return adaptive.SignalFunc(func(context.Context) (adaptive.Signals, error) {
+			return adaptive.Unknown(), ErrNoEngineMetrics
+		})
+	}
+	var util adaptive.UtilReader
+	if w.cfg.GPU != nil {
+		util = adaptive.GPUUtil(w.cfg.GPU)
+	}
+	return adaptive.EngineSignals(mr, util)
 }

@@ -21,3 +21,14 @@ var (
 	// check; the worker pulls nothing until one recovers.
 	ErrNoHealthyEngine = errors.New("worker: no healthy engine")
 )
+
+// Health and metrics errors.
+var (
+	// ErrUnhealthy is the stop cause of tasks handed back because a GPU
+	// failed its health check or their engine did; the wrapping error says
+	// which and why.
+	ErrUnhealthy = errors.New("worker: unhealthy")
+	// ErrNoEngineMetrics: an Engine is no MetricsReader, so its adaptive
+	// limiter has no signals and holds its limit.
+	ErrNoEngineMetrics = errors.New("worker: engine serves no metrics")
+)

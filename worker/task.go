@@ -29,7 +29,12 @@ const finishTimeout = 5 * time.Second
 // with done → ack, so a crash at any point leaves either a claim that
 // expires (requeue; the second result is deduped) or a done marker (the
 // redelivered copy is dropped at claim).
-func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+//
+// The outcome (tokens generated, the run's error) feeds the engine's
+// adaptive limiter; a task that never ran reports context.Canceled, which
+// the limiter counts as neither success nor failure.
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) (out taskOutcome) {
+	out.err = context.Canceled
 	var t protocol.Task
 	if err := json.Unmarshal(m.Data(), &t); err != nil || t.TaskID == "" || t.JobID == "" {
 		if err == nil {
@@ -41,6 +46,12 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 	log := w.log.With("task", t.TaskID, "job", t.JobID, "attempt", t.Attempt, "worker", w.cfg.ID)
 	if jobs.isCancelled(t.JobID) {
 		_ = m.Term()
+		return
+	}
+	if !w.accepting(s) {
+		// The engine or a GPU failed while the task waited for admission:
+		// hand the message to another worker unclaimed.
+		_ = m.Nak()
 		return
 	}
 	lease := w.Lease()
@@ -69,7 +80,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
-	w.inflight[t.TaskID] = &running{job: t.JobID, cancel: cancel}
+	w.inflight[t.TaskID] = &running{job: t.JobID, slot: s, cancel: cancel}
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -83,6 +94,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 	stopProgress := w.keepAlive(tctx, m, ackWait)
 	tr, rec, runErr := w.generate(tctx, log, t, cfg, s, kv)
 	stopProgress()
+	out = taskOutcome{tokens: rec.liveTokens, err: runErr}
 
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer fcancel()
@@ -108,8 +120,19 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 		if err := lease.Release(fctx, t.TaskID, rev, false); err != nil {
 			log.Warn("hand back task", "err", err)
 		}
+		w.metrics.handedBack.Inc()
 		log.Info("task handed back", "err", runErr, "cause", cause)
+		if cause != nil {
+			out.err = context.Canceled // stopped by us, not the engine's failure
+		}
 	}
+	return out
+}
+
+// taskOutcome is what one delivery did, for the adaptive limiter.
+type taskOutcome struct {
+	tokens int // completion tokens generated live (not replayed)
+	err    error
 }
 
 // generate runs hint on the task, resuming from the task's checkpoint.
@@ -126,6 +149,8 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 	}
 	fresh := Checkpoint{TaskID: t.TaskID, Attempt: t.Attempt, Worker: w.cfg.ID}
 	rec := newRecorder(s.eng, old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) { w.saveCheckpoint(ctx, kv, cp) })
+	rec.onTokens = func(n int) { w.metrics.tokens.Add(float64(n)) }
+	rec.onTool = func(d time.Duration) { w.metrics.toolDuration.Observe(d.Seconds()) }
 	var session hint.ToolSession
 	if w.cfg.Tools != nil {
 		sess, err := w.cfg.Tools.Open(ctx, t.TaskID)
@@ -177,6 +202,9 @@ func (w *Worker) succeed(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	}
 	_ = m.Ack()
 	_ = kv.Delete(ctx, cluster.CheckpointKey(t.TaskID))
+	w.metrics.completed.Inc()
+	w.metrics.hints.Add(float64(tr.Hints))
+	w.metrics.wasted.Add(float64(tr.Tokens.Wasted))
 	log.Info("task done", "tokens", tr.Tokens.Completion)
 }
 
@@ -189,6 +217,7 @@ func (w *Worker) fail(ctx context.Context, log *slog.Logger, m jetstream.Msg, t 
 	}
 	_ = w.Lease().Release(ctx, t.TaskID, rev, true)
 	_ = m.Ack()
+	w.metrics.deadLettered.Inc()
 }
 
 // refuse reports a task message that does not parse, attributed through its

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hintfleet/hintfleet/adaptive"
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/gpu"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/scheduler"
 )
@@ -21,6 +25,7 @@ const (
 	DefaultCheckpointEvery = 5 * time.Second
 	DefaultDrainTimeout    = 5 * time.Minute
 	DefaultHealthEvery     = 5 * time.Second
+	DefaultMetricsEvery    = 2 * time.Second
 	healthTimeout          = 2 * time.Second
 	fetchWait              = time.Second
 	// maxCheckpointBytes stays under NATS's default 1 MiB payload.
@@ -56,6 +61,36 @@ type Config struct {
 	GPUs []string
 	// Consumer tunes the pool consumer the worker ensures.
 	Consumer cluster.ConsumerOptions
+
+	// Adaptive runs each engine's sessions under an adaptive.Limiter fed by
+	// that engine's /metrics (and the GPUs' utilization) instead of the
+	// fixed Concurrency; AdaptiveOptions tune every limiter (bounds,
+	// interval). The pull loop fetches only what the limiters admit.
+	Adaptive        bool
+	AdaptiveOptions []adaptive.Option
+
+	// MetricsAddr, when set, is where Run serves Handler (/metrics and
+	// /healthz) while it runs; ":0" picks a port. MetricsURL is the URL
+	// advertised in the registration; by default it is made from the
+	// listener's address.
+	MetricsAddr string
+	MetricsURL  string
+	// MetricsEvery is how often the engines' /metrics are scraped for the
+	// gauges, Status and GPULoad.
+	MetricsEvery time.Duration
+	// GPU is the node's GPUs (gpu.Open's Source, real or simulated); nil
+	// for none. Their series are served under dcgm-exporter's names, and a
+	// GPU that fails gpu.Health under GPUThresholds (default
+	// gpu.DefaultThresholds) makes the worker unhealthy.
+	GPU           gpu.Backend
+	GPUThresholds *gpu.Thresholds
+	// GPULoad, when set, is fed the engines' load each MetricsEvery: give
+	// the same EngineLoad to gpu.Open as Options.Load, and simulated GPUs
+	// follow the engines.
+	GPULoad *EngineLoad
+	// Hostname is the Hostname label of the GPU series (the node name in
+	// Kubernetes); default os.Hostname.
+	Hostname string
 }
 
 // Validate reports every problem with c, joined.
@@ -84,6 +119,12 @@ func (c Config) Validate() error {
 	if c.LeaseTTL != 0 && c.LeaseTTL < time.Second {
 		bad("lease ttl %v: want >= 1s", c.LeaseTTL)
 	}
+	for name, d := range map[string]time.Duration{"checkpoint every": c.CheckpointEvery, "drain timeout": c.DrainTimeout,
+		"health every": c.HealthEvery, "metrics every": c.MetricsEvery} {
+		if d < 0 {
+			bad("%s %v < 0", name, d)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -106,6 +147,9 @@ func (c Config) withDefaults() Config {
 	if c.HealthEvery == 0 {
 		c.HealthEvery = DefaultHealthEvery
 	}
+	if c.MetricsEvery == 0 {
+		c.MetricsEvery = DefaultMetricsEvery
+	}
 	return c
 }
 
@@ -126,26 +170,34 @@ func WithLogger(l *slog.Logger) Option {
 // Worker runs tasks of one pool on the engines beside it. Run is its life;
 // Drain ends it gracefully. Methods are safe for concurrent use.
 type Worker struct {
-	conn  *cluster.Conn
-	cfg   Config
-	log   *slog.Logger
-	slots []*slot
+	conn       *cluster.Conn
+	cfg        Config
+	log        *slog.Logger
+	slots      []*slot
+	metrics    *metrics
+	gpus       *gpu.Collector // nil without Config.GPU
+	thresholds gpu.Thresholds
+	draining   atomic.Bool // set by Drain
 
 	drainOnce sync.Once
 	drainc    chan struct{} // closed by Drain: stop pulling
 	donec     chan struct{} // closed when Run returns
 	runOnce   sync.Once
 
-	mu       sync.Mutex
-	lease    *cluster.Lease
-	stopWork context.CancelCauseFunc // cancels every task's context
-	inflight map[string]*running     // by task id
-	slotFree chan struct{}           // poked when a task ends
+	mu        sync.Mutex
+	lease     *cluster.Lease
+	since     time.Time               // when lease was granted
+	metricsAt string                  // the advertised metrics URL
+	health    healthState             // the last health check
+	stopWork  context.CancelCauseFunc // cancels every task's context
+	inflight  map[string]*running     // by task id
+	slotFree  chan struct{}           // poked when a task ends or health changes
 }
 
 // running is one task in flight.
 type running struct {
 	job    string
+	slot   *slot
 	cancel context.CancelCauseFunc
 }
 
@@ -159,16 +211,38 @@ func New(conn *cluster.Conn, cfg Config, opts ...Option) (*Worker, error) {
 		drainc: make(chan struct{}), donec: make(chan struct{}),
 		inflight: map[string]*running{}, slotFree: make(chan struct{}, 1),
 	}
-	for _, e := range cfg.Engines {
-		s := &slot{eng: e}
-		s.healthy.Store(true)
-		w.slots = append(w.slots, s)
+	w.thresholds = gpu.DefaultThresholds()
+	if cfg.GPUThresholds != nil {
+		w.thresholds = *cfg.GPUThresholds
 	}
 	for _, o := range opts {
 		if err := o(w); err != nil {
 			return nil, err
 		}
 	}
+	for i, e := range cfg.Engines {
+		s := newSlot(e)
+		if w.cfg.Adaptive {
+			l, err := adaptive.New(append([]adaptive.Option{adaptive.WithLogger(w.log.With("engine", e.URL()))}, w.cfg.AdaptiveOptions...)...)
+			if err != nil {
+				return nil, fmt.Errorf("%w: engines[%d]: adaptive: %w", ErrInvalidConfig, i, err)
+			}
+			s.limiter = l
+		}
+		w.slots = append(w.slots, s)
+	}
+	if w.cfg.GPU != nil {
+		c, err := gpu.NewCollector(w.cfg.GPU, gpu.WithHostname(w.hostname()), gpu.WithLogger(w.log))
+		if err != nil {
+			return nil, fmt.Errorf("%w: gpu: %w", ErrInvalidConfig, err)
+		}
+		w.gpus = c
+	}
+	m, err := newMetrics(w)
+	if err != nil {
+		return nil, err
+	}
+	w.metrics = m
 	return w, nil
 }
 
@@ -190,41 +264,67 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", w.cfg.ID, err)
 	}
+	var ln net.Listener
+	if w.cfg.MetricsAddr != "" {
+		if ln, err = w.listenMetrics(ctx); err != nil {
+			_ = lease.Close(context.WithoutCancel(ctx))
+			return err
+		}
+	}
 	workCtx, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	w.mu.Lock()
-	w.lease, w.stopWork = lease, stopWork
+	w.lease, w.stopWork, w.since, w.metricsAt = lease, stopWork, time.Now(), w.metricsURL(ln)
 	w.mu.Unlock()
 	defer stopWork(nil)
-	if err := w.register(ctx, false); err != nil {
+	fail := func(err error) error {
+		if ln != nil {
+			_ = ln.Close()
+		}
 		_ = lease.Close(context.WithoutCancel(ctx))
 		return err
 	}
+	w.checkHealth(ctx) // so the first registration tells the truth
+	if err := w.register(ctx); err != nil {
+		return fail(err)
+	}
 	cons, err := cluster.EnsurePoolConsumer(ctx, w.conn.JS, w.cfg.Pool, w.cfg.Consumer)
 	if err != nil {
-		_ = lease.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("worker %s: %w", w.cfg.ID, err)
+		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
+	}
+	own, err := cluster.EnsureWorkerConsumer(ctx, w.conn.JS, w.cfg.Pool, w.cfg.ID, w.cfg.Consumer)
+	if err != nil {
+		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
 	}
 	kv, err := w.conn.JS.KeyValue(ctx, cluster.BucketCheckpoints)
 	if err != nil {
-		_ = lease.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("worker %s: open checkpoints: %w", w.cfg.ID, err)
+		return fail(fmt.Errorf("worker %s: open checkpoints: %w", w.cfg.ID, err))
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
 
-	// Actors: the puller (owns the task goroutines), the job watch and the
-	// health prober. pullCtx ends on drain, stop or lease loss.
+	// Actors. The puller (which owns the task goroutines) runs on pullCtx,
+	// which ends on drain, stop or lease loss. The rest — job watch, health
+	// and registration, engine scrapes, adaptive limiters, the metrics
+	// server — run on bgCtx until the tasks have ended, so that a drain
+	// still sees cancels and faults and stays observable.
 	pullCtx, stopPull := context.WithCancelCause(ctx)
 	defer stopPull(nil)
-	var actors sync.WaitGroup
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var bg, puller sync.WaitGroup
 	jobs := newJobWatch(w.conn.Etcd, w.log, w.cancelJob)
-	actors.Add(3)
-	go func() { defer actors.Done(); jobs.run(pullCtx) }()
-	go func() { defer actors.Done(); w.health(pullCtx) }()
+	bg.Go(func() { jobs.run(bgCtx) })
+	bg.Go(func() { w.watchHealth(bgCtx) })
+	bg.Go(func() { w.watchEngines(bgCtx) })
+	for _, s := range w.slots {
+		if s.limiter != nil {
+			bg.Go(func() { _ = s.limiter.Run(bgCtx, w.signals(s)) })
+		}
+	}
+	if ln != nil {
+		bg.Go(func() { w.serveMetrics(bgCtx, ln) })
+	}
 	var tasks sync.WaitGroup
-	go func() {
-		defer actors.Done()
-		w.pull(pullCtx, workCtx, &tasks, cons, kv, jobs, ackWait)
-	}()
+	puller.Go(func() { w.pull(pullCtx, workCtx, &tasks, []jetstream.Consumer{own, cons}, kv, jobs, ackWait) })
 
 	var cause error
 	select {
@@ -238,8 +338,10 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		cause = nil
 	}
 	stopPull(cause)
-	actors.Wait()
+	puller.Wait()
 	tasks.Wait()
+	stopBG()
+	bg.Wait()
 	if lerr := lease.Err(); lerr != nil && errors.Is(lerr, cluster.ErrLeaseLost) {
 		return fmt.Errorf("worker %s: %w", w.cfg.ID, lerr)
 	}
@@ -262,7 +364,8 @@ func (w *Worker) Drain(ctx context.Context) error {
 		defer cancel()
 	}
 	w.drainOnce.Do(func() {
-		if err := w.register(ctx, true); err != nil {
+		w.draining.Store(true)
+		if err := w.register(ctx); err != nil {
 			w.log.Warn("register draining", "worker", w.cfg.ID, "err", err)
 		}
 		close(w.drainc)
@@ -304,47 +407,53 @@ func (w *Worker) Lease() *cluster.Lease {
 	return w.lease
 }
 
-func (w *Worker) register(ctx context.Context, draining bool) error {
-	w.mu.Lock()
-	lease := w.lease
-	w.mu.Unlock()
+func (w *Worker) register(ctx context.Context) error {
+	lease := w.Lease()
 	if lease == nil {
 		return nil
 	}
-	urls := make([]string, 0, len(w.slots))
-	for _, s := range w.slots {
-		urls = append(urls, s.eng.URL())
-	}
-	info := cluster.WorkerInfo{ID: w.cfg.ID, Pool: w.cfg.Pool, Model: w.cfg.Model, Engines: urls,
-		Capacity: w.capacity(), Draining: draining}
-	if err := lease.Register(ctx, info); err != nil {
+	if err := lease.Register(ctx, w.info()); err != nil {
 		return fmt.Errorf("worker %s: %w", w.cfg.ID, err)
 	}
 	return nil
 }
 
-func (w *Worker) capacity() int { return w.cfg.Concurrency * len(w.slots) }
+func (w *Worker) isDraining() bool { return w.draining.Load() }
 
-// health probes the engines every HealthEvery until ctx ends.
-func (w *Worker) health(ctx context.Context) {
-	t := time.NewTicker(w.cfg.HealthEvery)
-	defer t.Stop()
-	for {
-		probe(ctx, w.slots, healthTimeout)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// limit is how many sessions s admits now.
+func (w *Worker) limit(s *slot) int {
+	if s.limiter != nil {
+		return s.limiter.Limit()
+	}
+	return w.cfg.Concurrency
+}
+
+// capacity is the sessions the healthy engines admit now; placement reads
+// it from the registration.
+func (w *Worker) capacity() int {
+	n := 0
+	for _, s := range w.slots {
+		if s.healthy.Load() {
+			n += w.limit(s)
 		}
+	}
+	return n
+}
+
+// pokeSlots wakes the puller: a task ended or health changed.
+func (w *Worker) pokeSlots() {
+	select {
+	case w.slotFree <- struct{}{}:
+	default:
 	}
 }
 
-// pick returns the healthy engine with the fewest tasks below Concurrency,
-// or nil.
+// pick returns the engine that may start a task with the fewest tasks
+// below its limit, or nil.
 func (w *Worker) pick() *slot {
 	var best *slot
 	for _, s := range w.slots {
-		if !s.healthy.Load() || s.inflight.Load() >= int64(w.cfg.Concurrency) {
+		if !w.accepting(s) || s.inflight.Load() >= int64(w.limit(s)) {
 			continue
 		}
 		if best == nil || s.inflight.Load() < best.inflight.Load() {
@@ -354,12 +463,13 @@ func (w *Worker) pick() *slot {
 	return best
 }
 
-// free counts the task slots on healthy engines.
+// free counts the task slots on engines that may start tasks: none while
+// the worker is unhealthy.
 func (w *Worker) free() int {
 	n := 0
 	for _, s := range w.slots {
-		if s.healthy.Load() {
-			n += max(w.cfg.Concurrency-int(s.inflight.Load()), 0)
+		if w.accepting(s) {
+			n += max(w.limit(s)-int(s.inflight.Load()), 0)
 		}
 	}
 	return n
@@ -377,54 +487,100 @@ func (w *Worker) cancelJob(job string) {
 }
 
 // pull fetches up to the free slots at a time and starts a goroutine per
-// message, owned by tasks. It stops when pullCtx ends.
-func (w *Worker) pull(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, cons jetstream.Consumer,
+// message, owned by tasks. consumers are asked in order: the worker's own
+// (affine) consumer first without waiting, then the pool's shared one, so
+// tasks routed here for prefix-cache affinity go first. It stops when
+// pullCtx ends.
+func (w *Worker) pull(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, consumers []jetstream.Consumer,
 	kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+	idle := time.NewTimer(w.cfg.HealthEvery)
+	defer idle.Stop()
 	for pullCtx.Err() == nil {
 		n := w.free()
 		if n == 0 {
+			idle.Reset(w.cfg.HealthEvery)
 			select {
 			case <-pullCtx.Done():
 				return
 			case <-w.slotFree:
-			case <-time.After(w.cfg.HealthEvery):
+			case <-idle.C:
 			}
 			continue
 		}
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(fetchWait))
-		if err != nil {
-			w.log.Warn("fetch tasks", "worker", w.cfg.ID, "err", err)
+		got, failed := 0, false
+		for i, c := range consumers {
+			if got >= n {
+				break
+			}
+			var (
+				batch jetstream.MessageBatch
+				err   error
+			)
+			if i < len(consumers)-1 || got > 0 {
+				batch, err = c.FetchNoWait(n - got)
+			} else {
+				batch, err = c.Fetch(n-got, jetstream.FetchMaxWait(fetchWait))
+			}
+			if err != nil {
+				w.log.Warn("fetch tasks", "worker", w.cfg.ID, "err", err)
+				failed = true
+				continue
+			}
+			for m := range batch.Messages() {
+				got++
+				w.start(pullCtx, workCtx, tasks, m, kv, jobs, ackWait)
+			}
+		}
+		if failed && got == 0 {
 			select {
 			case <-pullCtx.Done():
 			case <-time.After(fetchWait):
 			}
-			continue
-		}
-		for m := range batch.Messages() {
-			if pullCtx.Err() != nil {
-				// Not started: leave it unacked; JetStream hands it to
-				// another worker after a Nak.
-				_ = m.Nak()
-				continue
-			}
-			s := w.pick()
-			if s == nil {
-				_ = m.Nak()
-				continue
-			}
-			s.inflight.Add(1)
-			tasks.Add(1)
-			go func() {
-				defer tasks.Done()
-				defer func() {
-					s.inflight.Add(-1)
-					select {
-					case w.slotFree <- struct{}{}:
-					default:
-					}
-				}()
-				w.handle(workCtx, m, s, kv, jobs, ackWait)
-			}()
 		}
 	}
+}
+
+// start runs one fetched message in a goroutine owned by tasks. Under an
+// adaptive limiter the goroutine first waits for the limiter's admission
+// (the message stays unclaimed meanwhile); a drain while it waits naks it.
+func (w *Worker) start(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, m jetstream.Msg,
+	kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+	if pullCtx.Err() != nil {
+		// Not started: a Nak hands it to another worker at once.
+		_ = m.Nak()
+		return
+	}
+	s := w.pick()
+	if s == nil {
+		_ = m.Nak()
+		return
+	}
+	s.inflight.Add(1)
+	tasks.Go(func() {
+		defer func() {
+			s.inflight.Add(-1)
+			w.pokeSlots()
+		}()
+		release := func(adaptive.Outcome) {}
+		if s.limiter != nil {
+			rel, err := s.limiter.Acquire(pullCtx)
+			if err != nil {
+				_ = m.Nak()
+				return
+			}
+			release = rel
+		}
+		began := time.Now()
+		out := w.handle(workCtx, m, s, kv, jobs, ackWait)
+		release(adaptive.Outcome{Latency: time.Since(began), Tokens: out.tokens, Err: out.err})
+	})
+}
+
+// MetricsURL is the /metrics URL the worker advertises in its registration:
+// Config.MetricsURL, or the address Run's metrics server listens on; empty
+// before Run or when neither is set.
+func (w *Worker) MetricsURL() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.metricsAt
 }

@@ -1,0 +1,340 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/trajectory"
+	"github.com/hintfleet/hintfleet/worker"
+)
+
+const (
+	testModel = "sim-test"
+	waitLimit = 60 * time.Second
+)
+
+// testLog is quiet unless HINTFLEET_TEST_LOG is set.
+func testLog() *slog.Logger {
+	if os.Getenv("HINTFLEET_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testProblems are n small arithmetic problems the sim reasoner knows.
+func testProblems(n int) []trajectory.Problem {
+	ps := make([]trajectory.Problem, n)
+	for i := range ps {
+		ps[i] = trajectory.Problem{ID: fmt.Sprintf("p%02d", i), Kind: trajectory.KindMath,
+			Question: fmt.Sprintf("Problem %02d: what is %d plus %d? Give the number.", i, 17*i+3, 29*i+5),
+			Answer:   fmt.Sprint(46*i + 8)}
+	}
+	return ps
+}
+
+func problemsJSONL(ps []trajectory.Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		line, _ := json.Marshal(map[string]string{"id": p.ID, "question": p.Question, "answer": p.Answer})
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// startSim runs a simulated engine that knows ps and returns it with a
+// client; mod tunes its config.
+func startSim(t *testing.T, ps []trajectory.Problem, mod func(*sim.Config)) (*sim.Server, *engine.Client) {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	cfg.Model = testModel
+	cfg.MaxModelLen = 4096
+	cfg.KVCacheTokens = 65536
+	cfg.Speedup = 200
+	cfg.Reasoner.ReasoningTokens = 80
+	cfg.Problems = ps
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := engine.New(url, engine.WithModel(testModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+// startCoordinator runs one coordinator replica with its HTTP API and waits
+// until it leads.
+func startCoordinator(t *testing.T, env *clustertest.Env, dir string) *coordinator.Client {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	c, err := coordinator.New(env.Connect(t), coordinator.Config{DataDir: dir, ElectionTTL: 2 * time.Second,
+		Advertise: "http://" + srv.Listener.Addr().String()}, coordinator.WithLogger(testLog().With("role", "coordinator")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = c.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("coordinator Run: %v", err)
+		}
+	})
+	eventually(t, "coordinator leads", c.IsLeader)
+	cl, err := coordinator.NewClient(srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// startWorker runs a worker on its own connection until the test ends.
+func startWorker(t *testing.T, env *clustertest.Env, id string, engs []worker.Engine, mod func(*worker.Config)) *worker.Worker {
+	t.Helper()
+	cfg := worker.Config{ID: id, Model: testModel, Engines: engs, Concurrency: 4, LeaseTTL: 2 * time.Second,
+		CheckpointEvery: 50 * time.Millisecond, HealthEvery: 200 * time.Millisecond, MetricsEvery: 100 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := worker.New(env.Connect(t), cfg, worker.WithLogger(testLog().With("worker", id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("worker %s Run: %v", id, err)
+		}
+	})
+	return w
+}
+
+// waitJob waits, by watching the job's registry key, until pred holds.
+func waitJob(t *testing.T, cli *clientv3.Client, id string, pred func(coordinator.Job) bool) coordinator.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	key := cluster.JobKey(id)
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j coordinator.Job
+	if len(resp.Kvs) == 1 {
+		_ = json.Unmarshal(resp.Kvs[0].Value, &j)
+		if pred(j) {
+			return j
+		}
+	}
+	for wr := range cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1)) {
+		for _, ev := range wr.Events {
+			if err := json.Unmarshal(ev.Kv.Value, &j); err == nil && pred(j) {
+				return j
+			}
+		}
+	}
+	t.Fatalf("job %s: condition not reached before the deadline; last %+v", id, j)
+	return j
+}
+
+func terminal(j coordinator.Job) bool { return j.State.Terminal() }
+
+// outputLine is the part of an output line the tests read.
+type outputLine struct {
+	TaskID  string `json:"task_id"`
+	Worker  string `json:"worker"`
+	Attempt int    `json:"attempt"`
+}
+
+// checkExactlyOnce fails on any lost, duplicated or dead-lettered task of
+// the job and returns its trajectories by task.
+func checkExactlyOnce(t *testing.T, dir, job string, ps []trajectory.Problem, k int) map[string]outputLine {
+	t.Helper()
+	got := map[string]outputLine{}
+	dup, dead := 0, 0
+	for _, name := range []string{coordinator.TrajectoriesFile, coordinator.DeadLettersFile} {
+		rd, err := trajectory.OpenReader[outputLine](filepath.Join(dir, "jobs", job, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			l, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if _, seen := got[l.TaskID]; seen {
+				dup++
+			}
+			if name == coordinator.DeadLettersFile {
+				dead++
+			}
+			got[l.TaskID] = l
+		}
+		_ = rd.Close()
+	}
+	lost := 0
+	for _, p := range ps {
+		for s := range k {
+			if _, ok := got[infer.TaskID(job, p.ID, s)]; !ok {
+				lost++
+			}
+		}
+	}
+	t.Logf("job %s: submitted %d, output %d, dead-lettered %d, duplicated %d, lost %d", job, len(ps)*k, len(got), dead, dup, lost)
+	if lost != 0 || dup != 0 || dead != 0 {
+		t.Fatalf("exactly-once broken: submitted %d, lost %d, duplicated %d, dead-lettered %d", len(ps)*k, lost, dup, dead)
+	}
+	return got
+}
+
+// eventually polls cond with a deadline, for state that has no event to
+// watch (a worker's status, a metric).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("never: %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// gateEngine holds every request until open is closed (or the request's
+// context ends), so tests act while tasks are mid-generation; down makes
+// its health check fail. It counts requests open at once.
+type gateEngine struct {
+	worker.Engine
+	open chan struct{}
+
+	mu        sync.Mutex
+	down      bool
+	streams   int
+	maxStream int
+	onOpen    func(open int)
+}
+
+func newGate(e worker.Engine) *gateEngine { return &gateEngine{Engine: e, open: make(chan struct{})} }
+
+func (g *gateEngine) release() { close(g.open) }
+
+func (g *gateEngine) setDown(down bool) {
+	g.mu.Lock()
+	g.down = down
+	g.mu.Unlock()
+}
+
+func (g *gateEngine) Health(ctx context.Context) error {
+	g.mu.Lock()
+	down := g.down
+	g.mu.Unlock()
+	if down {
+		return errors.New("engine down (test)")
+	}
+	return g.Engine.Health(ctx)
+}
+
+func (g *gateEngine) Generate(ctx context.Context, req hint.GenRequest) (hint.GenStream, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	g.mu.Lock()
+	g.streams++
+	g.maxStream = max(g.maxStream, g.streams)
+	n, f := g.streams, g.onOpen
+	g.mu.Unlock()
+	if f != nil {
+		f(n)
+	}
+	st, err := g.Engine.Generate(ctx, req)
+	if err != nil {
+		g.closed()
+		return nil, err
+	}
+	return &countedStream{GenStream: st, g: g}, nil
+}
+
+func (g *gateEngine) closed() {
+	g.mu.Lock()
+	g.streams--
+	g.mu.Unlock()
+}
+
+func (g *gateEngine) maxOpen() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.maxStream
+}
+
+type countedStream struct {
+	hint.GenStream
+	g    *gateEngine
+	once sync.Once
+}
+
+func (s *countedStream) Close() error {
+	s.once.Do(s.g.closed)
+	return s.GenStream.Close()
+}
+
+// claimsOf counts the claims worker holds now.
+func claimsOf(t *testing.T, cli *clientv3.Client, worker string) int {
+	t.Helper()
+	resp, err := cli.Get(context.Background(), cluster.ClaimsPrefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, kv := range resp.Kvs {
+		if c, err := cluster.DecodeClaim(kv.Value); err == nil && c.Worker == worker {
+			n++
+		}
+	}
+	return n
+}
