@@ -135,4 +135,3 @@ func cpuSeconds(b testing.TB, pid int) float64 {
 	const clkTck = 100 // USER_HZ on Linux
 	return (ut + st) / clkTck
 }
-
