@@ -1,9 +1,11 @@
 // Package worker is the task loop on a GPU node. A Worker registers under an
 // etcd lease (cluster.Lease; its registration says pool, model, engines,
-// capacity and GPUs), pulls from its pool's JetStream consumer only as many
+// capacity, health and GPUs), pulls from its own consumer (tasks routed to
+// it for prefix-cache affinity) and then its pool's shared one only as many
 // tasks as it has free slots on healthy engines (fixed Concurrency per
-// engine), claims each one in etcd under its lease, runs hint.Run on it
-// through the engine beside it, and publishes the trajectory.
+// engine, or an adaptive.Limiter per engine with Config.Adaptive), claims
+// each one in etcd under its lease, runs hint.Run on it through the engine
+// beside it, and publishes the trajectory.
 //
 // # One task
 //
@@ -43,11 +45,32 @@
 //
 // # Health, cancel, drain
 //
-// Engines are probed every HealthEvery; no task is pulled for an unhealthy
-// engine, and none at all while every engine is down. The worker watches
-// the job registry and stops the tasks of a cancelled job (releasing the
-// claim, terminating the message). Drain stops pulling, marks the
-// registration draining, lets in-flight tasks finish until its deadline,
-// then checkpoints and hands back the rest, and revokes the lease, so
-// nothing waits for a TTL.
+// Every HealthEvery the worker probes its engines and polls its GPUs
+// (Config.GPU) against gpu.Health: an XID error, uncorrected ECC errors or
+// over-temperature on any GPU, or no engine passing its health check, make
+// it unhealthy. A GPU is not mapped to an engine, so one bad GPU stops the
+// whole worker. Unhealthy, it hands back every session (checkpoint, release
+// without done: the requeuer republishes attempt+1 at once, for another
+// worker), pulls nothing, and says so in /healthz (503 with the reasons)
+// and in its registration (Health, Reasons, Draining, so placement skips
+// it); it takes work again once the check passes. One engine down of
+// several hands back only that engine's sessions. The worker watches the
+// job registry and stops the tasks of a cancelled job (releasing the claim,
+// terminating the message). Drain stops pulling, marks the registration
+// draining, lets in-flight tasks finish until its deadline, then
+// checkpoints and hands back the rest, and revokes the lease, so nothing
+// waits for a TTL.
+//
+// # Metrics
+//
+// Handler serves /metrics from the worker's own registry — the fleet
+// series the Grafana dashboard reads (hintfleet_tasks_in_flight,
+// hintfleet_concurrency_limit, hintfleet_engine_queue_depth and
+// hintfleet_engine_kv_cache_usage_ratio per engine; hintfleet_tokens_total,
+// hintfleet_tool_call_duration_seconds, hintfleet_hints_inserted_total,
+// hintfleet_wasted_tokens_total, hintfleet_tasks_completed_total,
+// hintfleet_tasks_dead_lettered_total, hintfleet_lease_age_seconds, all
+// labelled worker) and the GPU series under dcgm-exporter's names — and
+// /healthz. Config.MetricsAddr makes Run serve it. EngineLoad turns the
+// engines' /metrics into a gpu.LoadSource, so simulated GPUs follow them.
 package worker
