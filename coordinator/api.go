@@ -38,6 +38,7 @@ type apiError struct {
 //	DELETE /v1/jobs/{id}                   cancel
 //	GET    /v1/jobs/{id}/trajectories      the JSONL output; ?follow=true streams until the job ends
 //	GET    /v1/jobs/{id}/dead_letters      the dead-letter JSONL
+//	GET    /v1/workers                     live workers: registration, health, GPUs, claims
 //	GET    /metrics, /healthz
 func (c *Coordinator) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -47,6 +48,7 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/jobs/{id}", c.handleCancel)
 	mux.HandleFunc("GET /v1/jobs/{id}/trajectories", c.handleFile(TrajectoriesFile))
 	mux.HandleFunc("GET /v1/jobs/{id}/dead_letters", c.handleFile(DeadLettersFile))
+	mux.HandleFunc("GET /v1/workers", c.handleWorkers)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "leader": c.IsLeader()})
@@ -101,7 +103,7 @@ func (c *Coordinator) handleList(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, jobs)
+	writeJSON(w, http.StatusOK, listItems(jobs))
 }
 
 func (c *Coordinator) handleGet(w http.ResponseWriter, r *http.Request) {
