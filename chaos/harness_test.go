@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,17 +140,6 @@ func (p *proc) signal(sig syscall.Signal) {
 func (p *proc) kill() {
 	p.signal(syscall.SIGKILL)
 	<-p.donec
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t testing.TB) {
-	t.Helper()
-	p.signal(syscall.SIGTERM)
-	select {
-	case <-p.donec:
-	case <-time.After(startLimit):
-		t.Fatalf("%s did not exit within %v of SIGTERM", p.name, startLimit)
-	}
 }
 
 // waitLine waits until the process has printed a line containing substr
@@ -465,20 +453,6 @@ func (f *fleet) engineTokens() float64 {
 	return 0
 }
 
-// setKnobs changes the sim's fault knobs (POST /sim/knobs).
-func (f *fleet) setKnobs(knobs string) {
-	f.t.Helper()
-	resp, err := http.Post(f.engine+"/sim/knobs", "application/json", strings.NewReader(knobs))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		f.t.Fatalf("sim knobs %s: %s %s", knobs, resp.Status, body)
-	}
-}
-
 // outLine is the part of an output line the tally reads.
 type outLine struct {
 	TaskID  string `json:"task_id"`
@@ -544,15 +518,6 @@ func (f *fleet) read(job string) tally {
 		}
 	}
 	return tl
-}
-
-// written counts the whole lines of the job's trajectories file so far.
-func (f *fleet) written(job string) int {
-	b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, coordinator.TrajectoriesFile))
-	if err != nil {
-		return 0
-	}
-	return bytes.Count(b, []byte("\n"))
 }
 
 // count reads the job's output (see read) and fails the test on any lost

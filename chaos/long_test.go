@@ -3,6 +3,12 @@
 package chaos
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -148,4 +154,27 @@ func TestEngineFaults(t *testing.T) {
 	}
 	tl := f.count(job, ps, 2)
 	t.Logf("written before the hang: %d; dead-lettered: %d", hung, tl.dead)
+}
+
+// setKnobs changes the sim's fault knobs (POST /sim/knobs).
+func (f *fleet) setKnobs(knobs string) {
+	f.t.Helper()
+	resp, err := http.Post(f.engine+"/sim/knobs", "application/json", strings.NewReader(knobs))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("sim knobs %s: %s %s", knobs, resp.Status, body)
+	}
+}
+
+// written counts the whole lines of the job's trajectories file so far.
+func (f *fleet) written(job string) int {
+	b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, coordinator.TrajectoriesFile))
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
 }
