@@ -101,6 +101,15 @@ func TaskMsgID(task string, attempt int) string {
 	return task + dedupeSuffixSep + msgIDAttemptToken + fmt.Sprint(attempt)
 }
 
+// MovedTaskMsgID is the Nats-Msg-Id of a task attempt moved from a worker's
+// own subject to its pool's shared subject (the worker died, drains or is
+// unhealthy). It differs from TaskMsgID so the stream does not drop the
+// move as a duplicate of the first publish; the claim fence drops whichever
+// copy of the attempt loses.
+func MovedTaskMsgID(task string, attempt int) string {
+	return TaskMsgID(task, attempt) + dedupeSuffixSep + "moved"
+}
+
 // ResultMsgID is the Nats-Msg-Id of a task's result: the task id alone, so a
 // late result from a fenced-off worker is dropped by the stream.
 func ResultMsgID(task string) string { return task }
