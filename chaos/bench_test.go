@@ -168,7 +168,7 @@ func BenchmarkEnqueue(b *testing.B) {
 		m := nats.NewMsg("rawbench.x")
 		m.Data = payload
 		m.Header.Set(jetstream.MsgIDHeader, strconv.Itoa(i))
-		if _, err := js.PublishMsgAsync(m); err != nil {
+		if _, err := js.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
