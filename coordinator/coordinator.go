@@ -55,6 +55,20 @@ type Config struct {
 	ResultAckWait time.Duration
 	// Streams tunes the streams the coordinator ensures at start.
 	Streams cluster.StreamOptions
+
+	// Affinity routes the k samples of a problem preferentially to one
+	// worker, through its own subject (scheduler.Stack: HRW affinity that
+	// yields to load and liveness), so its engine's prefix cache serves
+	// them; dispatch is then held to the fleet's free capacity, and the
+	// backlog of a worker that dies, drains or turns unhealthy is moved to
+	// the shared subject. Off, every task goes to the shared subject.
+	Affinity bool
+	// AffinitySlack is how many more tasks than the least loaded worker the
+	// affine one may hold (default scheduler.DefaultAffinitySlack);
+	// AffinityBacklog how many beyond its capacity may wait on its own
+	// subject (default DefaultAffinityBacklog).
+	AffinitySlack   int
+	AffinityBacklog int
 }
 
 // Validate reports every problem with c, joined.
@@ -66,7 +80,8 @@ func (c Config) Validate() error {
 	if c.ElectionTTL != 0 && c.ElectionTTL < time.Second {
 		errs = append(errs, fmt.Errorf("%w: election ttl %v: want >= 1s", ErrInvalidConfig, c.ElectionTTL))
 	}
-	for name, v := range map[string]int{"max attempts": c.MaxAttempts, "max outstanding": c.MaxOutstanding} {
+	for name, v := range map[string]int{"max attempts": c.MaxAttempts, "max outstanding": c.MaxOutstanding,
+		"affinity slack": c.AffinitySlack, "affinity backlog": c.AffinityBacklog} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%w: %s %d < 0", ErrInvalidConfig, name, v))
 		}
@@ -83,6 +98,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResultAckWait == 0 {
 		c.ResultAckWait = DefaultResultAckWait
+	}
+	if c.AffinitySlack == 0 {
+		c.AffinitySlack = scheduler.DefaultAffinitySlack
+	}
+	if c.AffinityBacklog == 0 {
+		c.AffinityBacklog = DefaultAffinityBacklog
 	}
 	return c
 }
@@ -111,6 +132,8 @@ type Coordinator struct {
 	log     *slog.Logger
 	js      jetstream.JetStream // own instance: async publish window
 	metrics *metrics
+	stack   *scheduler.Stack // placement, with Config.Affinity
+	swept   chan struct{}    // pokes the backlog sweep (a worker left)
 
 	mu      sync.Mutex
 	leading bool
@@ -131,11 +154,16 @@ func New(conn *cluster.Conn, cfg Config, opts ...Option) (*Coordinator, error) {
 	}
 	c := &Coordinator{
 		conn: conn, cfg: cfg.withDefaults(), log: slog.New(slog.DiscardHandler), js: js,
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), swept: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err
+		}
+	}
+	if c.cfg.Affinity {
+		if c.stack, err = newAffinityStack(c.cfg.AffinitySlack, c.cfg.AffinityBacklog); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
 	c.metrics = newMetrics(c)

@@ -34,6 +34,14 @@ func (c *Coordinator) dispatch(ctx context.Context) error {
 	fs := scheduler.NewFairShare()
 	t := time.NewTicker(dispatchTick)
 	defer t.Stop()
+	sweep := func() {
+		if c.stack == nil {
+			return
+		}
+		if err := c.sweep(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("sweep own subjects", "err", err)
+		}
+	}
 	for {
 		for ctx.Err() == nil {
 			sent, err := c.dispatchOnce(ctx, fs)
@@ -49,7 +57,10 @@ func (c *Coordinator) dispatch(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-c.wake:
+		case <-c.swept:
+			sweep()
 		case <-t.C:
+			sweep()
 		}
 	}
 }
@@ -76,6 +87,14 @@ func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare)
 		byID[rec.ID] = j
 	}
 	room := c.cfg.MaxOutstanding - outstanding
+	var fl *fleet
+	if c.stack != nil {
+		var err error
+		if fl, err = c.fleetView(ctx); err != nil {
+			return false, err
+		}
+		room = min(room, fl.free(c.cfg.AffinityBacklog))
+	}
 	if room <= 0 {
 		return false, nil
 	}
@@ -92,7 +111,12 @@ func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare)
 	}
 	msgs := make([]*nats.Msg, 0, max(n, 0))
 	for i := from; i < from+n; i++ {
-		m, err := taskMsg(j.task(i, 1), cluster.TaskSubject(j.pool(), id))
+		t := j.task(i, 1)
+		subject := cluster.TaskSubject(j.pool(), id)
+		if fl != nil {
+			subject = c.place(fl, t)
+		}
+		m, err := taskMsg(t, subject)
 		if err != nil {
 			j.mu.Unlock()
 			return false, err

@@ -69,12 +69,30 @@
 // stop its running tasks (they watch the registry); late results of a
 // cancelled job are dropped.
 //
+// # Prefix-cache affinity
+//
+// With Config.Affinity the dispatcher places each task with
+// scheduler.Stack (HRW affinity on the problem id, yielding to load) over
+// the live registrations, counting as a worker's load its claims plus the
+// tasks waiting on its own subject, and publishes an affine placement to
+// the worker's own subject (cluster.WorkerTaskSubject), anything else to
+// the shared one. A worker may hold AffinityBacklog tasks beyond its
+// capacity there, so the k samples of a problem wait for the engine that
+// has its prefix cached; dispatch is held to the fleet's free capacity, so
+// placement happens when a worker can take the task. Affinity yields to
+// liveness: the leader sweeps the own subjects every tick and on
+// Planner.WorkerGone, and moves what waits on a gone, draining or
+// unhealthy worker's subject to the shared one (cluster.MovedTaskMsgID;
+// a gone worker's consumer is reset first, so tasks it fetched and never
+// claimed come back too). Redeliveries always go to the shared subject.
+// Against engine/sim, 16 problems × 4 samples on 4 workers, the engines'
+// prefix-cache hit rate is about 0.5 with affinity and 0.33 without
+// (TestPrefixCacheAffinity prints the BENCH lines).
+//
 // # Not yet
 //
-// Placement on per-worker subjects (scheduler.Stack's HRW affinity) is not
-// used: every task goes to its pool's shared subject, so
-// Planner.WorkerGone has nothing to move. A partitioned old leader may
-// write for up to its election TTL after a new one starts; the single-node
-// default, where both share one process lifetime per replica, does not
-// have that window.
+// Affinity is off by default until the chaos suite covers it. A
+// partitioned old leader may write for up to its election TTL after a new
+// one starts; the single-node default, where both share one process
+// lifetime per replica, does not have that window.
 package coordinator

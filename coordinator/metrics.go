@@ -14,6 +14,8 @@ type metrics struct {
 	tokens       prometheus.Counter
 	dispatched   prometheus.Counter
 	requeued     prometheus.Counter
+	affine       prometheus.Counter
+	moved        prometheus.Counter
 	dropped      *prometheus.CounterVec
 }
 
@@ -35,11 +37,17 @@ func newMetrics(c *Coordinator) *metrics {
 		requeued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hintfleet_tasks_requeued_total", Help: "Task attempts republished after a claim ended without a result.",
 		}),
+		affine: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_affine_total", Help: "Tasks published to a worker's own subject for prefix-cache affinity.",
+		}),
+		moved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_moved_total", Help: "Tasks moved from a gone, draining or unhealthy worker's own subject to the shared one.",
+		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hintfleet_results_dropped_total", Help: "Result messages not written to a job's output, by reason.",
 		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.completed, m.deadLettered, m.tokens, m.dispatched, m.requeued, m.dropped, jobsCollector{c})
+	m.reg.MustRegister(m.completed, m.deadLettered, m.tokens, m.dispatched, m.requeued, m.affine, m.moved, m.dropped, jobsCollector{c})
 	return m
 }
 

@@ -86,9 +86,17 @@ func (p planner) DeadLetter(_ context.Context, d scheduler.Decision) error {
 	return p.terminate(d)
 }
 
-// WorkerGone has nothing to move: the dispatcher publishes only on shared
-// subjects so far (see doc.go), so no task waits on a dead worker's own.
-func (p planner) WorkerGone(context.Context, string) error { return nil }
+// WorkerGone wakes the backlog sweep, which moves the tasks waiting on the
+// dead worker's own subject (with Config.Affinity) to the shared one. The
+// sweep also runs every tick, so a wake lost to a leadership change only
+// delays it.
+func (p planner) WorkerGone(context.Context, string) error {
+	select {
+	case p.c.swept <- struct{}{}:
+	default:
+	}
+	return nil
+}
 
 // terminate ends the delivery a dead claim held. JetStream accepts "+TERM"
 // on a delivery's reply subject from any connection.
