@@ -63,7 +63,7 @@ engine=$(sed -n 's/^listening on //p' "$sim_log")
 echo "== simulated engine at $engine (speedup ${SPEEDUP}x; scripted answers)"
 
 up_log="$OUT/up.log"
-"$BIN" up --data "$DATA" --workers "$WORKERS" --engine "$engine" --concurrency 8 \
+"$BIN" up --data "$DATA" --workers "$WORKERS" --engine "$engine" --concurrency 32 \
 	--listen 127.0.0.1:0 --lease-ttl 5s >"$up_log" 2>&1 &
 pids+=($!)
 WATCH=$!
