@@ -146,3 +146,18 @@ func registration(t *testing.T, env *clustertest.Env, id string) cluster.WorkerI
 	}
 	return info
 }
+
+// TestDrainReportsDraining: once Drain is called the worker says draining
+// in /healthz (503) until it leaves.
+func TestDrainReportsDraining(t *testing.T) {
+	env := clustertest.Start(t)
+	_, c := startSim(t, testProblems(1), nil)
+	w := startWorker(t, env, "w1", []worker.Engine{worker.NewEngine(c, nil)}, nil)
+	eventually(t, "registered", func() bool { return registration(t, env, "w1").Health == cluster.HealthOK })
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a := healthz(t, w); a.code != http.StatusServiceUnavailable || a.State != worker.StateDraining {
+		t.Fatalf("/healthz after Drain = %d %+v, want 503 draining", a.code, a.Status)
+	}
+}
