@@ -82,7 +82,12 @@ func (e *engine) abort(s *sequence) {
 // remove drops s from the queues and frees its blocks. Called with mu held.
 func (e *engine) remove(s *sequence) {
 	if s.running {
-		e.kv.release(s.hashes, s.anonBlocks)
+		gen := s.generatedBlocks()
+		if len(gen) > s.anonBlocks {
+			gen = gen[:s.anonBlocks]
+		}
+		e.kv.release(s.hashes, s.anonBlocks-len(gen))
+		e.kv.retire(nil, gen, 0)
 		s.anonBlocks, s.running = 0, false
 	}
 	e.waiting = deleteSeq(e.waiting, s)

@@ -224,3 +224,33 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("New = %v", err)
 	}
 }
+
+// TestGeneratedBlocksCached checks the continuation path hint relies on: a
+// client cuts the generated text and sends prompt + text back, and the full
+// blocks of generated text are found in the prefix cache, as vLLM's
+// automatic prefix caching keeps decoded blocks too.
+func TestGeneratedBlocksCached(t *testing.T) {
+	cfg := testConfig()
+	cfg.Problems = probs
+	_, url := startServer(t, cfg)
+	prompt := "Question: " + probs[0].Question + "\n"
+	first := complete(t, url, map[string]any{"model": "sim-test", "prompt": prompt, "max_tokens": 400})
+	text := first.Choices[0].Text
+	if CountTokens(text) < 3*BlockSize {
+		t.Fatalf("generated only %d tokens; want several blocks", CountTokens(text))
+	}
+	before := metricValue(t, url, "vllm:prefix_cache_hits_total")
+	cont := prompt + text[:len(text)*3/4]
+	complete(t, url, map[string]any{"model": "sim-test", "prompt": cont + " Wait, maybe using Python here is a good idea.", "max_tokens": 2})
+	hits := metricValue(t, url, "vllm:prefix_cache_hits_total") - before
+	// Every full block of prompt + kept text is cached, but for the block
+	// the cut falls in (and tokenisation at the cut may differ by one).
+	want := float64((CountTokens(cont)/BlockSize - 1) * BlockSize)
+	if hits < want {
+		t.Fatalf("continuation hit %v cached tokens, want at least %v of %d", hits, want, CountTokens(cont))
+	}
+	// The cache accounting stays whole: nothing is left in use once idle.
+	if got := metricValue(t, url, "vllm:kv_cache_usage_perc"); got != 0 {
+		t.Fatalf("kv usage when idle = %v, want 0", got)
+	}
+}

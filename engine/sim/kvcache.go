@@ -126,6 +126,31 @@ func (c *kvCache) makeRoom() {
 	}
 }
 
+// retire frees a finished sequence's blocks like release, but first turns
+// the full blocks it generated into cached blocks, named by gen (hashes
+// chained on from the prompt's), as vLLM's automatic prefix caching does for
+// decoded tokens: a client that cuts the text and sends prompt plus text
+// back finds those blocks cached. gen must not hold more blocks than n.
+func (c *kvCache) retire(hashes, gen []uint64, n int) {
+	c.release(hashes, n)
+	for _, h := range gen {
+		b, ok := c.blocks[h]
+		if !ok {
+			// The anonymous block becomes a cached, evictable one: the same
+			// memory, now named.
+			c.blocks[h] = &cachedBlock{elem: c.evictable.PushFront(h)}
+			c.anon--
+			continue
+		}
+		// Another sequence already named this block (the same text
+		// generated twice): the anonymous copy is simply freed.
+		c.anon--
+		if b.refs == 0 && b.elem != nil {
+			c.evictable.MoveToFront(b.elem)
+		}
+	}
+}
+
 // release drops the references allocate took.
 func (c *kvCache) release(hashes []uint64, n int) {
 	for _, h := range hashes {

@@ -58,6 +58,20 @@ func newSequence(id string, now time.Time, prompt, plan []string) *sequence {
 	}
 }
 
+// generatedBlocks names the full KV blocks past the prompt that hold
+// generated tokens, hashes chained on from the prompt's blocks, so that a
+// later prompt made of this prompt and the generated text finds them.
+func (s *sequence) generatedBlocks() []uint64 {
+	n := min(s.generated, len(s.plan))
+	all := (len(s.prompt) + n) / BlockSize
+	if all <= len(s.hashes) {
+		return nil
+	}
+	tokens := make([]string, 0, len(s.prompt)+n)
+	tokens = append(append(tokens, s.prompt...), s.plan[:n]...)
+	return blockHashes(tokens)[len(s.hashes):]
+}
+
 // signal wakes the reader without blocking the scheduler.
 func (s *sequence) signal() {
 	select {
