@@ -86,7 +86,7 @@
 // a gone worker's consumer is reset first, so tasks it fetched and never
 // claimed come back too). Redeliveries always go to the shared subject.
 // Against engine/sim, 16 problems × 4 samples on 4 workers, the engines'
-// prefix-cache hit rate is about 0.5 with affinity and 0.33 without
+// prefix-cache hit rate is 0.45–0.54 with affinity and 0.21–0.36 without
 // (TestPrefixCacheAffinity prints the BENCH lines).
 //
 // # Not yet
