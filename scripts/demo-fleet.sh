@@ -64,7 +64,7 @@ echo "== simulated engine at $engine (speedup ${SPEEDUP}x; scripted answers)"
 
 up_log="$OUT/up.log"
 "$BIN" up --data "$DATA" --workers "$WORKERS" --engine "$engine" --concurrency 32 \
-	--listen 127.0.0.1:0 --lease-ttl 5s >"$up_log" 2>&1 &
+	--listen 127.0.0.1:0 --lease-ttl 5s --simulate-gpus 2 --metrics-listen 127.0.0.1:0 >"$up_log" 2>&1 &
 pids+=($!)
 WATCH=$!
 poll "hintfleet up" "$up_log" test -s "$DATA/endpoints.json"

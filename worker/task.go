@@ -14,6 +14,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/curate"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -165,6 +166,14 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 		session = rec.Tool(sess)
 	}
 	tr, err := hint.Run(ctx, rec, session, t.Problem, cfg)
+	if err == nil && t.Problem.Answer != "" && t.Problem.Kind != trajectory.KindCode {
+		// hint's check is a basic string comparison; the grader knows
+		// "9i + 6" is "6+9i" and "x^{3}" is "x^3".
+		// No sympy fallback here: curation can regrade in the sandbox.
+		var g curate.MathGrader
+		v := g.Grade(ctx, tr.Answer, t.Problem.Answer)
+		tr.Correct = &v.Equal
+	}
 	return tr, rec, err
 }
 

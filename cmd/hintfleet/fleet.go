@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hintfleet/hintfleet/adaptive"
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/gpu"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/plugins/host"
@@ -42,6 +44,7 @@ type coordFlags struct {
 	electionTTL       time.Duration
 	maxAttempts       int
 	maxOutstanding    int
+	affinity          bool
 }
 
 func (f *coordFlags) register(cmd *cobra.Command) {
@@ -52,6 +55,7 @@ func (f *coordFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
 	fl.IntVar(&f.maxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")
+	fl.BoolVar(&f.affinity, "affinity", true, "send the k samples of a problem preferentially to one worker, so its engine's prefix cache serves them (yields to load and liveness)")
 }
 
 // start listens on --listen and returns a replica advertising the bound
@@ -68,6 +72,7 @@ func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger)
 	c, err := coordinator.New(conn, coordinator.Config{
 		DataDir: dataDir, Advertise: adv, DatasetsDir: f.datasetsDir,
 		ElectionTTL: f.electionTTL, MaxAttempts: f.maxAttempts, MaxOutstanding: f.maxOutstanding,
+		Affinity: f.affinity,
 	}, coordinator.WithLogger(log.With("component", "coordinator")))
 	if err != nil {
 		_ = ln.Close()
@@ -122,6 +127,9 @@ type workerFlags struct {
 	drainTimeout    time.Duration
 	noTools         bool
 	plf             pluginFlags
+	adaptive        bool
+	simulateGPUs    int
+	metricsListen   string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -137,6 +145,9 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ./bin/plugins)")
 	fl.StringVar(&f.plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&f.plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+	fl.BoolVar(&f.adaptive, "adaptive", false, "set each engine's concurrency adaptively from its queue, KV cache and time to first token (--concurrency is then the upper bound)")
+	fl.IntVar(&f.simulateGPUs, "simulate-gpus", 0, "simulate N GPUs that follow the engines' load, for machines without one (0: read the real GPUs through NVML, if any)")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve the worker's /metrics (fleet and DCGM series) and /healthz here; with several local workers, port 0 is used for each")
 }
 
 // workerKit is what workers of one process share: engines, tools and the
@@ -145,6 +156,8 @@ type workerKit struct {
 	engines []worker.Engine
 	model   string
 	tools   hint.Tool
+	gpus    gpu.Backend
+	load    *worker.EngineLoad
 	close   func()
 }
 
@@ -168,6 +181,16 @@ func (f *workerFlags) setup(cmd *cobra.Command) (*workerKit, error) {
 		}
 		k.engines = append(k.engines, worker.NewEngine(c, nil))
 	}
+	// The GPUs: real ones through NVML when present (none otherwise, and
+	// nothing fails), or simulated ones whose utilization and memory follow
+	// the engines' load.
+	k.load = worker.NewEngineLoad()
+	src, err := gpu.Open(ctx, gpu.Options{Simulate: f.simulateGPUs, Load: k.load})
+	if err != nil {
+		return nil, fmt.Errorf("open gpus: %w", err)
+	}
+	k.gpus = src
+	k.close = func() { _ = src.Close() }
 	if f.noTools {
 		return k, nil
 	}
@@ -180,15 +203,20 @@ func (f *workerFlags) setup(cmd *cobra.Command) (*workerKit, error) {
 		return nil, err
 	}
 	k.tools = &infer.Tools{Router: mgr}
-	k.close = func() { _ = mgr.Close() }
+	k.close = func() { _ = mgr.Close(); _ = src.Close() }
 	return k, nil
 }
 
 func (f *workerFlags) config(id string, k *workerKit) worker.Config {
-	return worker.Config{
+	cfg := worker.Config{
 		ID: id, Model: k.model, Engines: k.engines, Tools: k.tools, Concurrency: f.concurrency,
 		LeaseTTL: f.leaseTTL, CheckpointEvery: f.checkpointEvery, DrainTimeout: f.drainTimeout,
+		Adaptive: f.adaptive, MetricsAddr: f.metricsListen, GPU: k.gpus, GPULoad: k.load,
 	}
+	if f.adaptive {
+		cfg.AdaptiveOptions = []adaptive.Option{adaptive.WithBounds(1, max(1, f.concurrency))}
+	}
+	return cfg
 }
 
 // runWorker runs one worker until ctx ends, then drains it (finish or hand
@@ -390,6 +418,13 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 				host, _ := os.Hostname()
 				for i := range workers {
 					cfg := wf.config(fmt.Sprintf("%s-%d", host, i+1), kit)
+					if i > 0 && cfg.MetricsAddr != "" {
+						// One address serves one worker: the others pick free ports
+						// on the same host and advertise them in their registration.
+						if h, _, err := net.SplitHostPort(cfg.MetricsAddr); err == nil {
+							cfg.MetricsAddr = net.JoinHostPort(h, "0")
+						}
+					}
 					fl.workers = append(fl.workers, func(ctx context.Context) error {
 						return runWorker(ctx, conn, cfg, wf.drainTimeout, log.With("component", "worker"))
 					})
