@@ -234,3 +234,12 @@ func TestToolCodeHumanEval(t *testing.T) {
 		}
 	}
 }
+
+// TestToolCodeMixedNumber: MATH writes 137½ as "137 \frac{1}{2}"; the code
+// the reasoner writes must compute 275/2, not 137·½.
+func TestToolCodeMixedNumber(t *testing.T) {
+	p := trajectory.Problem{ID: "m", Kind: trajectory.KindMath, Question: "q", Answer: `137 \frac{1}{2}`}
+	if got := strings.TrimSpace(runPython(t, ToolCode(p, false))); got != `\frac{275}{2}` {
+		t.Fatalf("ToolCode(137 \\frac{1}{2}) printed %q, want \\frac{275}{2}", got)
+	}
+}

@@ -87,11 +87,17 @@ func gsm8kCode(p trajectory.Problem) (string, bool) {
 	return b.String(), true
 }
 
+var mixedNumRE = regexp.MustCompile(`^(\d+)\s*\\[dt]?frac\{(\d+)\}\{(\d+)\}$`)
+
 // mathCode evaluates a LaTeX answer with sympy where the conversion is easy.
 func mathCode(answer string) string {
 	a := strings.TrimSpace(answer)
 	if plainNumRE.MatchString(a) {
 		return "print(" + a + ")"
+	}
+	// A mixed number such as 137 \frac{1}{2} is a sum, not a product.
+	if m := mixedNumRE.FindStringSubmatch(a); m != nil {
+		a = m[1] + " + \\frac{" + m[2] + "}{" + m[3] + "}"
 	}
 	if expr, ok := latexToSympy(a); ok {
 		return "from sympy import *\n" +
