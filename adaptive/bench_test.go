@@ -222,13 +222,11 @@ func BenchmarkAdaptiveVsFixed(b *testing.B) {
 	b.ReportAllocs()
 	problems := benchProblems(b)
 	for i := 0; i < b.N; i++ {
-		var fixed []benchResult
 		best := benchResult{}
 		bestN := 0
 		for _, n := range benchFixed {
 			r := runBench(b, problems, fmt.Sprintf("fixed_%d", n), fixedLimiter(b, n), false, false)
 			report(r)
-			fixed = append(fixed, r)
 			if r.tokensPerSec > best.tokensPerSec {
 				best, bestN = r, n
 			}

@@ -16,9 +16,6 @@ func healthy(running int, kv float64) Signals {
 	return Signals{Running: running, KVUsage: kv, TTFTp50: 40 * time.Millisecond, GPUUtil: -1}
 }
 
-// busy is a window in which every slot was used.
-func busy(limit int) Window { return Window{Completed: 2, PeakInFlight: limit} }
-
 func testConfig() Config {
 	c := DefaultConfig()
 	c.Initial, c.Min, c.Max = 16, 2, 128

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -262,7 +261,3 @@ func (c *Coordinator) moveOne(ctx context.Context, m jetstream.Msg) error {
 	c.metrics.moved.Inc()
 	return m.Ack()
 }
-
-// sweepEvery is how often the leader sweeps own subjects when affinity is
-// on and nothing pokes it sooner.
-const sweepEvery = time.Second
