@@ -36,6 +36,12 @@ type MetricsSnapshot struct {
 	PrefixCacheHits    float64
 	// PrefixCacheHitRate is hits/queries for vLLM, SGLang's cache_hit_rate.
 	PrefixCacheHitRate float64
+	// Preemptions is vLLM's num_preemptions_total: sequences evicted from
+	// the batch because the KV cache could not hold their next token. A rise
+	// means the engine admitted more than its cache holds, and pays for it
+	// by recomputing the evicted sequences; adaptive concurrency reads it as
+	// congestion.
+	Preemptions float64
 	// TTFT is the time-to-first-token histogram in seconds.
 	TTFT Histogram
 }
@@ -104,6 +110,7 @@ var (
 	pcQueriesNames = []string{"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"}
 	pcHitsNames    = []string{"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"}
 	ttftNames      = []string{"vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds"}
+	preemptNames   = []string{"vllm:num_preemptions_total", "vllm:num_preemptions"}
 )
 
 // ParseMetrics reads Prometheus text exposition (format 0.0.4) as vLLM and
@@ -132,6 +139,7 @@ func ParseMetrics(r io.Reader) (*MetricsSnapshot, error) {
 	}
 	s.PromptTokens, _ = sumFirst(fams, promptNames)
 	s.GenerationTokens, _ = sumFirst(fams, genNames)
+	s.Preemptions, _ = sumFirst(fams, preemptNames)
 	var okQ, okH bool
 	s.PrefixCacheQueries, okQ = sumFirst(fams, pcQueriesNames)
 	s.PrefixCacheHits, okH = sumFirst(fams, pcHitsNames)
