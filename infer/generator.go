@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/hintfleet/hintfleet/engine"
@@ -14,12 +16,81 @@ import (
 )
 
 // Generator adapts one engine client to hint.Generator.
+//
+// A Generator written as a literal (Generator{Client, Extra}) keeps no state
+// and may be shared by every trajectory: each request asks for the whole
+// token budget left, and when the engine refuses that for its context
+// length (HTTP 400, as vLLM does; budget plus prompt rarely fit), it asks
+// again for what fits. That costs a round trip per request. A Generator
+// from ForTrajectory (Engines.Pick returns one) serves one trajectory and
+// sizes its requests from that trajectory's history instead.
 type Generator struct {
 	Client *engine.Client
 	// Extra is sent with every request (top_k, repetition_penalty, …).
 	Extra map[string]any
+	// eng is shared by the Generators of one engine made by NewGenerator or
+	// NewEngines; nil for a literal.
+	eng *engineState
+	// traj is the trajectory's last request; nil for a shared Generator.
+	traj *trajState
+}
+
+// engineState is what every trajectory on one engine shares.
+type engineState struct {
 	// inflight counts open streams, for Engines' least-loaded choice.
-	inflight *atomic.Int64
+	inflight atomic.Int64
+	// contextLen is the engine's context length as its last refusal named
+	// it; 0 until one did.
+	contextLen atomic.Int64
+	// perByte is the tokens per byte of the last prompt whose tokens the
+	// engine counted (float64 bits; 0 until one), for a trajectory's first
+	// request.
+	perByte atomic.Uint64
+}
+
+// trajState is one trajectory's last request. The next prompt is the last
+// one, the part of its text hint kept, and inserted text (a hint, a tool
+// output), so its tokens are estimated from the last prompt's.
+type trajState struct {
+	prompt string
+	// promptTokens is the last prompt's token count as the engine reported
+	// it (usage, or a refusal), else the estimate it was sized by.
+	promptTokens int
+	text         string // what the last request generated, all parts
+	// completion is its completion tokens when the engine's usage said (the
+	// request ran to its end); 0 for a request cut short, whose count of
+	// chunks may be below its tokens (an engine may send several tokens in
+	// one chunk).
+	completion int
+	// perByte is the tokens per byte of the last prompt the engine counted;
+	// 0 until one.
+	perByte float64
+}
+
+// NewGenerator returns a Generator for c whose copies share what they learn
+// about the engine (its context length, its open streams), so trajectories
+// started with ForTrajectory skip the refusal after the first one on that
+// engine.
+func NewGenerator(c *engine.Client, extra map[string]any) Generator {
+	return Generator{Client: c, Extra: extra, eng: &engineState{}}
+}
+
+// ForTrajectory returns a copy of g for one trajectory, used by one
+// goroutine at a time. It remembers each request's prompt, text and usage,
+// estimates the next prompt's tokens on the high side (promptBound), and,
+// once the engine's context length is known, caps each request's
+// max_tokens at the room the estimate leaves, so the engine does not refuse
+// it. The cap may be a little below the real room; a request that stops
+// for length at the cap goes on in place (prompt plus its text, for the
+// budget left) until the budget or the real context is used up, so hint
+// sees one request ending where a shared Generator's would. An estimate
+// that comes out low is refused and sized by the refusal, as before.
+func (g Generator) ForTrajectory() Generator {
+	if g.eng == nil {
+		g.eng = &engineState{}
+	}
+	g.traj = &trajState{}
+	return g
 }
 
 // Generate implements hint.Generator.
@@ -37,45 +108,153 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 		p := req.TopP
 		cr.TopP = &p
 	}
-	s, err := g.Client.Stream(ctx, cr)
-	if room, ok := contextRoom(err); ok {
-		// The budget left is more than the context has room for: ask for
-		// what fits, or report the context as full, as the engine would
-		// once generation reaches it.
-		if room <= 0 {
-			return &contextFull{}, nil
+	bound := g.promptBound(req.Prompt)
+	if limit := g.contextLen(); limit > 0 && bound > 0 && limit-bound > 0 {
+		cr.MaxTokens = min(cr.MaxTokens, limit-bound)
+	}
+	s, sent, promptTokens, err := g.open(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	g.counted(req.Prompt, promptTokens)
+	if s == nil {
+		// The prompt fills the context: finish with "length", as the
+		// engine would once generation reached it.
+		g.remember(req.Prompt, promptTokens, "", 0)
+		return &contextFull{}, nil
+	}
+	if g.eng != nil {
+		g.eng.inflight.Add(1)
+	}
+	gs := &genStream{ctx: ctx, g: g, s: s, req: sent, sized: promptTokens > 0, want: req.MaxTokens,
+		prompt: req.Prompt, promptTokens: promptTokens}
+	if promptTokens == 0 {
+		gs.promptTokens = bound
+	}
+	return gs, nil
+}
+
+// open starts cr. When the engine refuses it for the context length, it
+// learns that length and asks again for what the prompt leaves room for;
+// it returns a nil stream when the prompt leaves none. sent is the request
+// that started s; promptTokens is the prompt's token count when a refusal
+// named it (and sent asks exactly the context's room), else 0.
+func (g Generator) open(ctx context.Context, cr engine.CompletionRequest) (s *engine.Stream, sent engine.CompletionRequest, promptTokens int, err error) {
+	s, err = g.Client.Stream(ctx, cr)
+	if limit, prompt, ok := contextRefusal(err); ok {
+		if g.eng != nil {
+			g.eng.contextLen.Store(int64(limit))
 		}
-		cr.MaxTokens = room
+		if limit-prompt <= 0 {
+			return nil, cr, prompt, nil
+		}
+		cr.MaxTokens = limit - prompt
+		promptTokens = prompt
 		s, err = g.Client.Stream(ctx, cr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("generate on %s: %w", g.Client.BaseURL(), err)
+		return nil, cr, 0, fmt.Errorf("generate on %s: %w", g.Client.BaseURL(), err)
 	}
-	if g.inflight != nil {
-		g.inflight.Add(1)
-	}
-	return &genStream{s: s, inflight: g.inflight}, nil
+	return s, cr, promptTokens, nil
 }
 
-// reContextLimit reads vLLM's context-length error: "This model's maximum
-// context length is 32768 tokens. However, you requested 32884 tokens (116 in
-// the messages, 32768 in the completion)."
+// contextLen is the engine's context length once a refusal told it; 0
+// before, and always for a shared Generator, which does not size requests.
+func (g Generator) contextLen() int {
+	if g.traj == nil || g.eng == nil {
+		return 0
+	}
+	return int(g.eng.contextLen.Load())
+}
+
+// promptBound estimates prompt's tokens on the high side, 0 for a shared
+// Generator: the last prompt's tokens, plus the kept part of the last
+// request's text (its completion tokens, plus one for a cut inside a token,
+// when the engine counted them), plus the rest at the trajectory's tokens
+// per byte with a margin. High costs nothing unless the trajectory reaches
+// the context's end (a continuation there); low costs a refusal.
+func (g Generator) promptBound(prompt string) int {
+	t := g.traj
+	if t == nil {
+		return 0
+	}
+	if t.promptTokens == 0 || !strings.HasPrefix(prompt, t.prompt) {
+		return tokensAbove(len(prompt), math.Float64frombits(g.eng.perByte.Load())) + 1 // BOS
+	}
+	perByte := t.perByte
+	if perByte == 0 {
+		perByte = math.Float64frombits(g.eng.perByte.Load())
+	}
+	rest := prompt[len(t.prompt):]
+	kept := commonPrefix(rest, t.text)
+	keptTokens := tokensAbove(kept, perByte)
+	if t.completion > 0 {
+		keptTokens = min(kept, t.completion+1)
+	}
+	return t.promptTokens + keptTokens + tokensAbove(len(rest)-kept, perByte)
+}
+
+// tokensAbove estimates, on the high side, the tokens of n bytes of text
+// whose prompt had perByte tokens per byte: half as many again and a few
+// more, never more than n (no token is shorter than a byte).
+func tokensAbove(n int, perByte float64) int {
+	if perByte <= 0 {
+		return n
+	}
+	return min(n, int(float64(n)*perByte*1.5)+8)
+}
+
+// counted records that the engine counted tokens in prompt.
+func (g Generator) counted(prompt string, tokens int) {
+	if g.traj == nil || tokens <= 0 || len(prompt) == 0 {
+		return
+	}
+	r := float64(tokens) / float64(len(prompt))
+	g.traj.perByte = r
+	g.eng.perByte.Store(math.Float64bits(r))
+}
+
+// remember records a finished request for the next one's bound.
+func (g Generator) remember(prompt string, promptTokens int, text string, completion int) {
+	if g.traj == nil {
+		return
+	}
+	perByte := g.traj.perByte
+	*g.traj = trajState{prompt: prompt, promptTokens: promptTokens, text: text, completion: completion, perByte: perByte}
+}
+
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// reContextLimit reads vLLM's context-length refusal: "This model's maximum
+// context length is 32768 tokens. However, you requested 32884 tokens (116
+// in the messages, 32768 in the completion)." A prompt that alone is longer
+// than the context gets another message ("… you requested 32900 tokens in
+// the messages, …"), which is not matched: that task cannot succeed, and
+// fails with the engine's words.
 var reContextLimit = regexp.MustCompile(`maximum context length is (\d+) tokens.*?\((\d+) in the messages`)
 
-// contextRoom reports, for an engine's context-length refusal, how many
-// completion tokens the prompt leaves room for.
-func contextRoom(err error) (int, bool) {
+// contextRefusal reads an engine's context-length refusal: the context
+// length and the prompt's tokens.
+func contextRefusal(err error) (limit, prompt int, ok bool) {
 	var se *engine.StatusError
 	if !errors.As(err, &se) || se.StatusCode != 400 {
-		return 0, false
+		return 0, 0, false
 	}
 	m := reContextLimit.FindStringSubmatch(se.Message)
 	if m == nil {
-		return 0, false
+		return 0, 0, false
 	}
-	limit, _ := strconv.Atoi(m[1])
-	prompt, _ := strconv.Atoi(m[2])
-	return limit - prompt, true
+	limit, _ = strconv.Atoi(m[1])
+	prompt, _ = strconv.Atoi(m[2])
+	return limit, prompt, true
 }
 
 // contextFull is the stream of a request whose prompt fills the context: it
@@ -92,10 +271,27 @@ func (c *contextFull) Next() (hint.Chunk, error) {
 func (*contextFull) Close() error      { return nil }
 func (*contextFull) Usage() hint.Usage { return hint.Usage{} }
 
+// genStream is one request as hint sees it. When the Generator capped the
+// request below hint's MaxTokens and it stopped for length at the cap, it
+// goes on in a continuation (prompt plus the text so far, for the budget
+// left); hint sees one stream.
 type genStream struct {
-	s        *engine.Stream
-	inflight *atomic.Int64
-	closed   bool
+	ctx context.Context // the request's, for continuations
+	g   Generator
+	s   *engine.Stream // the current part
+	req engine.CompletionRequest
+	// sized: a refusal sized the current part, so its max_tokens is the
+	// context's room and "length" there is the end of the context.
+	sized  bool
+	want   int    // hint's MaxTokens for the whole request
+	prompt string // hint's prompt (the first part's)
+	// promptTokens is the first part's prompt tokens: from the refusal, or
+	// the bound, until the engine's usage says.
+	promptTokens int
+	done         int    // completion tokens of earlier parts
+	text         string // text of earlier parts
+	parts        int
+	closed       bool
 }
 
 func (g *genStream) Next() (hint.Chunk, error) {
@@ -103,26 +299,84 @@ func (g *genStream) Next() (hint.Chunk, error) {
 	if err != nil {
 		return hint.Chunk{}, err
 	}
-	out := hint.Chunk{Text: c.Text, FinishReason: c.FinishReason, CompletionTokens: g.s.CompletionTokens()}
+	if c.FinishReason == hint.GenLength && !g.sized && g.req.MaxTokens < g.want-g.done {
+		// Stopped at the cap the bound set, not at hint's budget: go on
+		// while the context has room.
+		if err := g.continuation(); err != nil {
+			return hint.Chunk{}, err
+		}
+		if g.s.FinishReason() == "" {
+			c.FinishReason = ""
+		}
+	}
+	out := hint.Chunk{Text: c.Text, FinishReason: c.FinishReason, CompletionTokens: g.done + g.s.CompletionTokens()}
 	if s, ok := c.StopReason.(string); ok {
 		out.StopReason = s
 	}
 	return out, nil
 }
 
-func (g *genStream) Close() error {
-	if !g.closed && g.inflight != nil {
-		g.inflight.Add(-1)
+// continuation reads the finished part to its end (its usage) and starts
+// the next part, asking for the budget left; a refusal then sizes it to the
+// context's room, which costs a round trip only near the real end of the
+// context. When the context is full it leaves the finished part in place.
+func (g *genStream) continuation() error {
+	for {
+		if _, err := g.s.Next(); err != nil {
+			break // io.EOF, or a cut after the finish: the text is whole
+		}
 	}
-	g.closed = true
+	g.notePromptTokens()
+	text, tokens := g.text+g.s.Text(), g.done+g.s.CompletionTokens()
+	next := g.req
+	next.Prompt = g.prompt + text
+	next.MaxTokens = g.want - tokens
+	s, sent, prompt, err := g.g.open(g.ctx, next)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return nil // the context is full: the finish stands
+	}
+	_ = g.s.Close()
+	g.s, g.req, g.sized, g.text, g.done = s, sent, prompt > 0, text, tokens
+	g.parts++
+	return nil
+}
+
+// notePromptTokens takes the first part's prompt tokens from its usage.
+func (g *genStream) notePromptTokens() {
+	if u, ok := g.s.Usage(); ok && g.parts == 0 && u.PromptTokens > 0 && g.promptTokens != u.PromptTokens {
+		g.promptTokens = u.PromptTokens
+		g.g.counted(g.prompt, u.PromptTokens)
+	}
+}
+
+func (g *genStream) Close() error {
+	if !g.closed {
+		g.closed = true
+		if g.g.eng != nil {
+			g.g.eng.inflight.Add(-1)
+		}
+		g.notePromptTokens()
+		completion := 0
+		if u, ok := g.s.Usage(); ok {
+			completion = g.done + u.CompletionTokens
+		}
+		g.g.remember(g.prompt, g.promptTokens, g.text+g.s.Text(), completion)
+	}
 	return g.s.Close()
 }
 
 func (g *genStream) Usage() hint.Usage {
 	if u, ok := g.s.Usage(); ok {
-		return hint.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+		p := u.PromptTokens
+		if g.parts > 0 {
+			p = g.promptTokens
+		}
+		return hint.Usage{PromptTokens: p, CompletionTokens: g.done + u.CompletionTokens}
 	}
-	return hint.Usage{CompletionTokens: g.s.CompletionTokens()}
+	return hint.Usage{CompletionTokens: g.done + g.s.CompletionTokens()}
 }
 
 // Engines spreads trajectories over several engines. A trajectory stays on
@@ -141,22 +395,23 @@ func NewEngines(clients []*engine.Client, extra map[string]any) (*Engines, error
 	}
 	e := &Engines{}
 	for _, c := range clients {
-		e.gens = append(e.gens, Generator{Client: c, Extra: extra, inflight: new(atomic.Int64)})
+		e.gens = append(e.gens, NewGenerator(c, extra))
 	}
 	return e, nil
 }
 
-// Pick returns the generator a new trajectory should use.
+// Pick returns the generator a new trajectory should use, made for it with
+// ForTrajectory: call it once per trajectory.
 func (e *Engines) Pick() Generator {
 	start := int(e.next.Add(1)) % len(e.gens)
 	best := start
 	for i := range e.gens {
 		j := (start + i) % len(e.gens)
-		if e.gens[j].inflight.Load() < e.gens[best].inflight.Load() {
+		if e.gens[j].eng.inflight.Load() < e.gens[best].eng.inflight.Load() {
 			best = j
 		}
 	}
-	return e.gens[best]
+	return e.gens[best].ForTrajectory()
 }
 
 // Len is the number of engines.
