@@ -27,9 +27,25 @@ type Engine interface {
 }
 
 // NewEngine adapts c; extra is sent with every request (top_k, …). The
-// result implements MetricsReader.
+// result implements MetricsReader, and gives each task a generator of its
+// own (infer.Generator.ForTrajectory) that sizes requests to the context
+// instead of being refused for it first.
 func NewEngine(c *engine.Client, extra map[string]any) Engine {
-	return clientEngine{Generator: infer.Generator{Client: c, Extra: extra}, c: c}
+	return clientEngine{Generator: infer.NewGenerator(c, extra), c: c}
+}
+
+// trajectoryEngine is an Engine that hands each task a generator for that
+// task alone, one that learns from the task's own requests.
+type trajectoryEngine interface {
+	ForTrajectory() infer.Generator
+}
+
+// taskGenerator is the generator one task runs on.
+func taskGenerator(e Engine) hint.Generator {
+	if te, ok := e.(trajectoryEngine); ok {
+		return te.ForTrajectory()
+	}
+	return e
 }
 
 type clientEngine struct {

@@ -33,8 +33,12 @@ const finishTimeout = 5 * time.Second
 //
 // The outcome (tokens generated, the run's error) feeds the engine's
 // adaptive limiter; a task that never ran reports context.Canceled, which
-// the limiter counts as neither success nor failure.
-func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) (out taskOutcome) {
+// the limiter counts as neither success nor failure. ended, when not nil, is
+// told the outcome as soon as generation ends, before the writes that
+// finish the task, so the engine's slot goes to the next task meanwhile;
+// handle does not call it for a task that never ran.
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration,
+	ended func(taskOutcome)) (out taskOutcome) {
 	out.err = context.Canceled
 	var t protocol.Task
 	if err := json.Unmarshal(m.Data(), &t); err != nil || t.TaskID == "" || t.JobID == "" {
@@ -96,10 +100,16 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 	tr, rec, runErr := w.generate(tctx, log, t, cfg, s, kv)
 	stopProgress()
 	out = taskOutcome{tokens: rec.liveTokens, err: runErr}
+	cause := context.Cause(tctx)
+	if runErr != nil && cause != nil {
+		out.err = context.Canceled // stopped by us, not the engine's failure
+	}
+	if ended != nil {
+		ended(out)
+	}
 
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer fcancel()
-	cause := context.Cause(tctx)
 	switch {
 	case errors.Is(cause, cluster.ErrLeaseLost) || lease.Err() != nil:
 		// The claim is gone with the lease: another worker may run the task
@@ -123,9 +133,6 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 		}
 		w.metrics.handedBack.Inc()
 		log.Info("task handed back", "err", runErr, "cause", cause)
-		if cause != nil {
-			out.err = context.Canceled // stopped by us, not the engine's failure
-		}
 	}
 	return out
 }
@@ -149,7 +156,7 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 		log.Warn("read checkpoint", "err", err)
 	}
 	fresh := Checkpoint{TaskID: t.TaskID, Attempt: t.Attempt, Worker: w.cfg.ID}
-	rec := newRecorder(s.eng, old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) { w.saveCheckpoint(ctx, kv, cp) })
+	rec := newRecorder(taskGenerator(s.eng), old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) { w.saveCheckpoint(ctx, kv, cp) })
 	rec.onTokens = func(n int) { w.metrics.tokens.Add(float64(n)) }
 	rec.onTool = func(d time.Duration) { w.metrics.toolDuration.Observe(d.Seconds()) }
 	var session hint.ToolSession

@@ -557,10 +557,19 @@ func (w *Worker) start(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, 
 	}
 	s.inflight.Add(1)
 	tasks.Go(func() {
-		defer func() {
-			s.inflight.Add(-1)
-			w.pokeSlots()
-		}()
+		// The engine's slot is freed when generation ends, not after the
+		// writes that finish the task (result, claim, ack, checkpoint): the
+		// next task's fetch and claim overlap them, so the engine does not
+		// wait on the fleet's round trips between sessions.
+		freed := false
+		free := func() {
+			if !freed {
+				freed = true
+				s.inflight.Add(-1)
+				w.pokeSlots()
+			}
+		}
+		defer free()
 		release := func(adaptive.Outcome) {}
 		if s.limiter != nil {
 			rel, err := s.limiter.Acquire(pullCtx)
@@ -571,8 +580,16 @@ func (w *Worker) start(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, 
 			release = rel
 		}
 		began := time.Now()
-		out := w.handle(workCtx, m, s, kv, jobs, ackWait)
-		release(adaptive.Outcome{Latency: time.Since(began), Tokens: out.tokens, Err: out.err})
+		released := false
+		ended := func(out taskOutcome) {
+			released = true
+			release(adaptive.Outcome{Latency: time.Since(began), Tokens: out.tokens, Err: out.err})
+			free()
+		}
+		out := w.handle(workCtx, m, s, kv, jobs, ackWait, ended)
+		if !released {
+			ended(out)
+		}
 	})
 }
 
