@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"time"
 
@@ -20,12 +21,14 @@ const intakeWait = 500 * time.Millisecond
 // rawLimit bounds how much of a bad message a dead letter keeps.
 const rawLimit = 512
 
-// intake pulls results in batches and makes each one end exactly once:
-// written to trajectories.jsonl, written to dead_letters.jsonl (a failure
-// the worker declared, or a message that does not parse), or dropped as a
-// duplicate of a task already in either file. A batch's messages are acked
-// only after the files are synced, so a crash in between redelivers them
-// and the rebuilt done set drops the copies.
+// intake pulls results and makes each one end exactly once: written to
+// trajectories.jsonl, written to dead_letters.jsonl (a failure the worker
+// declared, or a message that does not parse), or dropped as a duplicate of
+// a task already in either file. Results are taken as they arrive, each
+// batch being what has arrived by then: waiting for a Fetch to fill or
+// expire held every result up to intakeWait, and the job's last one too. A
+// batch's messages are acked only after the files are synced, so a crash in
+// between redelivers them and the rebuilt done set drops the copies.
 func (c *Coordinator) intake(ctx context.Context, cons jetstream.Consumer) error {
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(DefaultIntakeBatch, jetstream.FetchMaxWait(intakeWait))
@@ -40,18 +43,38 @@ func (c *Coordinator) intake(ctx context.Context, cons jetstream.Consumer) error
 			}
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if err := c.intakeBatch(msgs); err != nil {
-			return err // unsynced lines: end the term; the successor rebuilds from the files
+		for msgs := range arrived(batch.Messages()) {
+			if err := c.intakeBatch(msgs); err != nil {
+				return err // unsynced lines: end the term; the successor rebuilds from the files
+			}
 		}
 	}
 	return nil
+}
+
+// arrived yields the messages of ch in batches: each one waits for a
+// message, then takes those already there. It ends when ch is closed.
+func arrived(ch <-chan jetstream.Msg) iter.Seq[[]jetstream.Msg] {
+	return func(yield func([]jetstream.Msg) bool) {
+		for m := range ch {
+			msgs := []jetstream.Msg{m}
+		more:
+			for {
+				select {
+				case m, ok := <-ch:
+					if !ok {
+						break more
+					}
+					msgs = append(msgs, m)
+				default:
+					break more
+				}
+			}
+			if !yield(msgs) {
+				return
+			}
+		}
+	}
 }
 
 // intakeBatch writes, syncs, then acks. An error means the files may hold
