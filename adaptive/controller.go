@@ -14,6 +14,9 @@ type Signals struct {
 	Waiting, Running int
 	// KVUsage is the engine's KV-cache usage, 0..1.
 	KVUsage float64
+	// Preemptions is how many sequences the engine preempted (evicted to
+	// recompute later) since the previous reading; 0 when it does not say.
+	Preemptions int
 	// TTFTp50 and TTFTp90 are quantiles of the time to first token of the
 	// requests that got it since the previous reading.
 	TTFTp50, TTFTp90 time.Duration
@@ -54,6 +57,7 @@ const (
 	ReasonErrors    Reason = "errors"
 	ReasonQueue     Reason = "queue"
 	ReasonKV        Reason = "kv"
+	ReasonPreempt   Reason = "preempt"
 	ReasonTTFT      Reason = "ttft"
 	ReasonNoSignals Reason = "no-signals"
 )
@@ -61,27 +65,44 @@ const (
 // Decreased reports whether r is a congestion decision.
 func (r Reason) Decreased() bool {
 	switch r {
-	case ReasonOverload, ReasonErrors, ReasonQueue, ReasonKV, ReasonTTFT:
+	case ReasonOverload, ReasonErrors, ReasonQueue, ReasonKV, ReasonPreempt, ReasonTTFT:
 		return true
 	}
 	return false
 }
 
-// controller is the pure AIMD rule of the package doc: no clock, no I/O, no
+// controller is the pure rule of the package doc: no clock, no I/O, no
 // locks. The Limiter owns one and calls update once per interval.
 type controller struct {
 	cfg       Config
 	limit     int
 	slowStart bool
 	cooldown  int
-	// Smoothed readings; negative until the first known value.
-	kv, waiting float64
+	// Smoothed readings; negative until the first known value. preempt is
+	// preemptions per interval.
+	kv, waiting, preempt float64
+	// kvSlope is the smoothed change of KV usage per interval; rawKV the
+	// reading it was last taken from.
+	kvSlope, rawKV float64
 	// baseline is the TTFT floor, 0 until the first reading.
 	baseline time.Duration
+	// hist holds the last CapacityWindow readings, oldest at next once
+	// full; see capacity and footprint.
+	hist []reading
+	next int
+}
+
+// reading is what the windowed estimates keep of one interval.
+type reading struct {
+	// running is the part of the engine's batch that can be ours:
+	// min(running, sessions we held).
+	running int
+	// perSession is the KV usage per session we held, 0 when unknown.
+	perSession float64
 }
 
 func newController(cfg Config) *controller {
-	return &controller{cfg: cfg, limit: cfg.Initial, slowStart: true, kv: -1, waiting: -1}
+	return &controller{cfg: cfg, limit: cfg.Initial, slowStart: true, kv: -1, waiting: -1, preempt: -1}
 }
 
 // update applies one interval's signals and window and returns the new limit
@@ -94,9 +115,15 @@ func (c *controller) update(s Signals, w Window, ok bool) (int, Reason) {
 	}
 	a := c.cfg.Smoothing
 	if s.KVUsage >= 0 {
+		if c.kv >= 0 {
+			c.kvSlope = a*(s.KVUsage-c.rawKV) + (1-a)*c.kvSlope
+		}
 		c.kv = ewma(c.kv, s.KVUsage, a)
+		c.rawKV = s.KVUsage
 	}
 	c.waiting = ewma(c.waiting, float64(s.Waiting), a)
+	c.preempt = ewma(c.preempt, float64(max(s.Preemptions, 0)), a)
+	c.observe(s, w)
 	reason := c.decide(s, w)
 	c.learnBaseline(s)
 	return c.limit, reason
@@ -111,29 +138,39 @@ func ewma(old, v, a float64) float64 {
 
 func (c *controller) decide(s Signals, w Window) Reason {
 	cfg := c.cfg
+	lim := float64(c.limit)
 	// Overload and errors first: they cut even during cooldown, because
 	// they mean requests are failing, not merely slower.
 	if w.Overloaded > 0 {
-		return c.decrease(cfg.MinBackoff, ReasonOverload)
+		return c.decrease(lim*cfg.MinBackoff, ReasonOverload)
 	}
 	if done := w.Completed + w.Errors; w.Errors > 0 && float64(w.Errors) >= cfg.ErrorRatio*float64(done) {
-		return c.decrease(cfg.MaxBackoff, ReasonErrors)
+		return c.decrease(lim*cfg.MaxBackoff, ReasonErrors)
 	}
-	g, why := c.gradient(s)
-	if why != "" && w.InFlight > c.limit {
-		// The last cut has not taken effect: sessions admitted before it
-		// still run, and the congestion is theirs. Cutting again now would
-		// count the same congestion twice.
-		return ReasonDraining
-	}
-	if c.cooldown > 0 {
+	cooling := c.cooldown > 0
+	if cooling {
 		c.cooldown--
-		if why != "" {
+	}
+	if target, why := c.congestion(s, w); why != "" {
+		// The queue and preemptions come and go with the mix of sequence
+		// lengths, not only with our limit: a wave of sessions admitted
+		// together fills the cache as they grow, then finishes and leaves
+		// room for more young ones than before. Below the batch the engine
+		// ran in the last window, a cut would leave it idle once the wave
+		// has passed.
+		target = max(target, cfg.CapacityFloor*float64(c.capacity()))
+		switch {
+		case target >= lim:
+			// Sessions admitted before the limit came down to where it
+			// is cause the congestion; they drain as they finish.
+			return ReasonDraining
+		case cooling:
 			return ReasonCooldown
 		}
+		return c.decrease(target, why)
 	}
-	if why != "" {
-		return c.decrease(g, why)
+	if cooling {
+		return ReasonCooldown
 	}
 	if !c.headroom(s) {
 		return ReasonHold
@@ -141,93 +178,169 @@ func (c *controller) decide(s Signals, w Window) Reason {
 	if w.PeakInFlight < c.limit {
 		return ReasonIdle
 	}
-	// Slow start ends once the KV cache is half way to its target: the
-	// footprint of sessions admitted in the last intervals has not shown
-	// yet (they grow for their whole lifetime), so doubling from there
-	// overshoots by the time it does.
-	if c.slowStart && c.kv >= cfg.KVTarget/2 {
+	// Slow start ends once the KV cache is SlowStartKV of the way to its
+	// target: the footprint of sessions admitted in the last intervals has
+	// not shown yet (they grow for their whole lifetime), so multiplying
+	// from there overshoots by the time it does.
+	if c.slowStart && c.kv >= cfg.KVTarget*cfg.SlowStartKV {
 		c.slowStart = false
 	}
-	next, reason := c.limit+max(1, int(math.Sqrt(float64(c.limit)))), ReasonIncrease
+	grow, reason := c.limit+max(1, int(math.Sqrt(lim))), ReasonIncrease
 	if c.slowStart {
-		next, reason = 2*c.limit, ReasonSlowStart
+		grow, reason = max(c.limit+1, int(cfg.SlowStartFactor*lim)), ReasonSlowStart
 	}
-	// Do not step past the KV the current per-sequence footprint predicts:
-	// sequences admitted now only grow.
-	if c.kv > 0 && s.Running > 0 {
-		perSeq := c.kv / float64(s.Running)
-		if fit := int(cfg.KVHigh / perSeq); fit < next {
-			next = max(c.limit, fit)
-		}
+	if fit := c.fit(); float64(grow) > fit {
+		grow = max(c.limit, int(fit))
 	}
-	next = min(next, cfg.Max)
-	if next == c.limit {
+	grow = min(grow, cfg.Max)
+	if grow == c.limit {
 		return ReasonHold
 	}
-	c.limit = next
+	c.limit = grow
 	return reason
 }
 
-// gradient returns the decrease factor the congestion signals ask for (<1)
-// and the dominant signal, or "" when none is over its line.
-func (c *controller) gradient(s Signals) (float64, Reason) {
-	cfg := c.cfg
-	g, why := 1.0, Reason("")
-	if c.waiting > c.queueLine(s) {
-		run := float64(max(s.Running, 1))
-		if f := run / (run + c.waiting); f < g {
-			g, why = f, ReasonQueue
-		}
-		if why == "" { // a queue is congestion however small the ratio
-			why = ReasonQueue
-		}
-	}
-	if c.kv > cfg.KVHigh {
-		if f := cfg.KVTarget / c.kv; f < g || why == "" {
-			g, why = min(g, f), ReasonKV
-		}
-	}
-	if c.baseline > 0 && s.TTFTp50 > 0 {
-		line := cfg.TTFTTolerance * float64(c.baseline)
-		if float64(s.TTFTp50) > line {
-			if f := line / float64(s.TTFTp50); f < g || why == "" {
-				g, why = min(g, f), ReasonTTFT
-			}
-		}
-	}
-	return g, why
-}
-
-// queueLine is the engine queue tolerated before a decrease: a few waiting
-// sequences keep the batch full as others finish (Vegas keeps a small
-// queue at the bottleneck for the same reason); growth needs the queue
-// under half of it.
-func (c *controller) queueLine(s Signals) float64 {
+// queueTarget is the engine queue the controller aims for: a few waiting
+// sequences refill the batch the moment one ends or a session sends its
+// next request (Vegas keeps a small queue at the bottleneck for the same
+// reason); with none, the batch runs a slot short between a session's
+// requests.
+func (c *controller) queueTarget(s Signals) float64 {
 	return float64(c.cfg.WaitingTolerance) + c.cfg.QueueFraction*float64(s.Running)
 }
 
-// headroom: the engine runs everything it has, the KV cache has room for
-// the sequences to grow, and TTFT is near its floor.
+// congestion returns the limit the congestion signals ask for and the
+// dominant signal, or "" when none is over its line. Each target is a
+// number of sessions, computed from the sessions we hold (InFlight) and
+// not from the limit, so that reading the same congestion twice, while a
+// cut drains, asks for the same limit instead of cutting twice:
+//
+//   - queue above QueueHigh × target: the waiting sequences past the
+//     target are sessions the engine cannot run;
+//   - preemptions above PreemptTolerance × running per interval: the KV
+//     cache is over-committed by about the share preempted;
+//   - KV above KVHigh, for engines that do not count preemptions.
+func (c *controller) congestion(s Signals, w Window) (float64, Reason) {
+	cfg := c.cfg
+	held := float64(w.InFlight)
+	run := float64(max(s.Running, 1))
+	next, why := math.Inf(1), Reason("")
+	if target := c.queueTarget(s); c.waiting > cfg.QueueHigh*target {
+		next, why = held-(c.waiting-target), ReasonQueue
+	}
+	if c.preempt > cfg.PreemptTolerance*run {
+		if f := held * (1 - min(1, c.preempt/run)); f < next {
+			next, why = f, ReasonPreempt
+		}
+	}
+	if c.kv > cfg.KVHigh {
+		if f := held * cfg.KVTarget / c.kv; f < next {
+			next, why = f, ReasonKV
+		}
+	}
+	return next, why
+}
+
+// headroom: the engine queue is under its target, preemptions are rare,
+// the cache is projected to hold more sessions, and TTFT is near its
+// floor. A TTFT above TTFTTolerance × baseline only stops growth: the
+// queue and the cache say whether the engine is overcommitted, while a
+// slower engine (throttling, a co-tenant) raises TTFT at any load, and
+// cutting then would lose throughput without shortening anything.
 func (c *controller) headroom(s Signals) bool {
 	cfg := c.cfg
-	if c.waiting > c.queueLine(s)/2 {
+	switch {
+	case c.waiting >= c.queueTarget(s):
 		return false
-	}
-	if c.kv >= cfg.KVTarget {
+	case c.preempt > cfg.PreemptTolerance*float64(max(s.Running, 1))/2:
 		return false
-	}
-	if c.baseline > 0 && s.TTFTp50 > 0 && float64(s.TTFTp50) > (1+cfg.TTFTTolerance)/2*float64(c.baseline) {
+	case c.fit() <= float64(c.limit):
+		return false
+	case c.baseline > 0 && s.TTFTp50 > 0 && float64(s.TTFTp50) > cfg.TTFTTolerance*float64(c.baseline):
 		return false
 	}
 	return true
 }
 
-func (c *controller) decrease(factor float64, why Reason) Reason {
-	factor = max(c.cfg.MinBackoff, min(c.cfg.MaxBackoff, factor))
-	c.limit = max(c.cfg.Min, int(math.Floor(float64(c.limit)*factor)))
+// decrease sets the limit to next, bounded to [MinBackoff, MaxBackoff] of
+// the current limit (a decision is visible in one step and never more
+// than halves) and to Min, and starts the cooldown.
+func (c *controller) decrease(next float64, why Reason) Reason {
+	lim := float64(c.limit)
+	next = max(lim*c.cfg.MinBackoff, min(lim*c.cfg.MaxBackoff, next))
+	c.limit = max(c.cfg.Min, int(math.Floor(next)))
 	c.slowStart = false
 	c.cooldown = c.cfg.Cooldown
 	return why
+}
+
+// observe records one interval in the window.
+func (c *controller) observe(s Signals, w Window) {
+	n := c.cfg.CapacityWindow
+	if n <= 0 {
+		return
+	}
+	r := reading{running: min(s.Running, w.InFlight)}
+	if s.KVUsage >= 0 && w.InFlight > 0 {
+		r.perSession = s.KVUsage / float64(w.InFlight)
+	}
+	if len(c.hist) < n {
+		c.hist = append(c.hist, r)
+		return
+	}
+	c.hist[c.next] = r
+	c.next = (c.next + 1) % n
+}
+
+// capacity is the largest running batch of ours in the window: BBR's
+// windowed max bandwidth, the batch the engine has shown it runs for us, as
+// opposed to what a transient queue suggests. Counting only what we held
+// keeps a co-tenant's sequences from raising the floor under our cuts.
+func (c *controller) capacity() int {
+	m := 0
+	for _, r := range c.hist {
+		m = max(m, r.running)
+	}
+	return m
+}
+
+// footprint is the mean KV usage per session over the window, 0 when
+// unknown. A window of about a session's lifetime averages over sessions
+// of every age. Not the latest reading: when sessions turn over, the young
+// ones that replace them read small, and sizing the limit by them fills
+// the cache as they grow. Not the max either: that is the moment a wave
+// of sessions admitted together was longest, or a drain after a cut, when
+// the cache is still full of long sequences and we hold fewer sessions.
+func (c *controller) footprint() float64 {
+	sum, n := 0.0, 0
+	for _, r := range c.hist {
+		if r.perSession > 0 {
+			sum += r.perSession
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// fit is the largest limit whose KV usage is projected to stay at or
+// under KVTarget, by two estimates, the lower winning: the usage KVHorizon
+// intervals ahead if it keeps rising as it has, scaled to the limit
+// (Vegas' expected against actual, on the cache rather than on the round
+// trip: sessions admitted together grow together, and the cache they will
+// fill shows only as a slope until it is full), and the window's mean
+// footprint per session. +Inf when nothing is known.
+func (c *controller) fit() float64 {
+	f := math.Inf(1)
+	if c.kv > 0 {
+		f = float64(c.limit) * c.cfg.KVTarget / (c.kv + max(0, c.kvSlope)*c.cfg.KVHorizon)
+	}
+	if fp := c.footprint(); fp > 0 {
+		f = min(f, c.cfg.KVTarget/fp)
+	}
+	return f
 }
 
 // learnBaseline keeps the TTFT floor: the lowest p50 seen, drifting up
@@ -240,7 +353,7 @@ func (c *controller) learnBaseline(s Signals) {
 	switch {
 	case c.baseline == 0 || s.TTFTp50 < c.baseline:
 		c.baseline = s.TTFTp50
-	case c.waiting <= c.queueLine(s):
+	case c.waiting <= c.queueTarget(s):
 		c.baseline += time.Duration(c.cfg.BaselineDrift * float64(s.TTFTp50-c.baseline))
 	}
 }

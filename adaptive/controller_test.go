@@ -23,14 +23,18 @@ func testConfig() Config {
 }
 
 // run feeds steps through a controller and returns the limit and reason
-// after each.
+// after each. A window's PeakInFlight or InFlight of -1 stands for "the
+// whole limit".
 func run(c *controller, steps []step) ([]int, []Reason) {
 	var limits []int
 	var reasons []Reason
 	for _, st := range steps {
 		w := st.w
-		if w.PeakInFlight < 0 { // -1: "used the whole limit"
+		if w.PeakInFlight < 0 {
 			w.PeakInFlight = c.limit
+		}
+		if w.InFlight < 0 {
+			w.InFlight = c.limit
 		}
 		l, r := c.update(st.s, w, true)
 		limits = append(limits, l)
@@ -47,186 +51,136 @@ func repeat(n int, st step) []step {
 	return out
 }
 
+// engineAt is an engine reading with the TTFT at its floor.
+func engineAt(running, waiting int, kv float64, preempted int) Signals {
+	return Signals{Running: running, Waiting: waiting, KVUsage: kv, Preemptions: preempted, TTFTp50: 40 * time.Millisecond, GPUUtil: -1}
+}
+
 func TestControllerScenarios(t *testing.T) {
 	full := Window{Completed: 1, PeakInFlight: -1}
+	held := Window{Completed: 1, PeakInFlight: -1, InFlight: -1}
+	noFloor := func(c *Config) { c.CapacityFloor = 0 }
 	tests := []struct {
 		name  string
 		cfg   func(*Config)
 		steps []step
-		// check runs on the limits and reasons after each step.
-		check func(t *testing.T, limits []int, reasons []Reason)
+		// want are the limits and reasons after each step; a "" reason
+		// is not checked.
+		want    []int
+		reasons []Reason
 	}{
 		{
-			name:  "healthy engine grows by slow start then stops at max",
-			steps: repeat(8, step{healthy(10, 0.05), full}),
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				want := []int{32, 64, 128, 128}
-				for i, w := range want {
-					if limits[i] != w {
-						t.Fatalf("limits = %v, want prefix %v", limits, want)
-					}
-				}
-				if reasons[0] != ReasonSlowStart {
-					t.Errorf("reason[0] = %s, want %s", reasons[0], ReasonSlowStart)
-				}
-			},
+			name:    "healthy engine grows by slow start then stops at max",
+			steps:   repeat(4, step{healthy(10, 0.05), full}),
+			want:    []int{48, 128, 128, 128},
+			reasons: []Reason{ReasonSlowStart, ReasonSlowStart, ReasonHold, ReasonHold},
 		},
 		{
-			name:  "unused limit does not grow",
-			steps: repeat(5, step{healthy(3, 0.1), Window{Completed: 1, PeakInFlight: 3}}),
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				for i := range limits {
-					if limits[i] != 16 || reasons[i] != ReasonIdle {
-						t.Fatalf("step %d: limit %d reason %s, want 16 %s", i, limits[i], reasons[i], ReasonIdle)
-					}
-				}
-			},
+			name:    "unused limit does not grow",
+			steps:   repeat(3, step{healthy(3, 0.1), Window{Completed: 1, PeakInFlight: 3}}),
+			want:    []int{16, 16, 16},
+			reasons: []Reason{ReasonIdle, ReasonIdle, ReasonIdle},
 		},
 		{
-			name: "kv fills: limit drops, then holds in cooldown",
-			steps: append(repeat(1, step{healthy(16, 0.2), full}),
-				repeat(6, step{healthy(30, 0.99), full})...),
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if limits[0] != 32 {
-					t.Fatalf("limits = %v, want 32 first", limits)
-				}
-				cut := -1
-				for i, r := range reasons {
-					if r == ReasonKV {
-						cut = i
-						break
-					}
-				}
-				if cut < 1 || limits[cut] >= limits[cut-1] || limits[cut] < limits[cut-1]/2 {
-					t.Fatalf("limits = %v reasons = %v, want a kv cut by at most half", limits, reasons)
-				}
-				if reasons[cut+1] != ReasonCooldown || limits[cut+1] != limits[cut] {
-					t.Fatalf("limits = %v reasons = %v, want a cooldown hold after the cut", limits, reasons)
-				}
-			},
-		},
-		{
-			name:  "queue builds: multiplicative decrease",
-			steps: []step{{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, full}},
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if reasons[0] != ReasonQueue || limits[0] != 8 {
-					t.Fatalf("limit %d reason %s, want 8 (16 × max(0.5, 64/128)) %s", limits[0], reasons[0], ReasonQueue)
-				}
-			},
-		},
-		{
-			name:  "a queue within tolerance holds, past it cuts by at least MaxBackoff",
-			steps: []step{{Signals{Running: 64, Waiting: 3, KVUsage: 0.5, GPUUtil: -1}, full}, {Signals{Running: 64, Waiting: 8, KVUsage: 0.5, GPUUtil: -1}, full}},
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				// Line: 1 + 0.05 × 64 = 4.2; smoothed queue 3 (hold: above
-				// half the line, so no growth), then 5.5 (cut, 64/69.5 → 0.9).
-				if reasons[0] != ReasonHold || limits[0] != 16 {
-					t.Fatalf("limits %v reasons %v, want hold at 16 first", limits, reasons)
-				}
-				if reasons[1] != ReasonQueue || limits[1] != 14 {
-					t.Fatalf("limits %v reasons %v, want a queue cut to 14", limits, reasons)
-				}
-			},
-		},
-		{
-			name:  "overload halves even in cooldown",
-			steps: []step{{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, full}, {healthy(10, 0.1), Window{Overloaded: 1, Errors: 1, PeakInFlight: -1}}},
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if reasons[1] != ReasonOverload || limits[1] != 4 {
-					t.Fatalf("limits %v reasons %v, want 8 then 4 %s", limits, reasons, ReasonOverload)
-				}
-			},
-		},
-		{
-			name:  "rare errors are tolerated, many are not",
-			steps: []step{{healthy(10, 0.05), Window{Completed: 50, Errors: 1, PeakInFlight: -1}}, {healthy(10, 0.05), Window{Completed: 5, Errors: 5, PeakInFlight: -1}}},
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if reasons[0] != ReasonSlowStart || reasons[1] != ReasonErrors || limits[1] != 28 {
-					t.Fatalf("limits %v reasons %v, want growth then an error cut to 28", limits, reasons)
-				}
-			},
-		},
-		{
-			name: "slowdown: ttft triples, limit drops, baseline relearns, limit grows back",
-			cfg:  func(c *Config) { c.Initial = 64 },
-			steps: append(
-				repeat(3, step{Signals{Running: 60, KVUsage: 0.3, TTFTp50: 40 * time.Millisecond, GPUUtil: -1}, Window{Completed: 1, PeakInFlight: -1}}),
-				repeat(30, step{Signals{Running: 60, KVUsage: 0.3, TTFTp50: 120 * time.Millisecond, GPUUtil: -1}, Window{Completed: 1, PeakInFlight: -1}})...),
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if limits[2] != 128 {
-					t.Fatalf("limits %v: want 128 before the slowdown", limits)
-				}
-				if reasons[3] != ReasonTTFT || limits[3] >= 128 {
-					t.Fatalf("limits %v reasons %v: want a ttft cut at the slowdown", limits, reasons)
-				}
-				low := 128
-				for _, l := range limits[3:] {
-					low = min(low, l)
-				}
-				if low < 16 {
-					t.Errorf("limit fell to %d: the baseline should relearn before collapse", low)
-				}
-				if last := limits[len(limits)-1]; last <= low {
-					t.Errorf("limits %v: want recovery above the low %d", limits, low)
-				}
-			},
-		},
-		{
-			name: "recovery after kv pressure grows additively",
-			steps: append(repeat(4, step{healthy(40, 0.99), full}),
-				repeat(8, step{healthy(20, 0.3), full})...),
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				cut := -1
-				for i, r := range reasons {
-					if r == ReasonKV {
-						cut = i
-						break
-					}
-				}
-				if cut < 0 {
-					t.Fatalf("reasons %v: want a kv cut", reasons)
-				}
-				last := reasons[len(reasons)-1]
-				if last != ReasonIncrease {
-					t.Fatalf("reasons %v: want additive increase at the end", reasons)
-				}
-				if limits[len(limits)-1] <= limits[cut] {
-					t.Fatalf("limits %v: want growth after the cut", limits)
-				}
-			},
-		},
-		{
-			name:  "projected kv caps a growth step",
-			steps: []step{{healthy(8, 0.35), full}},
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				// per-seq 0.35/8 → 0.92 fits 21 sequences.
-				if limits[0] != 21 || reasons[0] != ReasonSlowStart {
-					t.Fatalf("limit %d reason %s, want 21 %s", limits[0], reasons[0], ReasonSlowStart)
-				}
-			},
-		},
-		{
-			name: "no second cut while the first drains",
+			// KV 0.1 → 0.2 → 0.3: the slope projects 0.65 then 0.975 ten
+			// intervals ahead, so growth stops while the gauge reads 0.3.
+			name: "a rising cache ends growth long before it fills",
 			steps: []step{
-				{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, Window{PeakInFlight: 16, InFlight: 16}},
-				{Signals{Running: 64, Waiting: 64, KVUsage: 0.5, GPUUtil: -1}, Window{PeakInFlight: 16, InFlight: 16}},
+				{healthy(16, 0.1), held}, {healthy(48, 0.2), held},
+				{healthy(71, 0.3), held}, {healthy(71, 0.4), held},
 			},
-			cfg: func(c *Config) { c.Cooldown = 0 },
-			check: func(t *testing.T, limits []int, reasons []Reason) {
-				if reasons[0] != ReasonQueue || reasons[1] != ReasonDraining || limits[1] != limits[0] {
-					t.Fatalf("limits %v reasons %v, want a cut then draining", limits, reasons)
-				}
-			},
+			cfg:     func(c *Config) { c.CapacityWindow = 0 },
+			want:    []int{48, 71, 71, 71},
+			reasons: []Reason{ReasonSlowStart, ReasonSlowStart, ReasonHold, ReasonHold},
 		},
 		{
-			name:  "never below min",
-			cfg:   func(c *Config) { c.Initial = 3; c.Cooldown = 0 },
-			steps: repeat(6, step{Signals{Running: 3, Waiting: 100, KVUsage: 1, GPUUtil: -1}, full}),
-			check: func(t *testing.T, limits []int, _ []Reason) {
-				if limits[len(limits)-1] != 2 {
-					t.Fatalf("limits %v, want to end at min 2", limits)
-				}
+			name:    "a queue under its target still grows",
+			steps:   []step{{engineAt(64, 2, 0.3, 0), held}},
+			want:    []int{48},
+			reasons: []Reason{ReasonSlowStart},
+		},
+		{
+			// Target 1 + 0.03 × 64 = 2.92: 4 waiting is the small queue
+			// aimed for, so neither grow nor cut.
+			name:    "a queue between target and QueueHigh × target holds",
+			steps:   []step{{engineAt(64, 4, 0.3, 0), held}},
+			want:    []int{16},
+			reasons: []Reason{ReasonHold},
+		},
+		{
+			// 64 held − (10 − 2.92) excess = 56.9; read again while it
+			// drains, the same queue asks for the same limit: no second
+			// cut.
+			name:    "a long queue cuts the excess once, then drains",
+			cfg:     func(c *Config) { noFloor(c); c.Initial = 64 },
+			steps:   repeat(2, step{engineAt(64, 10, 0.5, 0), Window{PeakInFlight: 64, InFlight: 64}}),
+			want:    []int{56, 56},
+			reasons: []Reason{ReasonQueue, ReasonDraining},
+		},
+		{
+			// 6 of 60 preempted: the cache holds about 10% fewer.
+			name:    "preemptions above tolerance cut by the share preempted",
+			cfg:     func(c *Config) { noFloor(c); c.Initial = 64 },
+			steps:   []step{{engineAt(60, 0, 0.95, 6), held}},
+			want:    []int{57},
+			reasons: []Reason{ReasonPreempt},
+		},
+		{
+			// Tolerance 0.05 × 60 = 3 per interval: 2 stops growth, 1 not.
+			name:    "a few preemptions hold growth, rare ones do not",
+			cfg:     func(c *Config) { c.Initial = 32 },
+			steps:   []step{{engineAt(60, 0, 0.6, 2), held}, {engineAt(60, 0, 0.6, 0), held}},
+			want:    []int{32, 37},
+			reasons: []Reason{ReasonHold, ReasonIncrease},
+		},
+		{
+			// Without the floor the queue asks for 100 − 19.4 = 80; the
+			// window saw 100 of ours running, so the cut stops at 90.
+			name: "a cut stops at CapacityFloor of the batch the engine ran",
+			cfg:  func(c *Config) { c.Initial = 100 },
+			steps: []step{
+				{engineAt(100, 5, 0.5, 0), held},
+				{engineAt(70, 40, 1, 0), held},
 			},
+			want:    []int{100, 90},
+			reasons: []Reason{ReasonHold, ReasonQueue},
+		},
+		{
+			name:    "kv above KVHigh cuts toward KVTarget",
+			cfg:     func(c *Config) { noFloor(c); c.Initial = 64 },
+			steps:   []step{{engineAt(60, 0, 1, 0), held}},
+			want:    []int{57},
+			reasons: []Reason{ReasonKV},
+		},
+		{
+			// TTFT triples: growth stops, nothing is cut, and once the
+			// baseline has drifted up (40 → 44 → 47.8 → 51.4 ms) growth
+			// resumes.
+			name: "slowdown: ttft holds growth without cutting, then the baseline relearns",
+			cfg:  func(c *Config) { c.Initial = 32; c.CapacityWindow = 0 },
+			steps: append(repeat(2, step{engineAt(60, 0, 0.6, 0), held}),
+				repeat(4, step{Signals{Running: 60, KVUsage: 0.6, TTFTp50: 120 * time.Millisecond, GPUUtil: -1}, held})...),
+			want:    []int{37, 43, 43, 43, 43, 49},
+			reasons: []Reason{ReasonIncrease, ReasonIncrease, ReasonHold, ReasonHold, ReasonHold, ReasonIncrease},
+		},
+		{
+			name:    "overload halves even in cooldown",
+			steps:   []step{{engineAt(64, 64, 0.5, 0), held}, {healthy(10, 0.1), Window{Overloaded: 1, Errors: 1, PeakInFlight: -1}}},
+			want:    []int{14, 7},
+			reasons: []Reason{ReasonQueue, ReasonOverload},
+		},
+		{
+			name:    "rare errors are tolerated, many are not",
+			steps:   []step{{healthy(10, 0.05), Window{Completed: 50, Errors: 1, PeakInFlight: -1}}, {healthy(10, 0.05), Window{Completed: 5, Errors: 5, PeakInFlight: -1}}},
+			want:    []int{48, 43},
+			reasons: []Reason{ReasonSlowStart, ReasonErrors},
+		},
+		{
+			name:    "never below min",
+			cfg:     func(c *Config) { c.Initial = 3; c.Cooldown = 0 },
+			steps:   repeat(4, step{engineAt(3, 100, 1, 0), held}),
+			want:    []int{2, 2, 2, 2},
+			reasons: []Reason{ReasonQueue, "", "", ""},
 		},
 	}
 	for _, tc := range tests {
@@ -239,8 +193,44 @@ func TestControllerScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			limits, reasons := run(newController(cfg), tc.steps)
-			t.Logf("limits %v", limits)
-			tc.check(t, limits, reasons)
+			for i := range tc.want {
+				if limits[i] != tc.want[i] || (tc.reasons[i] != "" && reasons[i] != tc.reasons[i]) {
+					t.Fatalf("limits %v reasons %v, want %v %v", limits, reasons, tc.want, tc.reasons)
+				}
+			}
+		})
+	}
+}
+
+// TestControllerFootprintAfterTurnover: sessions that replace a batch of
+// finished ones read small at first. With the window's mean footprint
+// (8 readings at 0.0097 per session, one at 0.005: 0.00918) the limit
+// grows only to what the cache holds at that mean, 105; sized by the latest
+// reading alone it would take the full additive step to 110.
+func TestControllerFootprintAfterTurnover(t *testing.T) {
+	steps := append(repeat(8, step{engineAt(100, 0, 0.97, 0), Window{Completed: 1, PeakInFlight: -1, InFlight: -1}}),
+		step{engineAt(100, 0, 0.5, 0), Window{Completed: 1, PeakInFlight: -1, InFlight: -1}})
+	tests := []struct {
+		name   string
+		window int
+		want   int
+	}{
+		{"windowed footprint", DefaultCapacityWindow, 105},
+		{"latest reading only", 0, 110},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Initial, cfg.Max, cfg.CapacityWindow = 100, 200, tc.window
+			limits, reasons := run(newController(cfg), steps)
+			for i := 0; i < 8; i++ {
+				if limits[i] != 100 || reasons[i] != ReasonHold {
+					t.Fatalf("limits %v reasons %v: want a hold at 100 while the cache is at its target", limits, reasons)
+				}
+			}
+			if got := limits[8]; got != tc.want || reasons[8] != ReasonIncrease {
+				t.Fatalf("after turnover: limit %d (%s), want %d (%s)", got, reasons[8], tc.want, ReasonIncrease)
+			}
 		})
 	}
 }
@@ -261,9 +251,13 @@ func TestConfigValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, true},
 		{"min zero", func(c *Config) { c.Min = 0 }, false},
 		{"initial above max", func(c *Config) { c.Initial = c.Max + 1 }, false},
-		{"kv target above high", func(c *Config) { c.KVTarget = 0.95 }, false},
+		{"kv target above high", func(c *Config) { c.KVTarget = 0.995 }, false},
 		{"ttft tolerance below 1", func(c *Config) { c.TTFTTolerance = 0.5 }, false},
 		{"backoff 1", func(c *Config) { c.MaxBackoff = 1 }, false},
+		{"queue high below 1", func(c *Config) { c.QueueHigh = 0.5 }, false},
+		{"negative preempt tolerance", func(c *Config) { c.PreemptTolerance = -1 }, false},
+		{"capacity floor above 1", func(c *Config) { c.CapacityFloor = 1.5 }, false},
+		{"slow start factor 1", func(c *Config) { c.SlowStartFactor = 1 }, false},
 		{"no interval", func(c *Config) { c.Interval = 0 }, false},
 	}
 	for _, tc := range tests {

@@ -12,51 +12,76 @@
 // knee moves during a run (sequences grow, a co-tenant arrives, clocks
 // throttle), so no setting chosen up front stays right.
 //
-// # The rule: AIMD driven by the engine's own congestion signals
+// # The rule: keep the batch full, the queue short and the cache just full
 //
-// We use AIMD (TCP Reno's additive-increase/multiplicative-decrease) with
-// Vegas-like, delay- and queue-based congestion detection, rather than
-// Netflix concurrency-limits' pure gradient on request latency. Request
-// latency is a poor congestion signal for LLM decoding: a trajectory's
-// duration is dominated by how many tokens it writes, which varies 10x
-// between problems and says nothing about load. The engine, on the other
-// hand, exports the congestion directly on /metrics:
+// The controller is Vegas-like: it aims for an operating point read off the
+// engine's own congestion signals, in the spirit of TCP Vegas and BBR,
+// rather than Netflix concurrency-limits' pure gradient on request latency.
+// Request latency is a poor congestion signal for LLM decoding: a
+// trajectory's duration is dominated by how many tokens it writes, which
+// varies 10x between problems and says nothing about load. The engine, on
+// the other hand, exports the congestion directly on /metrics:
 //
-//   - num_requests_waiting > 0 means the engine has more sequences than it
-//     runs (MaxNumSeqs or KV cache exhausted): more concurrency only queues.
-//   - kv_cache_usage_perc near 1 means the next token of a growing sequence
-//     may not fit and vLLM will preempt (recompute) one: wasted GPU time.
-//   - TTFT (p50 of the interval, from the cumulative histogram's delta)
-//     rising well above its floor means the scheduler is behind; its floor
-//     plays the part of Vegas' min RTT.
+//   - num_requests_waiting: sequences the engine cannot batch yet
+//     (MaxNumSeqs reached or KV cache full). A few are wanted, since they
+//     refill the batch the moment a sequence ends or a session sends its
+//     next request; many only add latency.
+//   - num_preemptions_total: sequences evicted because the cache could not
+//     hold their next token. A few are the price of a full cache (the
+//     newest is recomputed, cheaply); many mean it is over-committed.
+//   - kv_cache_usage_perc: how full the cache is. Every sequence it holds is
+//     one more in the batch and a decode step costs a+b·batch, so the target
+//     is just under full (KVTarget 0.97), not a comfortable 0.8.
+//   - TTFT (p50 of the interval, from the cumulative histogram's delta):
+//     its floor plays the part of Vegas' min RTT.
 //
 // Every Interval the controller (controller.go, pure and table-tested)
 // reads these through the consumer-declared SignalSource and:
 //
-//   - on 503/429 or an error ratio above ErrorRatio, halves the limit;
-//   - on waiting > WaitingTolerance, KV usage > KVHigh or TTFT p50 >
-//     TTFTTolerance × baseline, multiplies the limit by a gradient, the
-//     smallest of running/(running+waiting), KVTarget/kv and
-//     TTFTTolerance·baseline/ttft, clamped to [MinBackoff, MaxBackoff]:
-//     proportional to how far over the line the engine is, and never by
-//     less than 10% so a decision is visible in one step;
-//   - after a decrease, holds for Cooldown intervals: a lower limit only
-//     admits fewer new sessions, it does not shrink the ones running, so
-//     the KV and queue signals take a session's lifetime to respond, and
-//     cutting again each interval would collapse the limit (TCP cuts once
-//     per RTT for the same reason);
-//   - otherwise, when the engine has headroom (no queue, KV below
-//     KVTarget, TTFT near its floor) and the limit is actually used (not
-//     app-limited), grows it: doubling (slow start) until the first
-//     congestion or until KV usage reaches half of KVTarget, then by
-//     √limit per interval; a growth step is capped so
-//     that the KV usage projected from the current per-sequence footprint
-//     stays under KVHigh.
+//   - on 503/429 or an error ratio above ErrorRatio, cuts the limit by
+//     MinBackoff or MaxBackoff, even in cooldown: requests are failing;
+//   - on a queue above QueueHigh × its target (WaitingTolerance +
+//     QueueFraction × running), preemptions above PreemptTolerance ×
+//     running, or KV above KVHigh, sets the limit to the sessions we hold
+//     less the excess: minus the waiting sequences past the target, or
+//     scaled by the share preempted. The target is computed from what we
+//     hold, not from the limit, so reading the same congestion again while
+//     earlier sessions drain asks for the same limit instead of cutting
+//     twice (TCP cuts once per RTT for the same reason). A cut stays
+//     within [MinBackoff, MaxBackoff] of the limit, then Cooldown intervals
+//     pass before the next move;
+//   - never cuts for queue, preemptions or KV below CapacityFloor × the
+//     largest batch of ours the engine ran in the last CapacityWindow
+//     intervals (BBR's windowed max bandwidth as the capacity estimate):
+//     sessions admitted together grow together, fill the cache, queue and
+//     get preempted, then finish at once and leave room for more young ones
+//     than before. Cutting deep on such a wave leaves the batch short once
+//     it has passed;
+//   - otherwise grows when there is headroom: the queue under its target,
+//     preemptions under half their tolerance, TTFT under TTFTTolerance ×
+//     its baseline, the limit actually used (not app-limited), and the
+//     cache projected to hold more (fit, below). Growth is slow start
+//     (×SlowStartFactor per interval) until the first cut or until KV usage
+//     reaches SlowStartKV of its target, then √limit per interval.
 //
-// The TTFT baseline follows the lowest p50 seen and drifts up slowly
-// (BaselineDrift per interval) while the engine is not queueing, so a
-// lasting slowdown (thermal throttling, a co-tenant) becomes the new normal
-// after a few intervals instead of pinning the limit at Min.
+// fit is where the Vegas expected-against-actual comparison happens, on the
+// cache rather than on the round trip: a sequence's KV grows for its whole
+// lifetime, so the usage read now understates what the sessions admitted
+// now will need. Growth may not pass the smaller of two projections: the
+// usage KVHorizon intervals ahead if it keeps rising at its smoothed slope
+// (which stops slow start while a synchronised batch of young sessions
+// still reads 0.3), and KVTarget over the mean KV footprint per session of
+// the window (which stops the limit from growing into the room that young
+// sessions, replacing a batch of finished old ones, only seem to leave).
+//
+// TTFT only stops growth; it never cuts. A slower engine (thermal
+// throttling, a co-tenant, the sim's slow_down knob) lengthens every step
+// at any load: the cache and the batch it holds do not change, so the
+// limit that filled it before still does, and cutting would lose
+// throughput without shortening anything. The baseline follows the lowest
+// p50 seen and drifts up (BaselineDrift per interval) while the engine is
+// not queueing, so the slower TTFT soon becomes the new normal and growth
+// resumes.
 //
 // GPU utilization from NVML is carried in Signals and the trace, but is not
 // a control input: NVML's utilization is the share of time any kernel ran,

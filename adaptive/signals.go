@@ -38,14 +38,17 @@ type UtilReader interface {
 
 // Engine turns successive /metrics scrapes into Signals. TTFT quantiles
 // come from the difference between this scrape's cumulative histogram and
-// the previous one, so they describe the last interval only. Safe for
+// the previous one, and preemptions from the difference of the counter, so
+// both describe the last interval only. Safe for
 // concurrent use, though one Run calls it at a time.
 type Engine struct {
 	metrics MetricsReader
 	util    UtilReader
 
-	mu   sync.Mutex
-	prev engine.Histogram
+	mu          sync.Mutex
+	prev        engine.Histogram
+	prevPreempt float64
+	scraped     bool
 }
 
 // EngineSignals reads m and, when util is not nil, the GPU utilization.
@@ -66,6 +69,17 @@ func (e *Engine) Signals(ctx context.Context) (Signals, error) {
 	e.mu.Lock()
 	d := delta(m.TTFT, e.prev)
 	e.prev = m.TTFT
+	// The first scrape sets the counter's origin: preemptions from before
+	// we watched say nothing about the limit we set. A counter that went
+	// down is an engine restart; its new total is the interval's.
+	switch p := m.Preemptions; {
+	case !e.scraped:
+	case p >= e.prevPreempt:
+		s.Preemptions = int(p - e.prevPreempt)
+	default:
+		s.Preemptions = int(p)
+	}
+	e.prevPreempt, e.scraped = m.Preemptions, true
 	e.mu.Unlock()
 	s.TTFTp50, s.TTFTp90 = seconds(d.Quantile(0.5)), seconds(d.Quantile(0.9))
 	if e.util != nil {

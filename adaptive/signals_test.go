@@ -76,3 +76,29 @@ func TestGPUUtilNoMatchingDevice(t *testing.T) {
 		t.Fatalf("err = %v, want errNoDevice", err)
 	}
 }
+
+func TestEngineSignalsPreemptionsDelta(t *testing.T) {
+	src := EngineSignals(&scriptedMetrics{snaps: []*engine.MetricsSnapshot{
+		{Preemptions: 5}, {Preemptions: 9}, {Preemptions: 9}, {Preemptions: 2},
+	}}, nil)
+	tests := []struct {
+		name string
+		want int
+	}{
+		{"first scrape sets the origin", 0},
+		{"rise since the previous scrape", 4},
+		{"none in the interval", 0},
+		{"counter went down: engine restarted, its total is the interval's", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := src.Signals(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Preemptions != tc.want {
+				t.Fatalf("Preemptions = %d, want %d", got.Preemptions, tc.want)
+			}
+		})
+	}
+}
