@@ -81,9 +81,10 @@ type controller struct {
 	// Smoothed readings; negative until the first known value. preempt is
 	// preemptions per interval.
 	kv, waiting, preempt float64
-	// kvSlope is the smoothed change of KV usage per interval; rawKV the
-	// reading it was last taken from.
+	// kvSlope is the smoothed change of KV usage per interval, rawKV the
+	// reading it was last taken from; sloped says kvSlope holds a change.
 	kvSlope, rawKV float64
+	sloped         bool
 	// baseline is the TTFT floor, 0 until the first reading.
 	baseline time.Duration
 	// hist holds the last CapacityWindow readings, oldest at next once
@@ -115,8 +116,14 @@ func (c *controller) update(s Signals, w Window, ok bool) (int, Reason) {
 	}
 	a := c.cfg.Smoothing
 	if s.KVUsage >= 0 {
-		if c.kv >= 0 {
-			c.kvSlope = a*(s.KVUsage-c.rawKV) + (1-a)*c.kvSlope
+		switch d := s.KVUsage - c.rawKV; {
+		case c.kv < 0:
+		case !c.sloped:
+			// The first change is the slope: smoothing it against an
+			// unknown 0 would halve it just when slow start needs it.
+			c.kvSlope, c.sloped = d, true
+		default:
+			c.kvSlope = a*d + (1-a)*c.kvSlope
 		}
 		c.kv = ewma(c.kv, s.KVUsage, a)
 		c.rawKV = s.KVUsage

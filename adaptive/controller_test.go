@@ -82,16 +82,17 @@ func TestControllerScenarios(t *testing.T) {
 			reasons: []Reason{ReasonIdle, ReasonIdle, ReasonIdle},
 		},
 		{
-			// KV 0.1 → 0.2 → 0.3: the slope projects 0.65 then 0.975 ten
-			// intervals ahead, so growth stops while the gauge reads 0.3.
+			// KV 0.1 → 0.2: the slope (0.1 per interval) projects the
+			// smoothed 0.15 to 1.15 ten intervals ahead, so growth stops
+			// while the gauge reads 0.2; it stays stopped as the KV rises.
 			name: "a rising cache ends growth long before it fills",
 			steps: []step{
 				{healthy(16, 0.1), held}, {healthy(48, 0.2), held},
-				{healthy(71, 0.3), held}, {healthy(71, 0.4), held},
+				{healthy(48, 0.3), held}, {healthy(48, 0.4), held},
 			},
 			cfg:     func(c *Config) { c.CapacityWindow = 0 },
-			want:    []int{48, 71, 71, 71},
-			reasons: []Reason{ReasonSlowStart, ReasonSlowStart, ReasonHold, ReasonHold},
+			want:    []int{48, 48, 48, 48},
+			reasons: []Reason{ReasonSlowStart, ReasonHold, ReasonHold, ReasonHold},
 		},
 		{
 			name:    "a queue under its target still grows",
