@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/fleettest"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,25 +39,9 @@ func envInt(name string, def int) int {
 	return def
 }
 
-func benchProblems(n int) []trajectory.Problem {
-	ps := make([]trajectory.Problem, n)
-	for i := range ps {
-		ps[i] = trajectory.Problem{ID: fmt.Sprintf("p%06d", i), Kind: trajectory.KindMath,
-			Question: fmt.Sprintf("Problem %06d: what is %d plus %d? Give the number.", i, 17*i+3, 29*i+5),
-			Answer:   strconv.Itoa(46*i + 8)}
-	}
-	return ps
-}
+func benchProblems(n int) []trajectory.Problem { return fleettest.Problems(n) }
 
-func jsonl(ps []trajectory.Problem) string {
-	var b strings.Builder
-	for _, p := range ps {
-		line, _ := json.Marshal(map[string]string{"id": p.ID, "question": p.Question, "answer": p.Answer})
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func jsonl(ps []trajectory.Problem) string { return fleettest.JSONL(ps) }
 
 // startCoordinator runs an in-process replica until cleanup and waits
 // until it leads.

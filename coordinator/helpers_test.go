@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/internal/fleettest"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
 )
@@ -32,59 +32,16 @@ const (
 	waitLimit = 45 * time.Second
 )
 
-// testLog is quiet unless HINTFLEET_TEST_LOG is set.
-func testLog() *slog.Logger {
-	if os.Getenv("HINTFLEET_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLog() *slog.Logger { return fleettest.Log() }
 
-// testProblems are n small arithmetic problems the sim reasoner knows.
-func testProblems(n int) []trajectory.Problem {
-	ps := make([]trajectory.Problem, n)
-	for i := range ps {
-		ps[i] = trajectory.Problem{ID: fmt.Sprintf("p%02d", i), Kind: trajectory.KindMath,
-			Question: fmt.Sprintf("Problem %02d: what is %d plus %d? Give the number.", i, 17*i+3, 29*i+5),
-			Answer:   fmt.Sprint(46*i + 8)}
-	}
-	return ps
-}
+func testProblems(n int) []trajectory.Problem { return fleettest.Problems(n) }
 
-func problemsJSONL(ps []trajectory.Problem) string {
-	var b strings.Builder
-	for _, p := range ps {
-		line, _ := json.Marshal(map[string]string{"id": p.ID, "question": p.Question, "answer": p.Answer})
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func problemsJSONL(ps []trajectory.Problem) string { return fleettest.JSONL(ps) }
 
 // startSim runs a fast simulated engine that knows ps; slow stretches each
 // generation (for tests that act mid-generation).
 func startSim(t *testing.T, ps []trajectory.Problem, speedup float64) *engine.Client {
-	t.Helper()
-	cfg := sim.DefaultConfig()
-	cfg.Model = testModel
-	cfg.MaxModelLen = 4096
-	cfg.KVCacheTokens = 65536
-	cfg.Speedup = speedup
-	cfg.Reasoner.ReasoningTokens = 80
-	cfg.Problems = ps
-	srv, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start(t.Context(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := engine.New(url, engine.WithModel(testModel))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := fleettest.StartSim(t, ps, func(c *sim.Config) { c.Speedup = speedup })
 	return c
 }
 
