@@ -169,7 +169,7 @@ var runCases = []runCase{
 		wantErr: ErrEngine, wantFinish: "error"},
 	{name: "stream_without_finish", resps: []resp{{Text: "partial", Finish: "-"}},
 		wantErr: ErrNoFinish, wantFinish: "error"},
-	{name: "wall_time", cfg: Config{WallTime: time.Millisecond}, variant: true,
+	{name: "wall_time", cfg: Config{WallTime: 200 * time.Millisecond}, variant: true, // long enough that the first request always starts first
 		resps: []resp{{Hang: true}}, wantFinish: "budget"},
 	{name: "tool_error", toolErr: errors.New("plugin crashed"),
 		resps:   ok("```python\nprint(1)\n```\n"),
