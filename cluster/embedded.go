@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -44,10 +45,11 @@ type Embedded struct {
 type EmbeddedOption func(*embedOptions) error
 
 type embedOptions struct {
-	log    *slog.Logger
-	token  Secret
-	tls    TLSFiles
-	noSync bool
+	log     *slog.Logger
+	token   Secret
+	tls     TLSFiles
+	etcdTLS TLSFiles
+	noSync  bool
 }
 
 // WithEmbeddedLogger sets the logger for hintfleet's own lines. The servers'
@@ -85,6 +87,24 @@ func WithNATSTLS(f TLSFiles) EmbeddedOption {
 			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 		o.tls = f
+		return nil
+	}
+}
+
+// WithEtcdTLS serves etcd's client URL over TLS with f.Cert and f.Key and,
+// when f.CA is set, requires every client to present a certificate signed by
+// it (mutual TLS: etcd's --client-cert-auth). Embedded.Config hands clients
+// f itself, so f.Cert must also allow client authentication; a cluster gives
+// each client its own certificate instead.
+func WithEtcdTLS(f TLSFiles) EmbeddedOption {
+	return func(o *embedOptions) error {
+		if f.Cert == "" || f.Key == "" {
+			return fmt.Errorf("%w: etcd tls: cert and key required", ErrInvalidConfig)
+		}
+		if err := f.validate("etcd.tls"); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		o.etcdTLS = f
 		return nil
 	}
 }
@@ -203,7 +223,12 @@ func (e *Embedded) startEtcd(ctx context.Context, p *ports) error {
 		cfg.Dir = filepath.Join(e.dir, "etcd")
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.LogLevel = "error"
-		client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(p.EtcdClient)}
+		scheme := "http"
+		if t := e.opts.etcdTLS; t.Cert != "" {
+			scheme = "https"
+			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: t.Cert, KeyFile: t.Key, TrustedCAFile: t.CA, ClientCertAuth: t.CA != ""}
+		}
+		client := url.URL{Scheme: scheme, Host: "127.0.0.1:" + strconv.Itoa(p.EtcdClient)}
 		peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(p.EtcdPeer)}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
@@ -300,6 +325,7 @@ func (e *Embedded) Config() Config {
 	cfg.NATS.Token = e.opts.token
 	cfg.NATS.TLS.CA = e.opts.tls.CA
 	cfg.Etcd.Endpoints = e.Endpoints().EtcdEndpoints
+	cfg.Etcd.TLS = e.opts.etcdTLS
 	return cfg
 }
 

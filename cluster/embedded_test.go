@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,6 +189,50 @@ func TestNATSTLSAndToken(t *testing.T) {
 			}
 			if (err == nil) != tc.wantOK {
 				t.Fatalf("Connect err = %v, want ok=%v", err, tc.wantOK)
+			}
+		})
+	}
+}
+
+// TestEtcdMutualTLS serves embedded etcd over TLS with client-certificate
+// auth: a client with the CA and a certificate connects; one without a
+// certificate, without the CA, or speaking plain HTTP does not.
+func TestEtcdMutualTLS(t *testing.T) {
+	certs := clustertest.Certs(t)
+	env := clustertest.Start(t, cluster.WithEtcdTLS(certs))
+	ctx := testCtx(t)
+	if !strings.HasPrefix(env.Config().Etcd.Endpoints[0], "https://") {
+		t.Fatalf("etcd endpoint %s: want https", env.Config().Etcd.Endpoints[0])
+	}
+	tests := []struct {
+		name   string
+		edit   func(*cluster.Config)
+		wantOK bool
+	}{
+		{"CA and client certificate", func(*cluster.Config) {}, true},
+		{"no client certificate", func(c *cluster.Config) { c.Etcd.TLS.Cert, c.Etcd.TLS.Key = "", "" }, false},
+		{"no CA", func(c *cluster.Config) { c.Etcd.TLS.CA = "" }, false},
+		{"plain http", func(c *cluster.Config) {
+			c.Etcd.TLS = cluster.TLSFiles{}
+			c.Etcd.Endpoints = []string{strings.Replace(c.Etcd.Endpoints[0], "https://", "http://", 1)}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := env.Config()
+			cfg.Etcd.DialTimeout = 2 * time.Second
+			tc.edit(&cfg)
+			conn, err := cluster.Connect(ctx, cfg)
+			if conn != nil {
+				defer conn.Close()
+			}
+			if (err == nil) != tc.wantOK {
+				t.Fatalf("Connect err = %v, want ok=%v", err, tc.wantOK)
+			}
+			if err == nil {
+				if _, err := conn.Etcd.Put(ctx, "/hintfleet/tls-probe", "1"); err != nil {
+					t.Fatalf("put over mutual TLS: %v", err)
+				}
 			}
 		})
 	}
