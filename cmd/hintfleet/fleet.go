@@ -225,12 +225,14 @@ func (f *workerFlags) config(id string, k *workerKit) worker.Config {
 // that lease: its claims are gone and its late results would be fenced, so a
 // new Worker registers under a fresh lease, as worker.Run asks its caller.
 func runWorker(ctx context.Context, conn *cluster.Conn, cfg worker.Config, drainTimeout time.Duration, log *slog.Logger) error {
+	// The worker names itself in its own log lines; the lines here name it too.
+	wlog := log
 	log = log.With("worker", cfg.ID)
 	if err := waitStreams(ctx, conn, log); err != nil {
 		return err
 	}
 	for {
-		w, err := worker.New(conn, cfg, worker.WithLogger(log))
+		w, err := worker.New(conn, cfg, worker.WithLogger(wlog))
 		if err != nil {
 			return err
 		}
@@ -325,6 +327,7 @@ func newUpCmd() *cobra.Command {
 		workers       int
 		withCoord     bool
 		natsTokenFile string
+		serverTLS     cluster.TLSFiles
 		cf            coordFlags
 		wf            workerFlags
 		lf            logFlags
@@ -381,6 +384,11 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 				}
 				eopts = append(eopts, cluster.WithNATSToken(tok))
 			}
+			if serverTLS.Cert != "" || serverTLS.Key != "" {
+				// Both servers speak TLS; with a CA, etcd also wants client
+				// certificates (workers joining from elsewhere pass --tls-cert).
+				eopts = append(eopts, cluster.WithNATSTLS(serverTLS), cluster.WithEtcdTLS(serverTLS))
+			}
 			emb, err := cluster.StartEmbedded(ctx, filepath.Join(data, "cluster"), eopts...)
 			if err != nil {
 				return err
@@ -402,6 +410,11 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			if natsTokenFile != "" {
 				if ep.NATSTokenFile, err = filepath.Abs(natsTokenFile); err != nil {
 					return fmt.Errorf("--nats-token-file: %w", err)
+				}
+			}
+			if serverTLS.CA != "" {
+				if ep.TLSCA, err = filepath.Abs(serverTLS.CA); err != nil {
+					return fmt.Errorf("--tls-ca: %w", err)
 				}
 			}
 			var fl fleet
@@ -445,6 +458,9 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 	fl.IntVar(&workers, "workers", 1, "local workers to run (0: servers and coordinator only)")
 	fl.BoolVar(&withCoord, "coordinator", true, "run a coordinator replica here (false: servers and workers only)")
 	fl.StringVar(&natsTokenFile, "nats-token-file", "", "require this token (read from the file) from NATS clients")
+	fl.StringVar(&serverTLS.Cert, "tls-cert", "", "serve NATS and etcd over TLS with this certificate")
+	fl.StringVar(&serverTLS.Key, "tls-key", "", "key of --tls-cert")
+	fl.StringVar(&serverTLS.CA, "tls-ca", "", "CA of the clients' certificates: etcd then requires one (mutual TLS); written to endpoints.json for clients")
 	cf.register(cmd)
 	wf.register(cmd)
 	lf.register(cmd)
