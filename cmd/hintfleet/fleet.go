@@ -136,7 +136,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
 	fl.StringVar(&f.model, "model", "", "model name (default: the engine's first model); also picks the worker pool")
-	fl.StringVar(&f.apiKey, "api-key", os.Getenv("HINTFLEET_ENGINE_API_KEY"), "engine API key (default: $HINTFLEET_ENGINE_API_KEY)")
+	fl.StringVar(&f.apiKey, "api-key", "", "engine API key (default: $HINTFLEET_ENGINE_API_KEY; never shown in help or logs)")
 	fl.IntVar(&f.concurrency, "concurrency", worker.DefaultConcurrency, "trajectories at once per engine")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", cluster.DefaultLeaseTTL, "worker lease: a dead worker's tasks run again about this long after it dies")
 	fl.DurationVar(&f.checkpointEvery, "checkpoint-every", worker.DefaultCheckpointEvery, "longest stretch of generation without a checkpoint")

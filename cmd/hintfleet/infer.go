@@ -188,7 +188,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	fl := cmd.Flags()
 	fl.StringSliceVar(&engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
 	fl.StringVar(&model, "model", "", "model name (default: the engine's first model)")
-	fl.StringVar(&apiKey, "api-key", os.Getenv("HINTFLEET_ENGINE_API_KEY"), "engine API key (default: $HINTFLEET_ENGINE_API_KEY)")
+	fl.StringVar(&apiKey, "api-key", "", "engine API key (default: $HINTFLEET_ENGINE_API_KEY; never shown in help or logs)")
 	fl.IntVar(&samples, "samples", 1, "samples per problem")
 	fl.IntVar(&concurrency, "concurrency", infer.DefaultConcurrency, "trajectories in flight")
 	fl.StringVar(&out, "out", "trajectories.jsonl", "trajectories file (resumed if it exists)")
@@ -207,6 +207,11 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 // asks the engine's /v1/models and takes the first, as most servers serve one.
 func dialEngine(ctx context.Context, url, model, apiKey string) (*engine.Client, error) {
 	opts := []engine.Option{engine.WithFirstTokenTimeout(5 * time.Minute), engine.WithIdleTimeout(2 * time.Minute)}
+	if apiKey == "" {
+		// Read here rather than as the flag's default, so that --help never
+		// prints the key.
+		apiKey = os.Getenv("HINTFLEET_ENGINE_API_KEY")
+	}
 	if apiKey != "" {
 		opts = append(opts, engine.WithAPIKey(apiKey))
 	}
