@@ -55,7 +55,7 @@ func (f *coordFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
 	fl.IntVar(&f.maxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")
-	fl.BoolVar(&f.affinity, "affinity", true, "send the k samples of a problem preferentially to one worker, so its engine's prefix cache serves them (yields to load and liveness)")
+	fl.BoolVar(&f.affinity, "affinity", false, "send the k samples of a problem preferentially to one worker, so its engine's prefix cache serves them (yields to load and liveness); off by default until the chaos suite covers it across server restarts")
 }
 
 // start listens on --listen and returns a replica advertising the bound
