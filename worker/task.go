@@ -78,7 +78,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 
 	cfg, err := t.Hint.Config(t.Sample)
 	if err != nil {
-		w.fail(ctx, log, m, t, rev, fmt.Sprintf("hint config: %v", err))
+		w.fail(ctx, ctx, log, m, t, rev, fmt.Sprintf("hint config: %v", err))
 		return
 	}
 
@@ -116,21 +116,19 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 		// already. Touch nothing; a result now would be fenced anyway.
 		log.Info("task abandoned: lease lost")
 	case errors.Is(cause, ErrJobCancelled):
-		_ = lease.Release(fctx, t.TaskID, rev, false)
+		w.handBack(ctx, log, t.TaskID, rev)
 		_ = m.Term()
 	case runErr == nil:
-		w.succeed(fctx, log, m, t, rev, s, tr, kv)
+		w.succeed(fctx, ctx, log, m, t, rev, s, tr, kv)
 	case errors.Is(runErr, hint.ErrConfig), errors.Is(runErr, hint.ErrTemplate):
-		w.fail(fctx, log, m, t, rev, runErr.Error())
+		w.fail(fctx, ctx, log, m, t, rev, runErr.Error())
 	default:
 		// Engine or tool failure, a drain that ran out, a stop: save where
 		// it got to and hand the task back. The requeuer republishes it
 		// with attempt+1 (or dead-letters it when the budget is spent) and
 		// terminates this delivery.
 		w.saveCheckpoint(fctx, kv, rec.log)
-		if err := lease.Release(fctx, t.TaskID, rev, false); err != nil {
-			log.Warn("hand back task", "err", err)
-		}
+		w.handBack(ctx, log, t.TaskID, rev)
 		w.metrics.handedBack.Inc()
 		log.Info("task handed back", "err", runErr, "cause", cause)
 	}
@@ -203,14 +201,48 @@ func (w *Worker) saveCheckpoint(ctx context.Context, kv jetstream.KeyValue, cp C
 	}
 }
 
-func (w *Worker) succeed(ctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
+// handBack releases the claim on task without marking it done, so that the
+// requeuer republishes it. It retries while etcd cannot be reached (a
+// restart, a partition): a claim left behind under a lease that stays alive
+// would hold the task until the worker dies. It gives up only when the claim
+// is already gone, the lease is lost (the claim went with it), or ctx ends
+// (the worker is stopping and its lease will be revoked or expire).
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, task string, rev int64) {
+	lease := w.Lease()
+	wait := handBackRetry
+	for {
+		rctx, cancel := context.WithTimeout(ctx, finishTimeout)
+		err := lease.Release(rctx, task, rev, false)
+		cancel()
+		if err == nil || errors.Is(err, cluster.ErrNotClaimed) {
+			return
+		}
+		log.Warn("hand back task", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-lease.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, handBackRetryMax)
+	}
+}
+
+// Retry bounds of handBack.
+const (
+	handBackRetry    = 200 * time.Millisecond
+	handBackRetryMax = 5 * time.Second
+)
+
+func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
 	tr.TaskID, tr.JobID, tr.Sample = t.TaskID, t.JobID, t.Sample
 	tr.Worker, tr.Attempt = w.cfg.ID, t.Attempt
 	tr.Engine = trajectory.EngineRef{URL: s.eng.URL(), Model: s.eng.Model()}
 	if err := w.publish(ctx, t, rev, protocol.Result{Trajectory: &tr}); err != nil {
 		// Not published: hand the task back rather than lose it.
 		log.Warn("publish result", "err", err)
-		_ = w.Lease().Release(ctx, t.TaskID, rev, false)
+		w.handBack(hctx, log, t.TaskID, rev)
 		return
 	}
 	if err := w.Lease().Release(ctx, t.TaskID, rev, true); err != nil {
@@ -225,10 +257,11 @@ func (w *Worker) succeed(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 }
 
 // fail declares a permanent failure: the coordinator dead-letters the task.
-func (w *Worker) fail(ctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, reason string) {
+// hctx bounds the hand-back retries when the failure cannot be published.
+func (w *Worker) fail(ctx, hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, reason string) {
 	if err := w.publish(ctx, t, rev, protocol.Result{Failure: reason}); err != nil {
 		log.Warn("publish failure", "err", err)
-		_ = w.Lease().Release(ctx, t.TaskID, rev, false)
+		w.handBack(hctx, log, t.TaskID, rev)
 		return
 	}
 	_ = w.Lease().Release(ctx, t.TaskID, rev, true)
