@@ -2,7 +2,6 @@ package coordinator_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -141,29 +140,7 @@ func startWorker(t *testing.T, env *clustertest.Env, id string, engs []worker.En
 // waitJob waits, by watching the job's registry key, until pred holds.
 func waitJob(t *testing.T, cli *clientv3.Client, id string, pred func(coordinator.Job) bool) coordinator.Job {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	key := cluster.JobKey(id)
-	resp, err := cli.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var j coordinator.Job
-	if len(resp.Kvs) == 1 {
-		_ = json.Unmarshal(resp.Kvs[0].Value, &j)
-		if pred(j) {
-			return j
-		}
-	}
-	for wr := range cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1)) {
-		for _, ev := range wr.Events {
-			if err := json.Unmarshal(ev.Kv.Value, &j); err == nil && pred(j) {
-				return j
-			}
-		}
-	}
-	t.Fatalf("job %s: condition not reached before the deadline; last %+v", id, j)
-	return j
+	return fleettest.WaitJob(t, cli, id, waitLimit, pred)
 }
 
 func terminal(j coordinator.Job) bool { return j.State.Terminal() }

@@ -4,13 +4,19 @@
 package fleettest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/trajectory"
@@ -79,4 +85,33 @@ func StartSim(tb testing.TB, ps []trajectory.Problem, mod func(*sim.Config)) (*s
 		tb.Fatal(err)
 	}
 	return srv, c
+}
+
+// WaitJob waits, by watching the job's registry key in etcd, until pred
+// holds for the job, and fails the test if limit passes first.
+func WaitJob(tb testing.TB, cli *clientv3.Client, id string, limit time.Duration, pred func(coordinator.Job) bool) coordinator.Job {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	key := cluster.JobKey(id)
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var j coordinator.Job
+	if len(resp.Kvs) == 1 {
+		_ = json.Unmarshal(resp.Kvs[0].Value, &j)
+		if pred(j) {
+			return j
+		}
+	}
+	for wr := range cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1)) {
+		for _, ev := range wr.Events {
+			if err := json.Unmarshal(ev.Kv.Value, &j); err == nil && pred(j) {
+				return j
+			}
+		}
+	}
+	tb.Fatalf("job %s: condition not reached before the deadline; last %+v", id, j)
+	return j
 }
