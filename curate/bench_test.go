@@ -39,8 +39,10 @@ func BenchmarkMathGrader(b *testing.B) {
 	fmt.Printf("BENCH grade_math_per_s %.0f trajectories/s\n", float64(n)/time.Since(start).Seconds())
 }
 
-// BenchmarkCodeGrader runs HumanEval canonical solutions through the
-// sandboxed grader at a concurrency of 4.
+// BenchmarkCodeGrader grades, in the sandbox, every HumanEval canonical
+// solution and a broken variant of each (328 programs, one check each), and
+// 64 stdin/stdout programs with 20 tests each, LiveCodeBench style, after one
+// warm-up program per worker: the steady rate a curation run sees.
 func BenchmarkCodeGrader(b *testing.B) {
 	ps, err := trajectory.LoadDataset("humaneval", "")
 	if err != nil {
@@ -51,17 +53,49 @@ func BenchmarkCodeGrader(b *testing.B) {
 		b.Skip(err)
 	}
 	defer stop()
-	g := &CodeGrader{Runner: r}
-	ps = ps[:64]
-	var passed atomic.Int32
-	start := time.Now()
-	eg, ctx := errgroup.WithContext(context.Background())
-	eg.SetLimit(4)
+	g := &CodeGrader{Sandbox: r}
+	defer g.Close(context.Background())
+	type program struct {
+		run  func(ctx context.Context) (CodeVerdict, error)
+		want bool
+	}
+	var progs []program
 	for _, p := range ps {
+		code := p.Question + p.CanonicalCode
+		progs = append(progs,
+			program{func(ctx context.Context) (CodeVerdict, error) { return g.HumanEval(ctx, code, p.Test, p.EntryPoint) }, true},
+			program{func(ctx context.Context) (CodeVerdict, error) {
+				return g.HumanEval(ctx, BrokenVariant(code, p.EntryPoint), p.Test, p.EntryPoint)
+			}, false})
+	}
+	for i := range 64 {
+		var cases []IOCase
+		for j := range 20 {
+			cases = append(cases, IOCase{Input: fmt.Sprintf("%d\n%d %d\n", j+1, i, j), Output: fmt.Sprint((i + j) * (j + 1))})
+		}
+		prog := "n = int(input())\na, b = map(int, input().split())\nprint((a + b) * n)\n"
+		if i%2 == 1 {
+			prog = "import sys\nn, a, b = map(int, sys.stdin.read().split())\nprint((a + b) * n + 1)\n"
+		}
+		progs = append(progs, program{func(ctx context.Context) (CodeVerdict, error) { return g.StdIO(ctx, prog, cases) }, i%2 == 0})
+	}
+	ctx := context.Background()
+	warm, _ := errgroup.WithContext(ctx)
+	for range runtime.NumCPU() {
+		warm.Go(func() error { _, err := progs[0].run(ctx); return err })
+	}
+	if err := warm.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	var wrong atomic.Int32
+	start := time.Now()
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(2 * runtime.NumCPU())
+	for _, p := range progs {
 		eg.Go(func() error {
-			v, err := g.HumanEval(ctx, p.Question+p.CanonicalCode, p.Test, p.EntryPoint)
-			if v.Pass {
-				passed.Add(1)
+			v, err := p.run(ctx)
+			if v.Pass != p.want {
+				wrong.Add(1)
 			}
 			return err
 		})
@@ -69,10 +103,10 @@ func BenchmarkCodeGrader(b *testing.B) {
 	if err := eg.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	if int(passed.Load()) != len(ps) {
-		b.Fatalf("%d/%d canonical solutions passed", passed.Load(), len(ps))
+	if wrong.Load() != 0 {
+		b.Fatalf("%d of %d programs graded wrong", wrong.Load(), len(progs))
 	}
-	fmt.Printf("BENCH grade_code_per_s %.1f trajectories/s\n", float64(len(ps))/time.Since(start).Seconds())
+	fmt.Printf("BENCH grade_code_per_s %.1f programs/s\n", float64(len(progs))/time.Since(start).Seconds())
 }
 
 // BenchmarkCurate100k curates 100,000 generated trajectories (regrading,
@@ -141,10 +175,10 @@ func BenchmarkCurate100k(b *testing.B) {
 	fmt.Printf("BENCH curate_per_s %.0f trajectories/s\n", float64(n)/elapsed.Seconds())
 }
 
-func benchSandbox() (Runner, func(), error) {
-	interp, err := python.New(python.WithPoolSize(4))
+func benchSandbox() (ToolRunner, func(), error) {
+	interp, err := python.New(python.WithPoolSize(runtime.NumCPU()), python.WithPreload())
 	if err != nil {
-		return nil, nil, err
+		return ToolRunner{}, nil, err
 	}
 	return ToolRunner{Tool: interp}, interp.Stop, nil
 }

@@ -2,9 +2,13 @@ package curate
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -12,6 +16,19 @@ import (
 // through the plugin host. Curation never runs model code in its own process.
 type Runner interface {
 	RunPython(ctx context.Context, code string, timeout time.Duration) (RunResult, error)
+}
+
+// Sessions opens sandbox sessions that keep their interpreter between runs.
+// The code grader needs one: it turns a session into a fork server.
+type Sessions interface {
+	OpenSession(ctx context.Context) (Session, error)
+}
+
+// Session is one sandboxed interpreter that keeps state between runs. A
+// session is used by one goroutine at a time; Close kills its interpreter.
+type Session interface {
+	Runner
+	Close(ctx context.Context) error
 }
 
 // RunResult is one sandboxed run.
@@ -28,6 +45,9 @@ const (
 	TestFail    = "fail"
 	TestTimeout = "timeout"
 	TestError   = "error"
+	// TestSkipped marks tests not run because an earlier one did not pass,
+	// as LiveCodeBench's evaluator stops at the first failure.
+	TestSkipped = "skipped"
 )
 
 // TestResult is the outcome of one test of a code problem.
@@ -43,40 +63,178 @@ type CodeVerdict struct {
 	Tests []TestResult `json:"tests"`
 }
 
+// Defaults of CodeGrader.
+const (
+	DefaultTestTimeout   = 6 * time.Second
+	DefaultImportTimeout = 20 * time.Second
+	// forkServerPrograms is how many programs one sandbox serves before it
+	// is replaced, so that whatever a program leaves in the sandbox's /tmp
+	// or the fork server's memory does not pile up.
+	forkServerPrograms = 500
+)
+
+//go:embed codeharness.py
+var codeHarness string
+
 // CodeGrader runs a problem's tests against a solution in the sandbox.
+//
+// Each worker slot holds one sandbox session turned into a fork server
+// (codeharness.py): a program runs in a process forked from it, its tests
+// one after another in that process, each under its own wall-clock limit,
+// and every process the program left behind is killed before the next
+// program. The sandbox should start interpreters without numpy and sympy
+// (python.WithPreload()); a program that imports them imports them itself,
+// before its first test's clock starts.
+//
+// CodeGrader is safe for concurrent use; Close kills its sessions.
 type CodeGrader struct {
-	Runner  Runner
-	Timeout time.Duration // per test program; 0 means 10 s
+	Sandbox Sessions
+	// Timeout is the wall-clock limit per test; 0 means DefaultTestTimeout.
+	Timeout time.Duration
+	// ImportTimeout bounds the imports a program makes before its tests;
+	// 0 means DefaultImportTimeout.
+	ImportTimeout time.Duration
+	// Workers is how many programs run at once; 0 means the number of CPUs.
+	Workers int
+
+	once  sync.Once
+	slots chan *forkServer
 }
 
-func (g *CodeGrader) timeout() time.Duration {
+type forkServer struct {
+	s    Session
+	used int
+}
+
+func (g *CodeGrader) init() {
+	g.once.Do(func() {
+		n := g.Workers
+		if n <= 0 {
+			n = runtime.NumCPU()
+		}
+		g.slots = make(chan *forkServer, n)
+		for range n {
+			g.slots <- nil // opened on first use
+		}
+	})
+}
+
+func (g *CodeGrader) testTimeout() time.Duration {
 	if g.Timeout > 0 {
 		return g.Timeout
 	}
-	return 10 * time.Second
+	return DefaultTestTimeout
+}
+
+func (g *CodeGrader) importTimeout() time.Duration {
+	if g.ImportTimeout > 0 {
+		return g.ImportTimeout
+	}
+	return DefaultImportTimeout
+}
+
+// Close kills the grader's sandbox sessions. Calls in flight finish first.
+func (g *CodeGrader) Close(ctx context.Context) error {
+	g.init()
+	var errs []error
+	for range cap(g.slots) {
+		fs := <-g.slots
+		if fs != nil {
+			errs = append(errs, fs.s.Close(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// job is what codeharness.py's _hf_grade takes.
+type job struct {
+	Mode          string   `json:"mode"` // call (HumanEval) or io (stdin/stdout)
+	Program       string   `json:"program"`
+	Check         string   `json:"check,omitempty"`
+	Entry         string   `json:"entry,omitempty"`
+	Tests         []IOCase `json:"tests,omitempty"`
+	Timeout       float64  `json:"timeout"`
+	ImportTimeout float64  `json:"import_timeout"`
+}
+
+type harnessResult struct {
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
+// run grades one program in a fork server, opening or replacing it as
+// needed, and returns one result per test run.
+func (g *CodeGrader) run(ctx context.Context, j job, tests int) ([]harnessResult, error) {
+	g.init()
+	if g.Sandbox == nil {
+		return nil, errors.New("code grader: no sandbox")
+	}
+	j.Timeout = g.testTimeout().Seconds()
+	j.ImportTimeout = g.importTimeout().Seconds()
+	var fs *forkServer
+	select {
+	case fs = <-g.slots:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { g.slots <- fs }()
+	if fs == nil || fs.used >= forkServerPrograms {
+		if fs != nil {
+			fs.s.Close(context.WithoutCancel(ctx))
+			fs = nil
+		}
+		s, err := g.Sandbox.OpenSession(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open sandbox session: %w", err)
+		}
+		res, err := s.RunPython(ctx, codeHarness, g.importTimeout())
+		if err == nil && (res.ExitCode != 0 || res.ErrorKind != "") {
+			err = fmt.Errorf("install harness: %s %s", res.ErrorKind, lastLine(res.Stderr))
+		}
+		if err != nil {
+			s.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		fs = &forkServer{s: s}
+	}
+	fs.used++
+	arg, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	lit, _ := json.Marshal(string(arg))
+	budget := g.importTimeout() + time.Duration(tests)*g.testTimeout() + 5*time.Second
+	res, err := fs.s.RunPython(ctx, "_hf_grade("+string(lit)+")", budget)
+	if err == nil && (res.ErrorKind != "" || res.ExitCode != 0) {
+		err = fmt.Errorf("fork server: %s %s", res.ErrorKind, lastLine(res.Stderr))
+	}
+	var out []harnessResult
+	if err == nil {
+		if jerr := json.Unmarshal([]byte(lastLine(res.Stdout)), &out); jerr != nil {
+			err = fmt.Errorf("fork server answer %q: %w", firstN(res.Stdout, 200), jerr)
+		}
+	}
+	if err != nil {
+		// The session is in an unknown state: replace it next time.
+		fs.s.Close(context.WithoutCancel(ctx))
+		fs = nil
+		return nil, err
+	}
+	return out, nil
 }
 
 // HumanEval grades a HumanEval-style solution: program is the full function
 // (prompt plus completion, or a whole code block the model wrote), test
-// defines check(candidate), entry is the function name.
+// defines check(candidate), entry is the function name. The test has the
+// per-test time limit.
 func (g *CodeGrader) HumanEval(ctx context.Context, program, test, entry string) (CodeVerdict, error) {
-	src := program + "\n\n" + test + "\n\ncheck(" + entry + ")\nprint('HINTFLEET-PASS')\n"
-	res, err := g.Runner.RunPython(ctx, src, g.timeout())
+	out, err := g.run(ctx, job{Mode: "call", Program: program, Check: test, Entry: entry}, 1)
 	if err != nil {
 		return CodeVerdict{}, fmt.Errorf("grade %s: %w", entry, err)
 	}
-	tr := TestResult{Name: "check(" + entry + ")"}
-	switch {
-	case res.ErrorKind == "timeout":
-		tr.Outcome = TestTimeout
-	case res.ErrorKind != "":
-		tr.Outcome, tr.Detail = TestError, res.ErrorKind
-	case res.ExitCode == 0 && strings.Contains(res.Stdout, "HINTFLEET-PASS"):
-		tr.Outcome = TestPass
-	case strings.Contains(res.Stderr, "AssertionError"):
-		tr.Outcome, tr.Detail = TestFail, lastLine(res.Stderr)
-	default:
-		tr.Outcome, tr.Detail = TestError, lastLine(res.Stderr)
+	tr := TestResult{Name: "check(" + entry + ")", Outcome: TestError, Detail: "no result"}
+	if len(out) > 0 {
+		tr.Outcome, tr.Detail = out[0].Outcome, out[0].Detail
 	}
 	return CodeVerdict{Pass: tr.Outcome == TestPass, Tests: []TestResult{tr}}, nil
 }
@@ -88,29 +246,23 @@ type IOCase struct {
 }
 
 // StdIO grades a program that reads stdin and writes stdout against cases,
-// comparing output with trailing white space on each line ignored.
+// comparing output with trailing white space on each line and trailing
+// blank lines ignored. The program runs as __main__ once per case, each run
+// under the per-test time limit; cases after the first that does not pass
+// are skipped.
 func (g *CodeGrader) StdIO(ctx context.Context, program string, cases []IOCase) (CodeVerdict, error) {
-	v := CodeVerdict{Pass: len(cases) > 0}
-	prog, _ := json.Marshal(program)
-	for i, c := range cases {
-		in, _ := json.Marshal(c.Input)
-		// The program runs as __main__ with stdin replaced, so that
-		// `if __name__ == "__main__":` and input() both work.
-		src := fmt.Sprintf("import sys, io\nsys.stdin = io.StringIO(%s)\n__name__ = '__main__'\nexec(compile(%s, '<solution>', 'exec'), {'__name__': '__main__'})\n", in, prog)
-		res, err := g.Runner.RunPython(ctx, src, g.timeout())
-		if err != nil {
-			return v, fmt.Errorf("grade case %d: %w", i, err)
-		}
-		tr := TestResult{Name: fmt.Sprintf("case %d", i)}
-		switch {
-		case res.ErrorKind == "timeout":
-			tr.Outcome = TestTimeout
-		case res.ErrorKind != "" || res.ExitCode != 0:
-			tr.Outcome, tr.Detail = TestError, lastLine(res.Stderr)
-		case normalizeOutput(res.Stdout) == normalizeOutput(c.Output):
-			tr.Outcome = TestPass
-		default:
-			tr.Outcome, tr.Detail = TestFail, fmt.Sprintf("got %q, want %q", firstN(res.Stdout, 80), firstN(c.Output, 80))
+	if len(cases) == 0 {
+		return CodeVerdict{}, nil
+	}
+	out, err := g.run(ctx, job{Mode: "io", Program: program, Tests: cases}, len(cases))
+	if err != nil {
+		return CodeVerdict{}, fmt.Errorf("grade program: %w", err)
+	}
+	v := CodeVerdict{Pass: len(out) == len(cases)}
+	for i := range cases {
+		tr := TestResult{Name: fmt.Sprintf("case %d", i), Outcome: TestSkipped}
+		if i < len(out) {
+			tr.Outcome, tr.Detail = out[i].Outcome, out[i].Detail
 		}
 		if tr.Outcome != TestPass {
 			v.Pass = false
@@ -118,14 +270,6 @@ func (g *CodeGrader) StdIO(ctx context.Context, program string, cases []IOCase) 
 		v.Tests = append(v.Tests, tr)
 	}
 	return v, nil
-}
-
-func normalizeOutput(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n \t\r"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t\r")
-	}
-	return strings.Join(lines, "\n")
 }
 
 func lastLine(s string) string {

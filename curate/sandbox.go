@@ -31,6 +31,31 @@ func (r ToolRunner) RunPython(ctx context.Context, code string, timeout time.Dur
 	return RunResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode, ErrorKind: string(res.ErrorKind)}, nil
 }
 
+// OpenSession implements Sessions: a stateful session of the tool, whose
+// interpreter keeps its state between runs until Close.
+func (r ToolRunner) OpenSession(ctx context.Context) (Session, error) {
+	sid, err := r.Tool.Open(ctx, plugins.OpenRequest{Trajectory: "grade"})
+	if err != nil {
+		return nil, fmt.Errorf("open sandbox session: %w", err)
+	}
+	return &toolSession{tool: r.Tool, id: sid}, nil
+}
+
+type toolSession struct {
+	tool plugins.Tool
+	id   string
+}
+
+func (s *toolSession) RunPython(ctx context.Context, code string, timeout time.Duration) (RunResult, error) {
+	res, err := s.tool.Exec(ctx, plugins.ExecRequest{Session: s.id, Code: code, Timeout: timeout})
+	if err != nil {
+		return RunResult{}, fmt.Errorf("run in sandbox: %w", err)
+	}
+	return RunResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode, ErrorKind: string(res.ErrorKind)}, nil
+}
+
+func (s *toolSession) Close(ctx context.Context) error { return s.tool.Close(ctx, s.id) }
+
 // Sympy decides symbolic equivalence with sympy inside the sandbox: both
 // answers are turned from LaTeX into sympy syntax and simplify(a - b) is
 // checked for zero. It implements Symbolic.

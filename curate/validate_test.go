@@ -42,7 +42,7 @@ func TestMath500ReferenceAnswers(t *testing.T) {
 }
 
 // sandbox starts the real bubblewrap-sandboxed interpreter in process.
-func sandbox(t *testing.T) Runner {
+func sandbox(t *testing.T, opts ...python.Option) ToolRunner {
 	t.Helper()
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -50,7 +50,7 @@ func sandbox(t *testing.T) Runner {
 		}
 		t.Skip("bwrap missing (make deps installs bubblewrap)")
 	}
-	interp, err := python.New(python.WithPoolSize(4))
+	interp, err := python.New(append([]python.Option{python.WithPoolSize(4)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,8 @@ func TestHumanEvalCanonicalAndBroken(t *testing.T) {
 	if err != nil {
 		t.Skipf("HumanEval not found: %v", err)
 	}
-	g := &CodeGrader{Runner: sandbox(t), Timeout: 20 * time.Second}
+	g := &CodeGrader{Sandbox: sandbox(t, python.WithPreload()), Timeout: 20 * time.Second}
+	t.Cleanup(func() { g.Close(context.Background()) })
 	var passed, failedBroken atomic.Int32
 	eg, ctx := errgroup.WithContext(context.Background())
 	eg.SetLimit(4)
@@ -106,7 +107,8 @@ func TestHumanEvalCanonicalAndBroken(t *testing.T) {
 }
 
 func TestStdIOGrader(t *testing.T) {
-	g := &CodeGrader{Runner: sandbox(t), Timeout: 10 * time.Second}
+	g := &CodeGrader{Sandbox: sandbox(t, python.WithPreload()), Timeout: 10 * time.Second}
+	t.Cleanup(func() { g.Close(context.Background()) })
 	prog := "n = int(input())\nprint(sum(int(x) for x in input().split()) * n)\n"
 	v, err := g.StdIO(context.Background(), prog, []IOCase{{"2\n1 2 3\n", "12\n"}, {"1\n5\n", "5"}, {"3\n1\n", "4"}})
 	if err != nil {
