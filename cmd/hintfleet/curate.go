@@ -44,9 +44,10 @@ func newGradeCmd() *cobra.Command {
 	var jsonOut, sympy bool
 	cmd := &cobra.Command{
 		Use:   "grade",
-		Short: "Compare a math answer with a reference and say how it was decided",
+		Short: "Extract a math answer from a response, compare it with a reference, and say how both were decided",
 		Example: `  hintfleet grade --answer '\dfrac{1}{2}' --reference 0.5
-  hintfleet grade --file pairs.jsonl --json   # lines of {"answer": …, "reference": …}`,
+  hintfleet grade --answer 'so the area is $\boxed{12}$.' --reference 12 --json
+  hintfleet grade --file pairs.jsonl --json   # lines of {"id": …, "answer": …, "reference": …}`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			g, stop, err := sandboxGrader(sympy)
@@ -59,59 +60,64 @@ func newGradeCmd() *cobra.Command {
 				if !cmd.Flags().Changed("answer") || !cmd.Flags().Changed("reference") {
 					return errors.New("give --answer and --reference, or --file")
 				}
-				v := g.Grade(cmd.Context(), answer, reference)
+				res := g.GradeAnswer(cmd.Context(), answer, reference)
 				if jsonOut {
-					return writeJSON(out, v)
+					return writeJSON(out, res)
 				}
-				verdict := "NOT EQUAL"
-				if v.Equal {
-					verdict = "EQUAL"
-				}
-				_, err := fmt.Fprintf(out, "%s by %s (%q vs %q)%s\n", verdict, v.Method, v.Answer, v.Reference, detail(v.Detail))
+				_, err := fmt.Fprintln(out, gradedLine(res))
 				return err
 			}
-			type pair struct {
-				Answer    string `json:"answer"`
-				Reference string `json:"reference"`
-			}
-			r, err := trajectory.OpenReader[pair](file, trajectory.WithStrict())
+			f, err := os.Open(file)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
-			equal, total, bad := 0, 0, 0
-			for p, err := range r.All() {
-				if err != nil {
-					bad++
-					fmt.Fprintln(cmd.ErrOrStderr(), err)
-					continue
-				}
-				v := g.Grade(cmd.Context(), p.Answer, p.Reference)
-				total++
-				if v.Equal {
-					equal++
+			defer f.Close()
+			enc := json.NewEncoder(out)
+			equal, total := 0, 0
+			refused, err := g.GradeFile(cmd.Context(), f, file, func(res curate.Graded) error {
+				if res.Error != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), res.Error)
+				} else {
+					total++
+					if res.Verdict.Equal {
+						equal++
+					}
 				}
 				if jsonOut {
-					if err := json.NewEncoder(out).Encode(v); err != nil {
-						return err
-					}
-				} else {
-					fmt.Fprintf(out, "%d\t%v\t%s\t%q\t%q\n", r.Line(), v.Equal, v.Method, p.Answer, p.Reference)
+					return enc.Encode(res)
 				}
+				_, err := fmt.Fprintf(out, "%d\t%s\n", res.Line, gradedLine(res))
+				return err
+			})
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d/%d equal, %d bad lines\n", equal, total, bad)
-			if bad > 0 {
-				return fmt.Errorf("%s: %d lines did not parse", file, bad)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d/%d equal, %d lines refused\n", equal, total, refused)
+			if refused > 0 {
+				return fmt.Errorf("%s: %d lines refused", file, refused)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&answer, "answer", "", "the answer to grade (LaTeX)")
+	cmd.Flags().StringVar(&answer, "answer", "", "the answer to grade: bare LaTeX or a whole response in prose")
 	cmd.Flags().StringVar(&reference, "reference", "", "the reference answer")
-	cmd.Flags().StringVar(&file, "file", "", "JSONL file of {answer, reference} pairs")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print verdicts as JSON")
+	cmd.Flags().StringVar(&file, "file", "", "JSONL file of {id, answer, reference}; one output line per input line")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print extraction and verdict as JSON")
 	cmd.Flags().BoolVar(&sympy, "sympy", false, "fall back on sympy, run in the bubblewrap sandbox, where the built-in parser cannot decide")
 	return cmd
+}
+
+// gradedLine is one graded pair in words.
+func gradedLine(res curate.Graded) string {
+	if res.Error != "" {
+		return "REFUSED\t" + res.Error
+	}
+	v := res.Verdict
+	verdict := "NOT EQUAL"
+	if v.Equal {
+		verdict = "EQUAL"
+	}
+	return fmt.Sprintf("%s by %s (%q by %s vs %q)%s", verdict, v.Method, res.Extracted.Answer, res.Extracted.Rule, res.Reference.Answer, detail(v.Detail))
 }
 
 func detail(s string) string {
