@@ -169,7 +169,12 @@ func (c *controller) decide(s Signals, w Window) Reason {
 		switch {
 		case target >= lim:
 			// Sessions admitted before the limit came down to where it
-			// is cause the congestion; they drain as they finish.
+			// is cause the congestion; they drain as they finish. The
+			// limit comes back up to the floor if the engine has run
+			// more of ours since: a limit cut while the cache held the
+			// longest sequences of a wave would otherwise stay there,
+			// since the queue of our own sessions stops all growth.
+			c.limit = min(cfg.Max, max(c.limit, int(cfg.CapacityFloor*float64(c.capacity()))))
 			return ReasonDraining
 		case cooling:
 			return ReasonCooldown

@@ -147,6 +147,18 @@ func TestControllerScenarios(t *testing.T) {
 			reasons: []Reason{ReasonHold, ReasonQueue},
 		},
 		{
+			// 100 held, 40 waiting: the queue asks for 100 − (40 − 2.8)
+			// = 62.8, above the limit of 40, so nothing is cut; but the
+			// engine ran 60 of ours, and a limit left at 40 would leave
+			// its batch short once the drain ends: it comes up to 0.9 ×
+			// 60 = 54, and stays there while the same reading repeats.
+			name:    "draining raises a limit below the floor of the batch the engine ran",
+			cfg:     func(c *Config) { c.Initial = 40 },
+			steps:   repeat(2, step{engineAt(60, 40, 1, 0), Window{PeakInFlight: 100, InFlight: 100}}),
+			want:    []int{54, 54},
+			reasons: []Reason{ReasonDraining, ReasonDraining},
+		},
+		{
 			name:    "kv above KVHigh cuts toward KVTarget",
 			cfg:     func(c *Config) { noFloor(c); c.Initial = 64 },
 			steps:   []step{{engineAt(60, 0, 1, 0), held}},
