@@ -289,30 +289,19 @@ func (f *fleet) startServers() {
 	f.servers = start(f.t, "servers", "up", "--data", f.dir, "--workers", "0", "--coordinator=false")
 	f.servers.waitLine(f.t, `msg="fleet up"`, startLimit)
 	if f.conn == nil {
-		ep := f.endpointsFile()
 		ctx, cancel := context.WithTimeout(context.Background(), startLimit)
 		defer cancel()
-		var cfg cluster.Config
-		cfg.NATS.URLs, cfg.Etcd.Endpoints = ep.NATS, ep.Etcd
-		conn, err := cluster.Connect(ctx, cfg)
+		ep, err := cluster.WaitEndpoints(ctx, f.dir)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		conn, err := cluster.Connect(ctx, ep.Config())
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		f.t.Cleanup(func() { _ = conn.Close() })
 		f.conn = conn
 	}
-}
-
-func (f *fleet) endpointsFile() struct{ NATS, Etcd []string } {
-	var ep struct{ NATS, Etcd []string }
-	b, err := os.ReadFile(filepath.Join(f.dir, "endpoints.json"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &ep); err != nil {
-		f.t.Fatal(err)
-	}
-	return ep
 }
 
 // coord is one coordinator replica process.
@@ -327,7 +316,7 @@ func (f *fleet) startCoord(name string, port int, extra ...string) *coord {
 		port = freePort(f.t)
 	}
 	listen := "127.0.0.1:" + strconv.Itoa(port)
-	args := append([]string{"coordinator", "--endpoints", filepath.Join(f.dir, "endpoints.json"), "--data", f.dir,
+	args := append([]string{"coordinator", "--endpoints", cluster.EndpointsPath(f.dir), "--data", f.dir,
 		"--listen", listen, "--election-ttl", "2s", "--max-attempts", "3"}, extra...)
 	p := start(f.t, name, args...)
 	p.waitLine(f.t, `msg="coordinator replica up"`, startLimit)
@@ -351,7 +340,7 @@ func (f *fleet) waitLeader(c *coord) {
 
 // startWorker starts a worker process on the fleet's engine.
 func (f *fleet) startWorker(id string, concurrency int, extra ...string) *proc {
-	args := append([]string{"worker", "--endpoints", filepath.Join(f.dir, "endpoints.json"), "--engine", f.engine,
+	args := append([]string{"worker", "--endpoints", cluster.EndpointsPath(f.dir), "--engine", f.engine,
 		"--model", testModel, "--id", id, "--no-tools", "--lease-ttl", leaseTTL.String(),
 		"--checkpoint-every", "100ms", "--concurrency", strconv.Itoa(concurrency)}, extra...)
 	p := start(f.t, id, args...)

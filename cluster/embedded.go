@@ -20,8 +20,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Endpoints says where the embedded servers listen.
-type Endpoints struct {
+// listenAddrs says where the embedded servers listen.
+type listenAddrs struct {
 	NATSURL       string
 	EtcdEndpoints []string
 }
@@ -35,7 +35,7 @@ type Embedded struct {
 	opts embedOptions
 	nats *server.Server
 	etcd *embed.Etcd
-	eps  Endpoints
+	eps  listenAddrs
 
 	closeOnce sync.Once
 }
@@ -310,11 +310,10 @@ func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 	return nil
 }
 
-// Endpoints returns where the servers listen.
+// Endpoints returns where the servers listen, as an endpoints file says
+// it: one NATS URL and the etcd client URLs.
 func (e *Embedded) Endpoints() Endpoints {
-	eps := e.eps
-	eps.EtcdEndpoints = append([]string(nil), e.eps.EtcdEndpoints...)
-	return eps
+	return Endpoints{NATS: []string{e.eps.NATSURL}, Etcd: append([]string(nil), e.eps.EtcdEndpoints...)}
 }
 
 // Config returns the client configuration for these servers, including the
@@ -324,7 +323,7 @@ func (e *Embedded) Config() Config {
 	cfg.NATS.URLs = []string{e.eps.NATSURL}
 	cfg.NATS.Token = e.opts.token
 	cfg.NATS.TLS.CA = e.opts.tls.CA
-	cfg.Etcd.Endpoints = e.Endpoints().EtcdEndpoints
+	cfg.Etcd.Endpoints = e.Endpoints().Etcd
 	cfg.Etcd.TLS = e.opts.etcdTLS
 	return cfg
 }

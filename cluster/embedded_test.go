@@ -48,7 +48,7 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 	}
 
 	env2 := clustertest.StartIn(t, dir)
-	if got := env2.Endpoints(); got.NATSURL != before.NATSURL || got.EtcdEndpoints[0] != before.EtcdEndpoints[0] {
+	if got := env2.Endpoints(); got.NATS[0] != before.NATS[0] || got.Etcd[0] != before.Etcd[0] {
 		t.Logf("endpoints moved across restart (port taken): %+v -> %+v", before, got)
 	}
 	stream, err := env2.Conn.JS.Stream(ctx, cluster.StreamTasks)

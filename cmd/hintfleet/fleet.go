@@ -27,12 +27,6 @@ import (
 
 // Timing of the fleet processes' own waits.
 const (
-	// streamsPoll is how often a worker that started before any coordinator
-	// looks again for the streams the coordinator creates.
-	streamsPoll = 500 * time.Millisecond
-	// reRegisterBackoff spaces the new registrations of a worker that keeps
-	// losing its lease (etcd down or unreachable).
-	reRegisterBackoff = time.Second
 	// apiShutdown bounds how long the HTTP API waits for requests in flight.
 	apiShutdown = 5 * time.Second
 )
@@ -219,78 +213,6 @@ func (f *workerFlags) config(id string, k *workerKit) worker.Config {
 	return cfg
 }
 
-// runWorker runs one worker until ctx ends, then drains it (finish or hand
-// back in-flight tasks within the drain timeout). A worker whose lease is
-// lost (etcd unreachable past the TTL, a stalled process) cannot go on under
-// that lease: its claims are gone and its late results would be fenced, so a
-// new Worker registers under a fresh lease, as worker.Run asks its caller.
-func runWorker(ctx context.Context, conn *cluster.Conn, cfg worker.Config, drainTimeout time.Duration, log *slog.Logger) error {
-	// The worker names itself in its own log lines; the lines here name it too.
-	wlog := log
-	log = log.With("worker", cfg.ID)
-	if err := waitStreams(ctx, conn, log); err != nil {
-		return err
-	}
-	for {
-		w, err := worker.New(conn, cfg, worker.WithLogger(wlog))
-		if err != nil {
-			return err
-		}
-		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		errc := make(chan error, 1)
-		go func() { errc <- w.Run(runCtx) }()
-		select {
-		case err = <-errc:
-		case <-ctx.Done():
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-			log.Info("draining")
-			if derr := w.Drain(dctx); derr != nil {
-				log.Warn("drain", "err", derr)
-			}
-			cancel()
-			err = <-errc
-		}
-		stop()
-		if ctx.Err() != nil {
-			return err
-		}
-		if !errors.Is(err, cluster.ErrLeaseLost) {
-			if err == nil {
-				return nil
-			}
-			return err
-		}
-		log.Warn("lease lost; registering under a new lease", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(reRegisterBackoff):
-		}
-	}
-}
-
-// waitStreams waits until the streams and bucket the coordinator creates
-// exist, so a worker may start before any coordinator.
-func waitStreams(ctx context.Context, conn *cluster.Conn, log *slog.Logger) error {
-	logged := false
-	for {
-		_, serr := conn.JS.Stream(ctx, cluster.StreamTasks)
-		_, kerr := conn.JS.KeyValue(ctx, cluster.BucketCheckpoints)
-		if serr == nil && kerr == nil {
-			return nil
-		}
-		if !logged {
-			log.Info("waiting for a coordinator to create the streams", "err", errors.Join(serr, kerr))
-			logged = true
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for streams: %w", context.Cause(ctx))
-		case <-time.After(streamsPoll):
-		}
-	}
-}
-
 // fleet is the processes' composition: workers first, then the
 // coordinator and its API. On ctx's end (SIGTERM) the workers drain, and
 // only then are the coordinator and API stopped, so results of the drained
@@ -364,10 +286,8 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			if err := os.MkdirAll(data, 0o755); err != nil {
 				return fmt.Errorf("--data: %w", err)
 			}
-			epPath := filepath.Join(data, EndpointsFile)
-			// A file left by an earlier run would tell pollers we are ready.
-			if err := os.Remove(epPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("remove stale %s: %w", epPath, err)
+			if err := cluster.RemoveEndpoints(data); err != nil {
+				return err
 			}
 			var kit *workerKit
 			if workers > 0 {
@@ -404,9 +324,8 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			if err := cluster.EnsureStreams(ctx, conn.JS, cluster.StreamOptions{}); err != nil {
 				return err
 			}
-			eps := emb.Endpoints()
-			ep := endpoints{NATS: []string{eps.NATSURL}, Etcd: eps.EtcdEndpoints, NATSTokenFile: natsTokenFile,
-				Data: data, PID: os.Getpid()}
+			ep := emb.Endpoints()
+			ep.NATSTokenFile, ep.Data, ep.PID = natsTokenFile, data, os.Getpid()
 			if natsTokenFile != "" {
 				if ep.NATSTokenFile, err = filepath.Abs(natsTokenFile); err != nil {
 					return fmt.Errorf("--nats-token-file: %w", err)
@@ -439,15 +358,15 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 						}
 					}
 					fl.workers = append(fl.workers, func(ctx context.Context) error {
-						return runWorker(ctx, conn, cfg, wf.drainTimeout, log.With("component", "worker"))
+						return worker.Run(ctx, conn, cfg, worker.WithLogger(log.With("component", "worker")))
 					})
 				}
 			}
-			if err := writeEndpoints(data, ep); err != nil {
+			if err := cluster.WriteEndpoints(data, ep); err != nil {
 				return err
 			}
-			defer os.Remove(epPath)
-			log.Info("fleet up", "api", ep.API, "nats", ep.NATS, "etcd", ep.Etcd, "workers", workers, "model", ep.Model, "endpoints", epPath)
+			defer cluster.RemoveEndpoints(data) //nolint:errcheck // best effort on the way out
+			log.Info("fleet up", "api", ep.API, "nats", ep.NATS, "etcd", ep.Etcd, "workers", workers, "model", ep.Model, "endpoints", cluster.EndpointsPath(data))
 			err = fl.run(ctx)
 			log.Info("fleet down", "err", err)
 			return err
@@ -561,7 +480,7 @@ in-flight tasks finish within --drain-timeout or are checkpointed and handed bac
 			}
 			cfg := wf.config(id, kit)
 			log.Info("worker up", "worker", id, "model", kit.model, "engines", wf.engines, "concurrency", wf.concurrency)
-			return runWorker(ctx, conn, cfg, wf.drainTimeout, log)
+			return worker.Run(ctx, conn, cfg, worker.WithLogger(log))
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "worker id, unique in the fleet (default: host name and pid)")

@@ -1,23 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/cluster"
 )
-
-// EndpointsFile is the name `hintfleet up` writes in its data directory once
-// everything it runs accepts clients. Scripts poll for it; other processes
-// (`worker --endpoints`, `submit --data`) read where to connect from it.
-const EndpointsFile = "endpoints.json"
 
 // defaultAPI is where commands look for the coordinator when neither --api
 // nor --data says otherwise; it is also `up`'s default --listen.
@@ -35,51 +28,6 @@ const (
 	envEtcdPassword = "HINTFLEET_ETCD_PASSWORD"
 	envAPI          = "HINTFLEET_API"
 )
-
-// endpoints is the content of DIR/endpoints.json: addresses only, never a
-// secret. A token the servers require is named by its file.
-type endpoints struct {
-	API           string   `json:"api,omitempty"`
-	NATS          []string `json:"nats"`
-	Etcd          []string `json:"etcd"`
-	NATSTokenFile string   `json:"nats_token_file,omitempty"`
-	TLSCA         string   `json:"tls_ca,omitempty"`
-	Model         string   `json:"model,omitempty"`
-	Data          string   `json:"data,omitempty"`
-	PID           int      `json:"pid"`
-}
-
-// writeEndpoints writes e to dir/endpoints.json atomically (temp file and
-// rename), so a reader polling for the file never sees half of it.
-func writeEndpoints(dir string, e endpoints) error {
-	b, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write endpoints: %w", err)
-	}
-	tmp := filepath.Join(dir, EndpointsFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write endpoints: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, EndpointsFile)); err != nil {
-		return fmt.Errorf("write endpoints: %w", err)
-	}
-	return nil
-}
-
-// readEndpoints reads an endpoints file, naming the file in every error.
-func readEndpoints(path string) (endpoints, error) {
-	var e endpoints
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return e, fmt.Errorf("read endpoints: %w", err)
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return e, fmt.Errorf("%s: %w", path, err)
-	}
-	return e, nil
-}
 
 // clusterFlags say how to reach NATS and etcd: an endpoints file, or URLs
 // with TLS and auth for an external cluster. Flags given beside
@@ -121,18 +69,14 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 func (f *clusterFlags) config() (cluster.Config, error) {
 	var cfg cluster.Config
 	tokenFile := f.natsTokenFile
-	ca := f.tlsCA
 	if f.endpoints != "" {
-		e, err := readEndpoints(f.endpoints)
+		e, err := cluster.ReadEndpoints(f.endpoints)
 		if err != nil {
 			return cfg, fmt.Errorf("--endpoints: %w", err)
 		}
-		cfg.NATS.URLs, cfg.Etcd.Endpoints = e.NATS, e.Etcd
+		cfg = e.Config()
 		if tokenFile == "" {
 			tokenFile = e.NATSTokenFile
-		}
-		if ca == "" {
-			ca = e.TLSCA
 		}
 	}
 	if len(f.nats) > 0 {
@@ -144,7 +88,10 @@ func (f *clusterFlags) config() (cluster.Config, error) {
 	if len(cfg.NATS.URLs) == 0 || len(cfg.Etcd.Endpoints) == 0 {
 		return cfg, errors.New("say where the cluster is: --endpoints FILE, or --nats URL and --etcd URL")
 	}
-	tls := cluster.TLSFiles{CA: ca, Cert: f.tlsCert, Key: f.tlsKey}
+	tls := cluster.TLSFiles{CA: cfg.NATS.TLS.CA, Cert: f.tlsCert, Key: f.tlsKey}
+	if f.tlsCA != "" {
+		tls.CA = f.tlsCA
+	}
 	cfg.NATS.TLS, cfg.Etcd.TLS = tls, tls
 	cfg.NATS.CredsFile = f.natsCreds
 	var err error
@@ -207,12 +154,12 @@ func (f *apiFlags) url() (string, error) {
 		return f.api, nil
 	}
 	if f.data != "" {
-		e, err := readEndpoints(filepath.Join(f.data, EndpointsFile))
+		e, err := cluster.ReadEndpoints(cluster.EndpointsPath(f.data))
 		if err != nil {
 			return "", fmt.Errorf("--data: %w (is `hintfleet up --data %s` running?)", err, f.data)
 		}
 		if e.API == "" {
-			return "", fmt.Errorf("--data: %s names no API (up ran with --coordinator=false); pass --api", filepath.Join(f.data, EndpointsFile))
+			return "", fmt.Errorf("--data: %s names no API (up ran with --coordinator=false); pass --api", cluster.EndpointsPath(f.data))
 		}
 		return e.API, nil
 	}

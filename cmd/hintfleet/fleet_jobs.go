@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/coordinator/protocol"
 	"github.com/hintfleet/hintfleet/hint"
@@ -107,7 +108,7 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				return err
 			}
 			if model == "" && af.data != "" && af.api == "" {
-				if e, err := readEndpoints(filepath.Join(af.data, EndpointsFile)); err == nil {
+				if e, err := cluster.ReadEndpoints(cluster.EndpointsPath(af.data)); err == nil {
 					model = e.Model
 				}
 			}
