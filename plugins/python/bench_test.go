@@ -3,6 +3,7 @@ package python
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"sync"
@@ -97,26 +98,23 @@ func benchCalls(b *testing.B, ctx context.Context, i *Interpreter, n int) (p50, 
 // benchCold is the baseline: a fresh sandbox per call, the same flags, as a
 // tool without a pool would run it.
 func benchCold(b *testing.B, ctx context.Context, i *Interpreter, n int) time.Duration {
-	var args []string
-	all := i.launch.bwrapArgs()
-	for k := 0; k < len(all); k++ {
-		if all[k] == "--info-fd" {
-			k++ // no info fd here
-			continue
-		}
-		args = append(args, all[k])
-	}
-	args = append(args, i.cfg.python, "-I", "-c", "import numpy, sympy; print(1+1)")
+	args := append(i.launch.bwrapArgs(), "--seccomp", "3", "--", i.cfg.python, "-I", "-c", "import numpy, sympy; print(1+1)")
 	var lat []time.Duration
 	for range n {
 		cmd := exec.CommandContext(ctx, i.launch.bwrap, args...)
 		cmd.Dir = "/"
+		filter, err := seccompPipe(i.launch.seccomp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.ExtraFiles = []*os.File{filter}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if i.launch.asNobody {
 			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}
 		}
 		t0 := time.Now()
 		out, err := cmd.Output()
+		filter.Close()
 		lat = append(lat, time.Since(t0))
 		if err != nil || string(out) != "2\n" {
 			b.Fatalf("cold sandbox: %q %v", out, err)

@@ -16,11 +16,25 @@
 //     uid 65534 (SysProcAttr.Credential), because the kernel never applies
 //     RLIMIT_NPROC to host root; as nobody, and with a user namespace per
 //     sandbox, RLIMIT_NPROC counts per sandbox. If that start fails (no
-//     unprivileged user namespaces), New falls back to bwrap as root and
-//     logs that the process limit is not enforced.
-//   - --ro-bind /usr (and /bin, /lib, /lib64, ... as binds or the same
-//     symlinks), --ro-bind-try /etc/ld.so.cache, /etc/alternatives,
-//     /etc/localtime: the only host files visible. No /etc/passwd or
+//     unprivileged user namespaces), New refuses with ErrNoSandbox and says
+//     why; only WithInsecureSandboxAsRoot (--insecure-sandbox-as-root)
+//     runs bwrap as root instead.
+//   - --seccomp: a filter built in Go (seccomp.go) for amd64 and arm64
+//     denies io_uring, keyrings, bpf, perf_event_open, ptrace and
+//     process_vm_*, userfaultfd, the mount family old and new, kexec,
+//     modules, swap, reboot, setns, clock setting, handle-based opens, and
+//     unshare or clone of a user namespace (EPERM); clone3 gets ENOSYS so
+//     glibc falls back to clone, whose flags a filter can read; calls of
+//     another ABI (i386, x32) are refused as a whole.
+//   - No inherited descriptors: before each start every descriptor of the
+//     plugin above 2 is made close-on-exec (close_range), so only stdio,
+//     the protocol pipes and the two pipes bwrap is told about reach it.
+//   - Read-only binds of /usr/lib (and /usr/lib64, /lib... where they are
+//     directories; merged-/usr symlinks are recreated), the interpreter
+//     binary, the directories where the host's interpreter finds its
+//     standard library and the preloads (asked once in New), and
+//     --ro-bind-try /etc/ld.so.cache, /etc/alternatives, /etc/localtime.
+//     Nothing else: no /usr/local, /usr/bin, /usr/share, no /etc/passwd or
 //     shadow, no /root or /home, no plugin binary directory.
 //   - --proc /proc --dev /dev, then --remount-ro /dev and / : the root and
 //     /dev are tmpfs mounts without a size cap, so they are made read-only.

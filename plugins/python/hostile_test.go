@@ -61,7 +61,10 @@ func TestHostileCode(t *testing.T) {
 	exe, _ := os.Executable()
 	wd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
-	hostPaths := []string{"/etc/shadow", "/etc/passwd", "/root", home, exe, wd, "/work"}
+	// Of /usr only the libraries and the interpreter are bound: not
+	// /usr/local, the other binaries or /usr/share.
+	hostPaths := []string{"/etc/shadow", "/etc/passwd", "/root", home, exe, wd, "/work",
+		"/usr/local", "/usr/bin/ls", "/bin/sh", "/usr/sbin", "/usr/share/doc", "/usr/include"}
 	var pyPaths []string
 	for _, p := range hostPaths {
 		pyPaths = append(pyPaths, fmt.Sprintf("%q", p))

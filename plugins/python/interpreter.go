@@ -47,6 +47,36 @@ type session struct {
 	current    *proc // a stateless session's interpreter while it runs
 }
 
+// prepareSandbox finds bubblewrap, works out the binds and builds the
+// seccomp filter.
+func (l *launch) prepareSandbox(ctx context.Context) error {
+	cfg := l.cfg
+	bw := cfg.bwrap
+	if bw == "" {
+		var err error
+		if bw, err = exec.LookPath("bwrap"); err != nil {
+			return fmt.Errorf("%w: %v", ErrNoSandbox, err)
+		}
+	} else if _, err := os.Stat(bw); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoSandbox, err)
+	}
+	l.bwrap = bw
+	l.asNobody = os.Geteuid() == 0
+	extra, err := probePythonPaths(ctx, cfg.python, cfg.preload)
+	if err != nil {
+		return err
+	}
+	if l.binds, err = sandboxBinds(cfg.python, extra, cfg.roBinds); err != nil {
+		return err
+	}
+	filter, err := seccompFilter()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoSandbox, err)
+	}
+	l.seccomp = seccompBytes(filter)
+	return nil
+}
+
 // New checks the sandbox, starts one interpreter to prove that it works
 // (bwrap runs, Python starts, the preloads import) and then the warm pool.
 // Without bubblewrap it returns ErrNoSandbox unless WithInsecureNoSandbox
@@ -59,38 +89,34 @@ func New(opts ...Option) (*Interpreter, error) {
 		}
 	}
 	l := &launch{cfg: &cfg}
-	if cfg.insecure {
-		cfg.logger.Warn("INSECURE: running model code WITHOUT a sandbox (--insecure-no-sandbox): it can read host files, use the network and signal host processes; only rlimits apply")
-	} else {
-		bw := cfg.bwrap
-		if bw == "" {
-			var err error
-			if bw, err = exec.LookPath("bwrap"); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrNoSandbox, err)
-			}
-		} else if _, err := os.Stat(bw); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoSandbox, err)
-		}
-		l.bwrap = bw
-		l.asNobody = os.Geteuid() == 0
-	}
-	if !l.pythonVisible(cfg.python) {
-		return nil, fmt.Errorf("python %s: not under a directory the sandbox binds (/usr, or add WithReadOnlyBind)", cfg.python)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.startTimeout)
+	defer cancel()
+	if err := markInheritedCloseOnExec(); err != nil {
+		return nil, fmt.Errorf("python tool: %w", err)
 	}
 	if _, err := os.Stat(cfg.python); err != nil {
 		return nil, fmt.Errorf("python: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.startTimeout)
-	defer cancel()
+	if cfg.insecure {
+		cfg.logger.Warn("INSECURE: running model code WITHOUT a sandbox (--insecure-no-sandbox): it can read host files, use the network and signal host processes; only rlimits apply")
+	} else {
+		if err := l.prepareSandbox(ctx); err != nil {
+			return nil, err
+		}
+	}
 	first, err := l.start(ctx)
 	if nobodyErr := err; err != nil && l.asNobody {
 		// Starting bwrap as nobody needs unprivileged user namespaces. As
 		// root bwrap still works, but the kernel does not apply
-		// RLIMIT_NPROC to host root: forks are then bounded only by the
-		// timeout.
+		// RLIMIT_NPROC to host root, and whatever escapes is root: only
+		// on explicit request.
+		if !cfg.asRoot {
+			return nil, fmt.Errorf("%w: bwrap started as an unprivileged user (uid %d) failed, and running the sandbox as host root needs --insecure-sandbox-as-root (the process limit is then not enforced); the host probably lacks unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces): %v",
+				ErrNoSandbox, nobodyID, nobodyErr)
+		}
 		l.asNobody = false
 		if first, err = l.start(ctx); err == nil {
-			cfg.logger.Error("sandbox runs as host root: process limit (RLIMIT_NPROC) not enforced", "cause", nobodyErr)
+			cfg.logger.Warn("INSECURE: sandbox runs as host root (--insecure-sandbox-as-root): process limit (RLIMIT_NPROC) not enforced", "cause", nobodyErr)
 		}
 	}
 	if err != nil {

@@ -46,6 +46,7 @@ type config struct {
 	python       string
 	bwrap        string
 	insecure     bool
+	asRoot       bool
 	logger       *slog.Logger
 	sessionTTL   time.Duration
 	startTimeout time.Duration
@@ -170,6 +171,20 @@ func WithBwrap(path string) Option {
 func WithInsecureNoSandbox() Option {
 	return func(c *config) error {
 		c.insecure = true
+		return nil
+	}
+}
+
+// WithInsecureSandboxAsRoot lets New start bubblewrap as host root when it
+// cannot start it as an unprivileged user (no unprivileged user namespaces
+// on the host). The sandbox then still has its namespaces, mounts and
+// seccomp filter, but the kernel never applies RLIMIT_NPROC to host root:
+// a fork bomb is bounded only by the timeout, and any escape lands as root.
+// Without this option New refuses and says why. Only has an effect when
+// the plugin itself runs as root.
+func WithInsecureSandboxAsRoot() Option {
+	return func(c *config) error {
+		c.asRoot = true
 		return nil
 	}
 }

@@ -65,6 +65,17 @@ func (l *launch) start(ctx context.Context) (_ *proc, err error) {
 	reqR, reqW := pipe()
 	respR, respW := pipe()
 	infoR, infoW := pipe()
+	extra := []*os.File{reqR, respW, infoW}
+	if err == nil && l.bwrap != "" {
+		var filter *os.File
+		if filter, err = seccompPipe(l.seccomp); err == nil {
+			files = append(files, filter)
+			extra = append(extra, filter)
+		}
+	}
+	if err == nil {
+		err = markInheritedCloseOnExec()
+	}
 	if err != nil {
 		closeAll()
 		cleanup()
@@ -83,16 +94,16 @@ func (l *launch) start(ctx context.Context) (_ *proc, err error) {
 	}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	cmd.WaitDelay = killGrace
-	cmd.ExtraFiles = []*os.File{reqR, respW, infoW}
+	cmd.ExtraFiles = extra
 	if err := cmd.Start(); err != nil {
 		closeAll()
 		cleanup()
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	// The child's ends now live in the child; keep only ours.
-	reqR.Close()
-	respW.Close()
-	infoW.Close()
+	for _, f := range extra {
+		f.Close()
+	}
 	go func() {
 		// Owned by proc: ends when the process is reaped, which kill forces.
 		_ = cmd.Wait()

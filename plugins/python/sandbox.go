@@ -1,6 +1,8 @@
 package python
 
 import (
+	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -40,9 +42,19 @@ var sandboxEnv = []string{
 // no resolv.conf (there is no network anyway).
 var etcFiles = []string{"/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"}
 
-// rootDirs are bound read-only when they are directories and recreated as
-// the same symlink when they are symlinks (merged-/usr systems).
-var rootDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+// rootLinks are recreated as the same symlinks when they are symlinks
+// (merged-/usr systems); the library ones are bound read-only when they are
+// directories, since the C library and the dynamic linker live there.
+var rootLinks = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// libDirs hold the dynamic linker, the shared libraries numpy links
+// (BLAS, LAPACK, gfortran), the interpreter's standard library and the
+// distribution's packages. Nothing else of /usr is bound: not /usr/local
+// (where other software and its configuration live), /usr/bin, /usr/sbin
+// or /usr/share. The interpreter binary itself is bound file by file, and
+// directories the host's interpreter finds the preloads in are added by
+// probePythonPaths.
+var libDirs = []string{"/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32"}
 
 // kernelConfig is what kernel.py reads from argv[1].
 type kernelConfig struct {
@@ -67,6 +79,10 @@ type launch struct {
 	// processes belong to host uid 65534 and, since each sandbox has its own
 	// user namespace, RLIMIT_NPROC counts per sandbox.
 	asNobody bool
+	// binds are the read-only binds, computed once by New.
+	binds []string
+	// seccomp is the filter bwrap loads before it starts the interpreter.
+	seccomp []byte
 }
 
 // command builds the process for one interpreter. The returned cleanup
@@ -97,7 +113,10 @@ func (l *launch) command() (*exec.Cmd, func(), error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		return cmd, func() { os.RemoveAll(dir) }, nil
 	}
-	cmd := exec.Command(l.bwrap, append(l.bwrapArgs(), py...)...)
+	// fds 5 and 6 are ExtraFiles set by start: bwrap writes the sandbox's
+	// pid to the first and reads the seccomp filter from the second.
+	args := append(l.bwrapArgs(), "--info-fd", "5", "--seccomp", "6", "--")
+	cmd := exec.Command(l.bwrap, append(args, py...)...)
 	cmd.Dir = "/"
 	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -107,33 +126,28 @@ func (l *launch) command() (*exec.Cmd, func(), error) {
 	return cmd, func() {}, nil
 }
 
-// bwrapArgs are the sandbox flags; see the package doc and the report in
-// ARCHITECTURE.md for what each one stops.
+// bwrapArgs are the sandbox flags; see the package doc for what each one
+// stops. The caller adds --info-fd and --seccomp.
 func (l *launch) bwrapArgs() []string {
 	id := strconv.Itoa(nobodyID)
 	args := []string{
 		"--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
 		"--uid", id, "--gid", id, "--hostname", "sandbox",
 		"--die-with-parent", "--new-session",
-		"--info-fd", "5",
 	}
-	for _, d := range rootDirs {
+	for _, d := range rootLinks {
 		fi, err := os.Lstat(d)
-		switch {
-		case err != nil:
-		case fi.Mode()&os.ModeSymlink != 0:
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
 			if target, err := os.Readlink(d); err == nil {
 				args = append(args, "--symlink", target, d)
 			}
-		case fi.IsDir():
-			args = append(args, "--ro-bind", d, d)
 		}
+	}
+	for _, b := range l.binds {
+		args = append(args, "--ro-bind", b, b)
 	}
 	for _, f := range etcFiles {
 		args = append(args, "--ro-bind-try", f, f)
-	}
-	for _, d := range l.cfg.roBinds {
-		args = append(args, "--ro-bind", d, d)
 	}
 	args = append(args,
 		"--proc", "/proc", "--dev", "/dev",
@@ -147,22 +161,100 @@ func (l *launch) bwrapArgs() []string {
 		k, v, _ := strings.Cut(kv, "=")
 		args = append(args, "--setenv", k, v)
 	}
-	return append(args, "--")
+	return args
 }
 
-// pythonVisible reports whether path lies under a directory the sandbox
-// binds, so New can refuse an interpreter the sandbox cannot see.
-func (l *launch) pythonVisible(path string) bool {
-	if l.bwrap == "" {
-		return true
+// sandboxBinds lists what the sandbox binds read-only: libDirs that are
+// real directories, the interpreter binary (and the file its symlinks
+// lead to), the directories extra names (the preloads' homes, the
+// standard library when it lives elsewhere) and WithReadOnlyBind's paths.
+// A path inside one already bound is left out.
+func sandboxBinds(python string, extra, user []string) ([]string, error) {
+	var binds []string
+	add := func(p string) {
+		for _, b := range binds {
+			if within(b, p) {
+				return
+			}
+		}
+		binds = append(binds, p)
 	}
-	dirs := append([]string{"/usr", "/bin", "/lib", "/lib64"}, l.cfg.roBinds...)
-	for _, d := range dirs {
-		if rel, err := filepath.Rel(d, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return true
+	for _, d := range libDirs {
+		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
+			add(d)
 		}
 	}
-	return false
+	real, err := filepath.EvalSymlinks(python)
+	if err != nil {
+		return nil, fmt.Errorf("python: %w", err)
+	}
+	add(python)
+	add(real)
+	for _, p := range extra {
+		add(p)
+	}
+	for _, p := range user {
+		add(p)
+	}
+	return binds, nil
+}
+
+// within reports whether path is dir or lies under it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// probeScript prints, as JSON, the directories the interpreter needs beyond
+// libDirs: its standard library and where each preload module is found.
+// find_spec on a top-level name locates the module without running it.
+const probeScript = `import importlib.util, json, os, sys, sysconfig
+paths = {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
+missing = []
+for name in sys.argv[1:]:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        missing.append(name)
+        continue
+    d = os.path.dirname(spec.origin)
+    if spec.submodule_search_locations:
+        d = os.path.dirname(d)
+    paths.add(d)
+print(json.dumps({"paths": sorted(paths), "missing": missing}))
+`
+
+// probePythonPaths asks the host's interpreter (outside any sandbox; it is
+// the operator's own binary) where its standard library and the preloads
+// live, so that exactly those directories are bound.
+func probePythonPaths(ctx context.Context, python string, preload []string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, python, append([]string{"-I", "-c", probeScript}, preload...)...)
+	cmd.Env = []string{"LANG=C.UTF-8"}
+	cmd.Dir = "/"
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
+		return nil, fmt.Errorf("probe %s for its library paths: %w", python, err)
+	}
+	var res struct {
+		Paths   []string `json:"paths"`
+		Missing []string `json:"missing"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("probe %s for its library paths: decode %q: %w", python, out, err)
+	}
+	if len(res.Missing) > 0 {
+		return nil, fmt.Errorf("python %s: preload modules not installed: %s", python, strings.Join(res.Missing, ", "))
+	}
+	var paths []string
+	for _, p := range res.Paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() && filepath.IsAbs(p) {
+			paths = append(paths, filepath.Clean(p))
+		}
+	}
+	return paths, nil
 }
 
 // boundedBuffer keeps the last n bytes written: bwrap's and the kernel's

@@ -4,7 +4,9 @@
 //
 // It refuses to start without bubblewrap unless --insecure-no-sandbox is
 // given, which runs model-written code with only rlimits between it and the
-// host.
+// host. Run as root, it starts bubblewrap as an unprivileged user and
+// refuses to start when that fails, unless --insecure-sandbox-as-root is
+// given.
 package main
 
 import (
@@ -29,6 +31,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("hintfleet-python", flag.ContinueOnError)
 	var (
 		insecure = fs.Bool("insecure-no-sandbox", false, "run code WITHOUT bubblewrap (rlimits only); for machines without bwrap")
+		asRoot   = fs.Bool("insecure-sandbox-as-root", false, "when run as root and bwrap cannot start as an unprivileged user, run the sandbox as host root (no process limit)")
 		pool     = fs.Int("pool", python.DefaultPoolSize, "warm interpreters kept ready")
 		py       = fs.String("python", python.DefaultPython, "Python interpreter (with numpy and sympy)")
 		timeout  = fs.Duration("timeout", python.DefaultTimeout, "wall-clock limit per call (and the most a call may ask for)")
@@ -65,6 +68,9 @@ func run(args []string) error {
 	}
 	if *insecure {
 		opts = append(opts, python.WithInsecureNoSandbox())
+	}
+	if *asRoot {
+		opts = append(opts, python.WithInsecureSandboxAsRoot())
 	}
 	if os.Getenv(plugins.MagicCookieKey) != plugins.MagicCookieValue {
 		// Run by hand: let go-plugin say so and exit before any sandbox starts.
