@@ -9,7 +9,7 @@ APT_PKGS  := bubblewrap python3-numpy python3-sympy python3-grpcio protobuf-comp
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 
-.PHONY: all deps build build-nvml plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
+.PHONY: all deps build build-nocgo plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
 
 all: build
 
@@ -35,14 +35,15 @@ plugins:
 	ln -sf $(CURDIR)/plugins/calc-py/calc_plugin.py $(BIN)/plugins/calc
 	cd $(BIN)/plugins && rm -f SHA256SUMS && sha256sum -- $$(ls | grep -v SHA256SUMS) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 
-# build-nvml checks that the real-NVML backend (cgo, dlopened lazily) builds;
-# the default build uses the simulated GPU and needs no driver.
-build-nvml:
-	$(GO) build -tags nvml ./...
+# build-nocgo checks that a CGO_ENABLED=0 build still compiles and that its
+# GPU reader says it was built without cgo. The default (cgo) build reads
+# real GPUs through NVML, dlopened lazily, and needs no driver to start.
+build-nocgo:
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/hintfleet
+	CGO_ENABLED=0 $(GO) test -count=1 ./gpu/
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags nvml ./gpu/...
 
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
@@ -50,7 +51,7 @@ staticcheck:
 gotest:
 	$(GO) test -race -count=1 -timeout 20m $(PKG)
 
-test: deps build-nvml vet staticcheck gotest
+test: deps build-nocgo vet staticcheck gotest
 
 # bench runs every benchmark and load harness; each prints `BENCH <name> <value> <unit>`.
 bench: deps
@@ -87,6 +88,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfigFile$$' -fuzztime $(FUZZTIME) ./plugins/host/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLibrary$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./hint/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDeviceList$$' -fuzztime $(FUZZTIME) ./gpu/
 
 clean:
 	rm -rf $(BIN)

@@ -49,10 +49,16 @@ type Options struct {
 	// Load drives the simulated devices; nil means idle.
 	Load LoadSource
 	// RequireGPU makes Open fail with ErrNoGPU instead of returning an
-	// empty Source when no driver or device is present.
+	// empty Source when no driver or device is present (`worker
+	// --require-gpu`: a GPU node whose driver is missing should crash-loop
+	// where an operator sees it, not idle as a healthy worker).
 	RequireGPU bool
-	// Logger receives XID events and watcher errors; nil discards.
+	// Logger receives the one "no GPU" warning, XID events and watcher
+	// errors; nil discards.
 	Logger *slog.Logger
+
+	// openDriver replaces the real driver in tests (go-nvml's mock).
+	openDriver func(context.Context, *slog.Logger) (source, error)
 }
 
 // source is a backend that holds resources (NVML handles, a goroutine).
@@ -67,6 +73,7 @@ type source interface {
 type Source struct {
 	impl      source // nil: no GPUs
 	simulated bool
+	missing   error // why impl is nil; wraps ErrNoGPU
 
 	mu     sync.Mutex
 	closed bool
@@ -74,7 +81,9 @@ type Source struct {
 
 // Open returns the GPUs of this machine, or simulated ones when
 // opts.Simulate > 0. A machine without driver or GPU yields an empty
-// Source and no error, unless opts.RequireGPU is set.
+// Source and no error, unless opts.RequireGPU is set; it says why once, at
+// warning level, on opts.Logger ("no NVIDIA driver (libnvidia-ml.so.1 not
+// found)"), and Missing keeps the reason for callers that print it.
 func Open(ctx context.Context, opts Options) (*Source, error) {
 	if opts.Simulate < 0 {
 		return nil, fmt.Errorf("open gpu: simulate %d: want >= 0", opts.Simulate)
@@ -89,10 +98,14 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 		}
 		return &Source{impl: impl, simulated: true}, nil
 	}
-	impl, err := openNVML(ctx, opts.Logger)
+	open := openNVML
+	if opts.openDriver != nil {
+		open = opts.openDriver
+	}
+	impl, err := open(ctx, opts.Logger)
 	if errors.Is(err, ErrNoGPU) && !opts.RequireGPU {
-		opts.Logger.Info("no gpu", "err", err)
-		return &Source{}, nil
+		opts.Logger.Warn(noGPUMessage(err), "err", err)
+		return &Source{missing: err}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open nvml: %w", err)
@@ -100,8 +113,24 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 	return &Source{impl: impl}, nil
 }
 
+// noGPUMessage is the warning Open logs for err: the specific reason when
+// it is one operators act on, so the log line itself says what to fix.
+func noGPUMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrNoDriver):
+		return ErrNoDriver.Error()
+	case errors.Is(err, ErrNoCgo):
+		return "no GPU support: " + ErrNoCgo.Error()
+	}
+	return "no gpu"
+}
+
 // Simulated reports whether the devices are simulated, so a CLI can say so.
 func (s *Source) Simulated() bool { return s.simulated }
+
+// Missing says why the Source has no GPUs (an error wrapping ErrNoGPU,
+// and ErrNoDriver or ErrNoCgo where that is the reason); nil when it has.
+func (s *Source) Missing() error { return s.missing }
 
 func (s *Source) live() (source, error) {
 	s.mu.Lock()

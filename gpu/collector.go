@@ -150,6 +150,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		labels := labelValues(d, c.hostname)
 		for i, m := range metrics {
 			ch <- prometheus.MustNewConstMetric(c.descs[i], m.valueType, m.value(d), labels...)
+			if m.mig == nil {
+				continue
+			}
+			for _, mi := range d.MIG {
+				ch <- prometheus.MustNewConstMetric(c.descs[i], m.valueType, m.mig(mi), migLabelValues(d, mi, c.hostname)...)
+			}
 		}
 	}
 }

@@ -190,7 +190,7 @@ func TestExporterServe(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		body = string(b)
-		return strings.Contains(body, `DCGM_FI_DEV_GPU_UTIL{Hostname="node-a",UUID="GPU-5151a000-0000-4000-8000-000000000001"`)
+		return strings.Contains(body, `DCGM_FI_DEV_GPU_UTIL{GPU_I_ID="",GPU_I_PROFILE="",Hostname="node-a",UUID="GPU-5151a000-0000-4000-8000-000000000001"`)
 	})
 	if err := stop(); err != nil {
 		t.Errorf("Serve: %v", err)

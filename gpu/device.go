@@ -19,6 +19,31 @@ type Info struct {
 	Name string
 	// MemoryTotalBytes is the frame buffer size.
 	MemoryTotalBytes uint64
+	// MIG lists the MIG GPU instances of a device in MIG mode, by ID;
+	// empty for a whole GPU. Health (XID, ECC, temperature) stays the
+	// parent's: a fault on the GPU is a fault on all its instances.
+	MIG []MIGInstance `json:",omitempty"`
+}
+
+// MIGInstance is one MIG GPU instance, named as dcgm-exporter labels it
+// (GPU_I_ID, GPU_I_PROFILE) and as CUDA_VISIBLE_DEVICES selects it (UUID).
+type MIGInstance struct {
+	// ID is the GPU instance id on its parent, the GPU_I_ID label.
+	ID int
+	// Profile is the profile's name as nvidia-smi prints it and the
+	// GPU_I_PROFILE label carries it: "1g.10gb", "3g.40gb", "1g.10gb+me".
+	Profile string
+	// ProfileID is NVML's profile id (nvml.GPU_INSTANCE_PROFILE_*).
+	ProfileID int
+	// Slices is how many of the GPU's seven (or eight) slices it holds.
+	Slices int
+	// UUID is the MIG device's UUID ("MIG-…"); empty when the driver has
+	// no MIG device for the instance yet (no compute instance created).
+	UUID string
+	// MemoryTotalBytes is the instance's share of the frame buffer;
+	// MemoryUsedBytes is read by Snapshot (zero in Backend.Devices).
+	MemoryTotalBytes uint64
+	MemoryUsedBytes  uint64
 }
 
 // DeviceName is the node name dcgm-exporter puts in its "device" label.

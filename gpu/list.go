@@ -8,8 +8,9 @@ import (
 	"text/tabwriter"
 )
 
-// ListDevices samples b once and writes a table, one row per GPU, for
-// `hintfleet gpu list`. With no GPUs it writes "no GPUs found" and returns
+// ListDevices samples b once and writes a table, one row per GPU and one
+// per MIG instance under it ("0:1" is GPU instance 1 of GPU 0, as
+// GPU_I_ID labels it), for `hintfleet gpu list`. With no GPUs it writes "no GPUs found" and returns
 // nil: an empty node is a fact, not an error.
 func ListDevices(ctx context.Context, w io.Writer, b Backend, th Thresholds) error {
 	devs, err := b.Snapshot(ctx)
@@ -30,6 +31,14 @@ func ListDevices(ctx context.Context, w io.Writer, b Backend, th Thresholds) err
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d / %d\t%d%%\t%d C\t%.0f W\t%d MHz\t%d\t%s\n",
 			d.Index, d.UUID, d.Name, d.MemoryUsedBytes/mib, d.MemoryTotalBytes/mib,
 			d.GPUUtilPercent, d.TemperatureC, d.PowerW, d.SMClockMHz, len(d.Processes), health)
+		for _, m := range d.MIG {
+			uuid := m.UUID
+			if uuid == "" {
+				uuid = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\tMIG %s\t%d / %d\t-\t-\t-\t-\t-\t%s\n",
+				Ref{GPU: d.Index, MIG: m.ID}, uuid, m.Profile, m.MemoryUsedBytes/mib, m.MemoryTotalBytes/mib, health)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("list gpus: write: %w", err)

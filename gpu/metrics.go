@@ -8,8 +8,19 @@ import (
 
 // Labels dcgm-exporter puts on every device series; dashboards and alerts
 // written for it select on these, so the spelling (UUID, modelName,
-// Hostname) is kept even where Prometheus style would say snake_case.
-var deviceLabels = []string{"gpu", "UUID", "device", "modelName", "Hostname"}
+// Hostname, GPU_I_ID) is kept even where Prometheus style would say
+// snake_case. GPU_I_PROFILE and GPU_I_ID name a MIG instance; on a whole
+// GPU's series they are empty, which Prometheus stores as absent, so the
+// stored series are the ones dcgm-exporter's would be.
+var deviceLabels = []string{"gpu", "UUID", "device", "modelName", "GPU_I_PROFILE", "GPU_I_ID", "Hostname"}
+
+// Label names, for callers that select series of one GPU or MIG instance.
+const (
+	LabelGPU        = "gpu"
+	LabelUUID       = "UUID"
+	LabelMIGProfile = "GPU_I_PROFILE"
+	LabelMIGID      = "GPU_I_ID"
+)
 
 // metric is one dcgm-exporter field: its name, help and type as
 // dcgm-exporter's default counters declare them, and how to read it.
@@ -18,6 +29,10 @@ type metric struct {
 	help      string
 	valueType prometheus.ValueType
 	value     func(Device) float64
+	// mig, when set, also reads the field per MIG instance: dcgm-exporter
+	// reports frame buffer use per GPU instance; the rest of the fields
+	// (temperature, power, ECC, XID) belong to the physical GPU.
+	mig func(MIGInstance) float64
 }
 
 const mib = 1 << 20
@@ -39,25 +54,29 @@ const (
 
 var metrics = []metric{
 	{MetricGPUUtil, "GPU utilization (in %).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.GPUUtilPercent) }},
+		func(d Device) float64 { return float64(d.GPUUtilPercent) }, nil},
 	{MetricMemCopyUtil, "Memory utilization (in %).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.MemCopyUtilPercent) }},
+		func(d Device) float64 { return float64(d.MemCopyUtilPercent) }, nil},
 	{MetricFBUsed, "Framebuffer memory used (in MiB).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.MemoryUsedBytes / mib) }},
+		func(d Device) float64 { return float64(d.MemoryUsedBytes / mib) },
+		func(m MIGInstance) float64 { return float64(m.MemoryUsedBytes / mib) }},
 	{MetricFBFree, "Framebuffer memory free (in MiB).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.MemoryFreeBytes / mib) }},
+		func(d Device) float64 { return float64(d.MemoryFreeBytes / mib) },
+		func(m MIGInstance) float64 {
+			return float64((m.MemoryTotalBytes - min(m.MemoryUsedBytes, m.MemoryTotalBytes)) / mib)
+		}},
 	{MetricGPUTemp, "GPU temperature (in C).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.TemperatureC) }},
+		func(d Device) float64 { return float64(d.TemperatureC) }, nil},
 	{MetricPowerUsage, "Power draw (in W).", prometheus.GaugeValue,
-		func(d Device) float64 { return d.PowerW }},
+		func(d Device) float64 { return d.PowerW }, nil},
 	{MetricSMClock, "SM clock frequency (in MHz).", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.SMClockMHz) }},
+		func(d Device) float64 { return float64(d.SMClockMHz) }, nil},
 	{MetricXIDErrors, "Value of the last XID error encountered.", prometheus.GaugeValue,
-		func(d Device) float64 { return float64(d.LastXID) }},
+		func(d Device) float64 { return float64(d.LastXID) }, nil},
 	{MetricECCSBEVolatile, "Total number of single-bit volatile ECC errors.", prometheus.CounterValue,
-		func(d Device) float64 { return float64(d.ECCCorrected) }},
+		func(d Device) float64 { return float64(d.ECCCorrected) }, nil},
 	{MetricECCDBEVolatile, "Total number of double-bit volatile ECC errors.", prometheus.CounterValue,
-		func(d Device) float64 { return float64(d.ECCUncorrected) }},
+		func(d Device) float64 { return float64(d.ECCUncorrected) }, nil},
 }
 
 // MetricNames lists every series the collector emits, in emission order.
@@ -70,5 +89,11 @@ func MetricNames() []string {
 }
 
 func labelValues(d Device, hostname string) []string {
-	return []string{strconv.Itoa(d.Index), d.UUID, d.DeviceName(), d.Name, hostname}
+	return []string{strconv.Itoa(d.Index), d.UUID, d.DeviceName(), d.Name, "", "", hostname}
+}
+
+// migLabelValues label a MIG instance's series as dcgm-exporter does: the
+// parent's gpu, UUID and device, plus the instance's profile and id.
+func migLabelValues(d Device, m MIGInstance, hostname string) []string {
+	return []string{strconv.Itoa(d.Index), d.UUID, d.DeviceName(), d.Name, m.Profile, strconv.Itoa(m.ID), hostname}
 }

@@ -1,4 +1,4 @@
-//go:build !nvml || !cgo
+//go:build !cgo
 
 package gpu
 
@@ -8,7 +8,8 @@ import (
 	"log/slog"
 )
 
-// openNVML without the nvml tag: this binary cannot talk to a driver.
+// openNVML without cgo: go-nvml reaches the driver through cgo, so this
+// binary cannot read GPUs. Open reports why, once, and runs without them.
 func openNVML(context.Context, *slog.Logger) (source, error) {
-	return nil, fmt.Errorf("%w: built without the nvml tag", ErrNoGPU)
+	return nil, fmt.Errorf("%w: %w", ErrNoGPU, ErrNoCgo)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -21,6 +22,7 @@ type reader struct {
 	logger *slog.Logger
 	devs   []nvml.Device
 	infos  []Info
+	migs   [][]nvml.Device // MIG device handles, parallel to infos[i].MIG
 	byUUID map[string]int
 
 	mu   sync.Mutex
@@ -32,9 +34,14 @@ type reader struct {
 type xidState struct{ last, count uint64 }
 
 // newReader initialises lib and enumerates its devices. A failing Init or
-// zero devices is ErrNoGPU. The returned reader owns lib until Close.
+// zero devices is ErrNoGPU; a missing libnvidia-ml.so.1 also ErrNoDriver.
+// The returned reader owns lib until Close.
 func newReader(ctx context.Context, lib nvml.Interface, logger *slog.Logger) (*reader, error) {
-	if ret := lib.Init(); ret != nvml.SUCCESS {
+	switch ret := lib.Init(); ret {
+	case nvml.SUCCESS:
+	case nvml.ERROR_LIBRARY_NOT_FOUND:
+		return nil, fmt.Errorf("%w: %w", ErrNoGPU, ErrNoDriver)
+	default:
 		return nil, fmt.Errorf("%w: nvml init: %w", ErrNoGPU, ret)
 	}
 	r, err := enumerate(lib, logger)
@@ -64,8 +71,14 @@ func enumerate(lib nvml.Interface, logger *slog.Logger) (*reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("device %d: %w", i, err)
 		}
+		mig, handles, err := readMIG(h, info.MemoryTotalBytes)
+		if err != nil {
+			return nil, fmt.Errorf("device %d: %w", i, err)
+		}
+		info.MIG = mig
 		r.devs = append(r.devs, h)
 		r.infos = append(r.infos, info)
+		r.migs = append(r.migs, handles)
 		r.byUUID[info.UUID] = i
 	}
 	return r, nil
@@ -100,7 +113,11 @@ func field[T any](errs *[]error, what string, get func() (T, nvml.Return)) T {
 
 // Devices implements Backend.
 func (r *reader) Devices(context.Context) ([]Info, error) {
-	return append([]Info(nil), r.infos...), nil
+	out := slices.Clone(r.infos)
+	for i := range out {
+		out[i].MIG = slices.Clone(out[i].MIG)
+	}
+	return out, nil
 }
 
 // Snapshot implements Backend: one full read of every device.
@@ -123,6 +140,7 @@ func (r *reader) Snapshot(ctx context.Context) ([]Device, error) {
 func (r *reader) readDevice(i int, h nvml.Device) (Device, error) {
 	var errs []error
 	d := Device{Info: r.infos[i]}
+	d.MIG = readMIGMemory(&errs, d.MIG, r.migs[i])
 	mem := field(&errs, "memory info", h.GetMemoryInfo)
 	d.MemoryUsedBytes, d.MemoryFreeBytes = mem.Used, mem.Free
 	util := field(&errs, "utilization", h.GetUtilizationRates)

@@ -45,6 +45,7 @@ type simConfig struct {
 	load    LoadSource
 	maxSeqs int
 	now     func() time.Time
+	mig     map[int][]string // GPU index → MIG profiles (WithSimMIG)
 }
 
 // WithSimModel names the served model; its parameter count sets memory.
@@ -114,6 +115,14 @@ func NewSimulator(n int, opts ...SimOption) (*Simulator, error) {
 			now:     cfg.now,
 			load:    cfg.load,
 		})
+	}
+	for i, profiles := range cfg.mig {
+		if i >= n {
+			return nil, fmt.Errorf("new simulator: mig on gpu %d of %d", i, n)
+		}
+		if err := s.devs[i].enableMIG(profiles); err != nil {
+			return nil, fmt.Errorf("new simulator: %w", err)
+		}
 	}
 	s.lib = &simLib{Server: srv, devs: s.devs}
 	return s, nil

@@ -133,21 +133,6 @@ func TestSimulatorBadArguments(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	t.Run("no gpu is an empty source", func(t *testing.T) {
-		src, err := Open(ctx, Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer src.Close()
-		if devs := snapshot(t, src); len(devs) != 0 || src.Simulated() {
-			t.Errorf("got %d devices, simulated=%v; want none", len(devs), src.Simulated())
-		}
-	})
-	t.Run("require gpu", func(t *testing.T) {
-		if _, err := Open(ctx, Options{RequireGPU: true}); !errors.Is(err, ErrNoGPU) {
-			t.Errorf("Open(RequireGPU) error = %v, want ErrNoGPU", err)
-		}
-	})
 	t.Run("simulate", func(t *testing.T) {
 		src, err := Open(ctx, Options{Simulate: 4, Model: "x-8B", Load: StaticLoad{Running: 8}})
 		if err != nil {

@@ -96,7 +96,7 @@ func TestMetricsServesFleetAndGPUSeries(t *testing.T) {
 		{"tokens counted", `hintfleet_tokens_total{worker="w1"} `},
 		{"limit per engine", `hintfleet_concurrency_limit{engine="`},
 		{"lease age", `hintfleet_lease_age_seconds{worker="w1"} `},
-		{"gpu util, dcgm name and labels", `DCGM_FI_DEV_GPU_UTIL{Hostname="node-a",UUID="`},
+		{"gpu util, dcgm name and labels", `DCGM_FI_DEV_GPU_UTIL{GPU_I_ID="",GPU_I_PROFILE="",Hostname="node-a",UUID="`},
 		{"gpu memory", "DCGM_FI_DEV_FB_USED{"},
 		{"healthy", `hintfleet_worker_healthy{worker="w1"} 1`},
 	} {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ func newGPUExporterCmd() *cobra.Command {
 		listen, hostname string
 		simulate         int
 		interval         time.Duration
+		requireGPU       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "exporter",
@@ -33,7 +35,7 @@ func newGPUExporterCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate})
+			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate, RequireGPU: requireGPU, Logger: gpuLogger(cmd)})
 			if err != nil {
 				return fmt.Errorf("gpu exporter: %w", err)
 			}
@@ -62,13 +64,15 @@ func newGPUExporterCmd() *cobra.Command {
 	f.IntVar(&simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
 	f.DurationVar(&interval, "interval", gpu.DefaultPollInterval, "poll interval")
 	f.StringVar(&hostname, "hostname", "", "Hostname label (default: os.Hostname; in Kubernetes pass the node name)")
+	f.BoolVar(&requireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
 	return cmd
 }
 
 func newGPUListCmd() *cobra.Command {
 	var (
-		simulate int
-		jsonOut  bool
+		simulate   int
+		jsonOut    bool
+		requireGPU bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -76,13 +80,18 @@ func newGPUListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate})
+			// The reason there are no GPUs is printed below, not logged.
+			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate, RequireGPU: requireGPU})
 			if err != nil {
 				return fmt.Errorf("gpu list: %w", err)
 			}
 			defer src.Close()
 			out := cmd.OutOrStdout()
 			if !jsonOut {
+				if why := src.Missing(); why != nil {
+					_, err := fmt.Fprintf(out, "no GPUs found (%v)\n", why)
+					return err
+				}
 				return gpu.ListDevices(ctx, out, src, gpu.DefaultThresholds())
 			}
 			devs, err := src.Snapshot(ctx)
@@ -102,5 +111,12 @@ func newGPUListCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&requireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found")
 	return cmd
+}
+
+// gpuLogger is where the gpu commands say why there are no GPUs (once, at
+// warning level) and report XID events.
+func gpuLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
