@@ -39,8 +39,8 @@ const (
 	KeyPrefix         = "/hintfleet/"
 	WorkersPrefix     = KeyPrefix + "workers/"  // <id> → WorkerInfo, bound to the worker's lease
 	ClaimsPrefix      = KeyPrefix + "claims/"   // <task> → ClaimValue, bound to the worker's lease
-	DonePrefix        = KeyPrefix + "done/"     // <task> → worker id; written with the release of a finished claim
-	AttemptsPrefix    = KeyPrefix + "attempts/" // <task> → decimal attempt number, written by the requeuer
+	DonePrefix        = KeyPrefix + "done/"     // <task> → "1" or "dead-letter"; written with the release of a finished claim, deleted with the job (JobDonePrefix)
+	AttemptsPrefix    = KeyPrefix + "attempts/" // <task> → decimal attempt number, written by the requeuer, deleted with the job
 	JobsPrefix        = KeyPrefix + "jobs/"     // <id> → job registry entry (owned by coordinator)
 	ElectionPrefix    = KeyPrefix + "election/coordinator"
 	dedupeSuffixSep   = "."
@@ -122,7 +122,17 @@ func WorkerKey(id string) string     { return WorkersPrefix + Token(id) }
 func ClaimKey(task string) string    { return ClaimsPrefix + Token(task) }
 func DoneKey(task string) string     { return DonePrefix + Token(task) }
 func AttemptsKey(task string) string { return AttemptsPrefix + Token(task) }
-func JobKey(id string) string        { return JobsPrefix + Token(id) }
+
+// JobDonePrefix and JobAttemptsPrefix hold the done markers and attempt
+// counts of every task of job: a task id is "<job>/<problem>/<sample>", and
+// Token escapes byte by byte, so the escaped id starts with the escaped
+// "<job>/" (job ids hold no '/', so no job's prefix covers another's). The
+// coordinator deletes both ranges when the job ends, so that
+// etcd holds these keys only for jobs still running, and a finished job
+// leaves its registry entry alone.
+func JobDonePrefix(job string) string     { return DonePrefix + Token(job+"/") }
+func JobAttemptsPrefix(job string) string { return AttemptsPrefix + Token(job+"/") }
+func JobKey(id string) string             { return JobsPrefix + Token(id) }
 
 // Default stream settings. Named so the defaults live in one place.
 const (

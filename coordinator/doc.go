@@ -43,7 +43,10 @@
 // therefore must move with the leader: one folder on a single node, a
 // shared volume (ReadWriteMany) between replicas in a cluster. The etcd
 // done markers (cluster.DoneKey) are the workers' fence against running a
-// finished task again, not the output's dedupe.
+// finished task again, not the output's dedupe. They and the attempt counts
+// are deleted in the transaction that writes the job's terminal record
+// (cluster.JobDonePrefix), so etcd holds them only for running jobs and a
+// finished job leaves its registry entry alone.
 //
 // A result that does not parse is dead-lettered with the reason, attributed
 // through its Hintfleet-Job and Hintfleet-Task headers; one that names no

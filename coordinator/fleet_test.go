@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/worker"
@@ -35,5 +38,17 @@ func TestHappyPath(t *testing.T) {
 	tl := checkExactlyOnce(t, dir, "happy", ps, 2)
 	if tl.written != 40 {
 		t.Fatalf("written = %d, want 40", tl.written)
+	}
+	// The terminal record is written in the same transaction that deletes
+	// the job's done markers and attempt counts: a finished job leaves its
+	// registry entry, not one key per task.
+	for _, prefix := range []string{cluster.DonePrefix, cluster.AttemptsPrefix, cluster.ClaimsPrefix} {
+		resp, err := env.Conn.Etcd.Get(context.Background(), prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Count != 0 {
+			t.Errorf("%d keys under %s after the job, want 0", resp.Count, prefix)
+		}
 	}
 }

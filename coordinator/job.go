@@ -152,7 +152,18 @@ func putJob(ctx context.Context, cli *clientv3.Client, rec Job, create bool) err
 	}
 	key := cluster.JobKey(rec.ID)
 	if !create {
-		if _, err := cli.Put(ctx, key, string(b)); err != nil {
+		ops := []clientv3.Op{clientv3.OpPut(key, string(b))}
+		if rec.State.Terminal() {
+			// The job is over: its tasks' done markers and attempt counts
+			// fence nothing any more (a late copy's result is dropped by
+			// the intake), and keeping them would grow etcd by one key per
+			// task ever run. Rewriting a terminal record deletes empty
+			// ranges, so a new leader that finishes the job again is fine.
+			ops = append(ops,
+				clientv3.OpDelete(cluster.JobDonePrefix(rec.ID), clientv3.WithPrefix()),
+				clientv3.OpDelete(cluster.JobAttemptsPrefix(rec.ID), clientv3.WithPrefix()))
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 			return fmt.Errorf("write job %s: %w", rec.ID, err)
 		}
 		return nil
