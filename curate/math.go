@@ -2,11 +2,7 @@ package curate
 
 import (
 	"context"
-	"math"
-	"math/cmplx"
-	"math/rand/v2"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -27,14 +23,16 @@ const (
 	MethodChoice   = "choice"   // multiple-choice letters
 	MethodNumeric  = "numeric"  // both evaluate to the same number
 	MethodIdentity = "identity" // expressions with variables agree at random points
-	MethodEquation = "equation" // equations whose sides differ by a constant factor
+	MethodEquation = "equation" // equations defining the same set; an assignment x = 5 against 5
+	MethodRelation = "relation" // inequalities and intervals defining the same set
 	MethodList     = "list"     // tuples, intervals, sets, matrices, element by element
 	MethodSymbolic = "sympy"    // decided by sympy in the sandbox
 	MethodMismatch = "mismatch" // none of the above found them equal
 )
 
 // Symbolic decides equivalence where hintfleet's own parser cannot, by running
-// sympy inside the python plugin's sandbox (never in the host process).
+// sympy inside the python plugin's sandbox (never in the host process). The
+// grader hands it both answers already translated by ToSympy.
 type Symbolic interface {
 	Equivalent(ctx context.Context, answer, reference string) (bool, error)
 }
@@ -51,7 +49,8 @@ type MathGrader struct {
 // float rounding of exact answers.
 const DefaultRelTol = 1e-6
 
-// Grade compares answer with reference.
+// Grade compares answer with reference. Both are bare answers; Extract
+// finds the answer in a whole response first (GradeAnswer does both).
 func (g *MathGrader) Grade(ctx context.Context, answer, reference string) Verdict {
 	a, r := Normalize(answer), Normalize(reference)
 	v := Verdict{Answer: a, Reference: r}
@@ -81,30 +80,50 @@ func (g *MathGrader) Grade(ctx context.Context, answer, reference string) Verdic
 		tol = DefaultRelTol
 	}
 	av, ar := parseAnswer(a), parseAnswer(r)
-	if eq, method, detail, ok := compareValues(av, ar, tol); ok {
+	eq, method, detail, ok := compareValues(av, ar, tol)
+	if ok {
 		v.Equal, v.Method, v.Detail = eq, method, detail
 		return v
 	}
+	v.Detail = detail
 	if g.Symbolic != nil {
-		eq, err := g.Symbolic.Equivalent(ctx, a, r)
-		if err == nil {
-			v.Equal, v.Method = eq, MethodSymbolic
-			return v
+		sa, errA := toSympyValue(av)
+		sr, errR := toSympyValue(ar)
+		if errA == nil && errR == nil {
+			eq, err := g.Symbolic.Equivalent(ctx, sa, sr)
+			if err == nil {
+				v.Equal, v.Method, v.Detail = eq, MethodSymbolic, ""
+				return v
+			}
+			v.Detail = "sympy: " + err.Error()
+		} else {
+			v.Detail = "translate to sympy: " + firstErr(errA, errR).Error()
 		}
-		v.Detail = "sympy: " + err.Error()
 	}
-	if v.Method == "" {
-		v.Method = MethodMismatch
-	}
+	v.Method = MethodMismatch
 	return v
 }
 
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
 var (
-	reText      = regexp.MustCompile(`\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}`)
+	reText      = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}`)
 	reDegrees   = regexp.MustCompile(`\^\s*\{?\\circ\}?|°|\\circ|\\degree`)
-	reThousands = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
-	reVarPrefix = regexp.MustCompile(`^[a-zA-Z]\s*(=|\\in)\s*`)
-	reUnits     = regexp.MustCompile(`^(.*?[0-9}])\s*(?:` + unitWords + `)(?:\^\{?[23]\}?)?$`)
+	reThousands = regexp.MustCompile(`^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$`)
+	reSpaced    = regexp.MustCompile(`^-?[1-9]\d{0,2}( \d{3})+(\.\d+)?$`)
+	reDecComma  = regexp.MustCompile(`^(-?0),(\d{2,})$`)
+	reVarIn     = regexp.MustCompile(`^[a-zA-Z]\s*\\in\s*`)
+	reUnits     = regexp.MustCompile(`^(.*?[0-9}).])\s*(?:` + unitWords + `)(?:\^\{?[23]\}?)?$`)
+	reWords     = regexp.MustCompile(`^(.*?[0-9}])\s+([A-Za-z][A-Za-z.\-]*(?:\s+[A-Za-z][A-Za-z.\-]*)*)$`)
+	reOrAnd     = regexp.MustCompile(`\s+(?:or|and)\s+`)
+	reRelation  = regexp.MustCompile(`\\(leqslant|leq|le|geqslant|geq|ge|neq|ne|lt|gt)([^a-zA-Z]|$)`)
 	reChoice    = regexp.MustCompile(`^\(?([A-E])\)?$`)
 	reMixed     = regexp.MustCompile(`^(-?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$`)
 	reWord      = regexp.MustCompile(`^\\text\{\s*([A-Za-z][A-Za-z ]{2,})\s*\}$`)
@@ -112,13 +131,21 @@ var (
 	reMatrix    = regexp.MustCompile(`^\\begin\{[pbvBV]?matrix\}(.*)\\end\{[pbvBV]?matrix\}$`)
 )
 
-const unitWords = `units?|cm|centimeters?|m|meters?|km|kilometers?|inch(?:es)?|in|feet|foot|ft|yards?|miles?|mph|` +
-	`degrees?|cents?|dollars?|hours?|minutes?|seconds?|days?|weeks?|years?|sq|square\s+\w+|cubic\s+\w+|` +
-	`pounds?|ounces?|grams?|kg|liters?|gallons?|students?|people|ways|points?|percent`
+const unitWords = `units?|cm|mm|centimeters?|m|meters?|metres?|km|kilometers?|inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|mph|` +
+	`kph|km/h|m/s|degrees?|cents?|dollars?|euros?|hours?|hrs?|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?|` +
+	`sq\.?\s*\w+|square\s+\w+|cubic\s+\w+|pounds?|lbs?|ounces?|oz|grams?|g|kg|mg|liters?|litres?|ml|mL|L|gallons?|` +
+	`students?|people|persons?|ways|points?|percent|per\s*cent|pct|times|apples|marbles|books|cookies|pages|tickets`
+
+// notUnits are words that may follow a number in an answer without being
+// its unit: they make it a list, a formula or a word answer.
+var notUnits = map[string]bool{"and": true, "or": true, "to": true, "of": true, "if": true, "is": true, "pi": true,
+	"sqrt": true, "mod": true, "times": false, "over": true, "i": true, "e": true, "inf": true, "infinity": true}
 
 // Normalize rewrites a LaTeX answer to a canonical spelling: no $ or
-// \left/\right, \dfrac as \frac, no \text{} wrappers, degree signs, percent
-// signs, dollar signs, units or thousands separators, no "x =" prefix.
+// \left/\right, \dfrac \tfrac \cfrac as \frac, no \text{} wrappers, degree
+// signs, percent signs and words, dollar signs, units, thousands separators
+// (1,000 and 10\,000; a decimal comma as in 0,111 becomes a point), relations
+// as < <= > >= !=, "or"/"and" between answers as a comma, no "x \in" prefix.
 func Normalize(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.Trim(s, "$")
@@ -130,13 +157,7 @@ func Normalize(s string) string {
 			s = strings.TrimPrefix(strings.TrimSuffix(s, w), w)
 		}
 	}
-	r := strings.NewReplacer(
-		`\left`, "", `\right`, "", `\!`, "", `\,`, " ", `\;`, " ", `\:`, " ", `\quad`, " ", `\qquad`, " ",
-		`\displaystyle`, "", `\dfrac`, `\frac`, `\tfrac`, `\frac`, `\%`, "", "%", "", `\$`, "",
-		`{,}`, ",", `\emptyset`, `\varnothing`,
-	)
-	s = r.Replace(s)
-	s = strings.ReplaceAll(s, `\left`, "")
+	s = normReplacer.Replace(s)
 	for {
 		t := reText.ReplaceAllString(s, "$1")
 		if t == s {
@@ -145,17 +166,37 @@ func Normalize(s string) string {
 		s = t
 	}
 	s = reDegrees.ReplaceAllString(s, "")
+	s = reRelation.ReplaceAllStringFunc(s, func(m string) string {
+		sub := reRelation.FindStringSubmatch(m)
+		op := map[string]string{"leqslant": "<=", "leq": "<=", "le": "<=", "geqslant": ">=", "geq": ">=", "ge": ">=",
+			"neq": "!=", "ne": "!=", "lt": "<", "gt": ">"}[sub[1]]
+		return op + sub[2]
+	})
 	s = strings.TrimSpace(s)
 	s = strings.TrimSuffix(s, ".")
 	s = strings.TrimSpace(s)
-	if m := reUnits.FindStringSubmatch(s); m != nil {
-		s = strings.TrimSpace(m[1])
+	for range 2 { // "12 square units", "5 \text{cm}^2"
+		if m := reUnits.FindStringSubmatch(s); m != nil {
+			s = strings.TrimSpace(m[1])
+		}
 	}
-	if loc := reVarPrefix.FindStringIndex(s); loc != nil && !strings.Contains(s[loc[1]:], "=") {
+	if m := reWords.FindStringSubmatch(s); m != nil && !hasNotUnit(m[2]) {
+		s = strings.TrimSpace(m[1]) // "12 apples": a count and its noun
+	}
+	if strings.ContainsAny(s, "0123456789") {
+		s = reOrAnd.ReplaceAllString(s, ", ")
+	}
+	if loc := reVarIn.FindStringIndex(s); loc != nil {
 		s = s[loc[1]:]
 	}
-	if reThousands.MatchString(strings.ReplaceAll(s, " ", "")) {
-		s = strings.ReplaceAll(strings.ReplaceAll(s, " ", ""), ",", "")
+	compact := strings.TrimSpace(s)
+	switch {
+	case reThousands.MatchString(strings.ReplaceAll(compact, " ", "")):
+		s = strings.ReplaceAll(strings.ReplaceAll(compact, " ", ""), ",", "")
+	case reSpaced.MatchString(compact):
+		s = strings.ReplaceAll(compact, " ", "")
+	case reDecComma.MatchString(compact):
+		s = reDecComma.ReplaceAllString(compact, "$1.$2")
 	}
 	// A mixed number, as MATH writes 137 \frac{1}{2}: LaTeX has no operator
 	// between the parts, so spell out the sum before anything multiplies them.
@@ -165,329 +206,19 @@ func Normalize(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// squash drops all white space, for comparing spellings.
-func squash(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\n' {
-			return -1
+func hasNotUnit(words string) bool {
+	for _, w := range strings.Fields(words) {
+		if notUnits[strings.ToLower(w)] || len(w) < 2 {
+			return true
 		}
-		return r
-	}, s)
+	}
+	return false
 }
 
-func choiceLetter(s string) (string, bool) {
-	m := reChoice.FindStringSubmatch(squash(s))
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
-}
-
-// value is an answer's structure: a single expression, an equation, or a
-// list (tuple, interval, set, matrix row) of values.
-type value struct {
-	kind  byte // 'e' expression, 'q' equation, 'l' ordered list, 's' set, 'm' matrix
-	open  byte // brackets of a list: ( [ {
-	close byte
-	src   string
-	items []value
-}
-
-// parseAnswer splits an answer into its structure without evaluating it.
-func parseAnswer(s string) value {
-	s = strings.TrimSpace(s)
-	if m := reMatrix.FindStringSubmatch(squashKeep(s)); m != nil {
-		v := value{kind: 'm', src: s}
-		for _, row := range strings.Split(m[1], `\\`) {
-			if strings.TrimSpace(row) == "" {
-				continue
-			}
-			r := value{kind: 'l', open: '[', close: ']'}
-			for _, cell := range strings.Split(row, "&") {
-				r.items = append(r.items, parseAnswer(cell))
-			}
-			v.items = append(v.items, r)
-		}
-		return v
-	}
-	if parts := splitTop(s, `\cup`); len(parts) > 1 {
-		v := value{kind: 's', src: s}
-		for _, p := range parts {
-			v.items = append(v.items, parseAnswer(p))
-		}
-		return v
-	}
-	if strings.HasPrefix(s, `\{`) && strings.HasSuffix(s, `\}`) {
-		return listOf('s', '{', '}', s[2:len(s)-2], s)
-	}
-	if len(s) >= 2 && strings.ContainsRune("([", rune(s[0])) && strings.ContainsRune(")]", rune(s[len(s)-1])) &&
-		balanced(s[1:len(s)-1]) && len(splitTop(s[1:len(s)-1], ",")) > 1 {
-		return listOf('l', s[0], s[len(s)-1], s[1:len(s)-1], s)
-	}
-	if parts := splitTop(s, ","); len(parts) > 1 {
-		return listOf('s', 0, 0, s, s) // "1, -2": all solutions, in any order
-	}
-	if parts := splitTop(s, `\pm`); len(parts) == 2 {
-		return value{kind: 's', src: s, items: []value{
-			{kind: 'e', src: parts[0] + "+" + wrap(parts[1])},
-			{kind: 'e', src: parts[0] + "-" + wrap(parts[1])},
-		}}
-	}
-	if parts := splitTop(s, "="); len(parts) == 2 {
-		return value{kind: 'q', src: s, items: []value{{kind: 'e', src: parts[0]}, {kind: 'e', src: parts[1]}}}
-	}
-	return value{kind: 'e', src: s}
-}
-
-func wrap(s string) string { return "(" + s + ")" }
-
-// squashKeep trims surrounding space only; matrices keep inner spacing.
-func squashKeep(s string) string { return strings.TrimSpace(s) }
-
-func listOf(kind, open, close byte, inner, src string) value {
-	v := value{kind: kind, open: open, close: close, src: src}
-	for _, p := range splitTop(inner, ",") {
-		it := parseAnswer(p)
-		if kind == 's' && it.kind == 's' && it.open == 0 {
-			v.items = append(v.items, it.items...) // {1 \pm \sqrt5, -2} has three elements
-			continue
-		}
-		v.items = append(v.items, it)
-	}
-	return v
-}
-
-// splitTop splits s at sep where sep is outside every bracket pair.
-func splitTop(s, sep string) []string {
-	var parts []string
-	depth, last := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		}
-		if depth == 0 && strings.HasPrefix(s[i:], sep) {
-			parts = append(parts, strings.TrimSpace(s[last:i]))
-			last = i + len(sep)
-			i += len(sep) - 1
-		}
-	}
-	return append(parts, strings.TrimSpace(s[last:]))
-}
-
-func balanced(s string) bool {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-			if depth < 0 {
-				return false
-			}
-		}
-	}
-	return depth == 0
-}
-
-// compareValues compares two parsed answers; ok is false when either side
-// could not be evaluated, so that a symbolic fallback may decide.
-func compareValues(a, r value, tol float64) (eq bool, method, detail string, ok bool) {
-	if a.kind != r.kind {
-		// A one-element set answers a single-expression question.
-		if a.kind == 's' && len(a.items) == 1 {
-			return compareValues(a.items[0], r, tol)
-		}
-		if r.kind == 's' && len(r.items) == 1 {
-			return compareValues(a, r.items[0], tol)
-		}
-		// An equation on one side only: compare its right side ("y = 2x+3" vs "2x+3").
-		if a.kind == 'q' && r.kind == 'e' {
-			return compareValues(a.items[1], r, tol)
-		}
-		if r.kind == 'q' && a.kind == 'e' {
-			return compareValues(a, r.items[1], tol)
-		}
-		_, aerr := evalAll(a)
-		_, rerr := evalAll(r)
-		return false, MethodList, "different shapes", aerr == nil && rerr == nil
-	}
-	switch a.kind {
-	case 'e':
-		return compareExprs(a.src, r.src, tol)
-	case 'q':
-		return compareEquations(a, r, tol)
-	case 'l', 'm':
-		if a.open != r.open || a.close != r.close {
-			return false, MethodList, "different brackets", true
-		}
-		if len(a.items) != len(r.items) {
-			return false, MethodList, "different lengths", true
-		}
-		for i := range a.items {
-			eq, _, detail, ok := compareValues(a.items[i], r.items[i], tol)
-			if !ok || !eq {
-				return false, MethodList, detail, ok
-			}
-		}
-		return true, MethodList, "", true
-	case 's':
-		if len(a.items) != len(r.items) {
-			return false, MethodList, "different sizes", true
-		}
-		used := make([]bool, len(r.items))
-	next:
-		for _, x := range a.items {
-			for j, y := range r.items {
-				if used[j] {
-					continue
-				}
-				if eq, _, _, ok := compareValues(x, y, tol); ok && eq {
-					used[j] = true
-					continue next
-				}
-			}
-			return false, MethodList, "no match for " + x.src, true
-		}
-		return true, MethodList, "", true
-	}
-	return false, "", "", false
-}
-
-func evalAll(v value) (int, error) {
-	if v.kind == 'e' {
-		_, _, err := parseExpr(v.src)
-		return 1, err
-	}
-	n := 0
-	for _, it := range v.items {
-		k, err := evalAll(it)
-		if err != nil {
-			return 0, err
-		}
-		n += k
-	}
-	return n, nil
-}
-
-// samples are the points at which expressions with variables are compared;
-// fixed so that grading is deterministic.
-var samples = func() []map[string]float64 {
-	rng := rand.New(rand.NewPCG(2503, 4625))
-	out := make([]map[string]float64, 5)
-	for i := range out {
-		out[i] = map[string]float64{}
-		for _, name := range []string{"a", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "o", "p", "q",
-			"r", "s", "t", "u", "v", "w", "x", "y", "z", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L",
-			"M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "theta", "alpha", "beta"} {
-			out[i][name] = 0.5 + 2.5*rng.Float64()
-		}
-	}
-	return out
-}()
-
-func compareExprs(a, r string, tol float64) (bool, string, string, bool) {
-	ea, va, err := parseExpr(a)
-	if err != nil {
-		return false, "", "answer: " + err.Error(), false
-	}
-	er, vr, err := parseExpr(r)
-	if err != nil {
-		return false, "", "reference: " + err.Error(), false
-	}
-	method := MethodNumeric
-	if len(va)+len(vr) > 0 {
-		method = MethodIdentity
-	}
-	for _, pt := range points(va, vr) {
-		x, err1 := ea.eval(pt)
-		y, err2 := er.eval(pt)
-		if err1 != nil || err2 != nil {
-			return false, method, "cannot evaluate", false
-		}
-		if !approxEqual(x, y, tol) {
-			return false, method, "values differ", true
-		}
-	}
-	return true, method, "", true
-}
-
-func points(vars ...map[string]bool) []map[string]complex128 {
-	var names []string
-	for _, vs := range vars {
-		for n := range vs {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	n := len(samples)
-	if len(names) == 0 {
-		n = 1
-	}
-	out := make([]map[string]complex128, n)
-	for i := range out {
-		out[i] = map[string]complex128{}
-		for _, name := range names {
-			out[i][name] = complex(samples[i][name], 0)
-		}
-	}
-	return out
-}
-
-// compareEquations checks that lhs-rhs of both equations are proportional:
-// "5x - 7y + 11z + 4 = 0" is the same plane as "-10x + 14y - 22z - 8 = 0".
-func compareEquations(a, r value, tol float64) (bool, string, string, bool) {
-	var diffs [2]expr
-	vars := map[string]bool{}
-	for i, q := range []value{a, r} {
-		l, lv, err := parseExpr(q.items[0].src)
-		if err != nil {
-			return false, "", err.Error(), false
-		}
-		rr, rv, err := parseExpr(q.items[1].src)
-		if err != nil {
-			return false, "", err.Error(), false
-		}
-		for k := range lv {
-			vars[k] = true
-		}
-		for k := range rv {
-			vars[k] = true
-		}
-		diffs[i] = binExpr{op: '-', l: l, r: rr}
-	}
-	var ratio complex128
-	for i, pt := range points(vars) {
-		x, err1 := diffs[0].eval(pt)
-		y, err2 := diffs[1].eval(pt)
-		if err1 != nil || err2 != nil {
-			return false, MethodEquation, "cannot evaluate", false
-		}
-		if y == 0 || x == 0 {
-			if x != y {
-				return false, MethodEquation, "values differ", true
-			}
-			continue
-		}
-		if i == 0 || ratio == 0 {
-			ratio = x / y
-		} else if !approxEqual(x/y, ratio, tol) {
-			return false, MethodEquation, "not proportional", true
-		}
-	}
-	return true, MethodEquation, "", true
-}
-
-func approxEqual(x, y complex128, tol float64) bool {
-	if cmplx.IsInf(x) || cmplx.IsInf(y) {
-		return cmplx.IsInf(x) && cmplx.IsInf(y) && math.Signbit(real(x)) == math.Signbit(real(y))
-	}
-	if cmplx.IsNaN(x) || cmplx.IsNaN(y) {
-		return false
-	}
-	d := cmplx.Abs(x - y)
-	return d <= 1e-9 || d <= tol*math.Max(cmplx.Abs(x), cmplx.Abs(y))
-}
+var normReplacer = strings.NewReplacer(
+	`\\`, `\\`, // a row break stays: its second backslash starts no command
+	`\left`, "", `\right`, "", `\!`, "", `\,`, " ", `\;`, " ", `\:`, " ", `\ `, " ", "~", " ", `\quad`, " ", `\qquad`, " ",
+	`\displaystyle`, "", `\dfrac`, `\frac`, `\tfrac`, `\frac`, `\cfrac`, `\frac`, `\%`, "", "%", "", `\$`, "",
+	`{,}`, ",", `\emptyset`, `\varnothing`, "−", "-", "–", "-", "×", `\times `, "÷", `\div `, "π", `\pi `, "∞", `\infty `,
+	"√", `\sqrt`, "≤", `\le `, "≥", `\ge `, "≠", `\ne `, "·", `\cdot `, `\dots`, "", `\ldots`, "", `\cdots`, "",
+)

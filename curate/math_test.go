@@ -67,13 +67,13 @@ type fakeSymbolic struct{ calls int }
 
 func (f *fakeSymbolic) Equivalent(_ context.Context, a, r string) (bool, error) {
 	f.calls++
-	return a == `\lfloor 7.5 \rfloor` && r == "7", nil
+	return a == `parse("gcd(12, 18)")` && r == `Rational("6")`, nil
 }
 
 func TestSymbolicFallback(t *testing.T) {
 	s := &fakeSymbolic{}
 	g := MathGrader{Symbolic: s}
-	v := g.Grade(context.Background(), `\lfloor 7.5 \rfloor`, "7")
+	v := g.Grade(context.Background(), `\gcd(12, 18)`, "6")
 	if !v.Equal || v.Method != MethodSymbolic || s.calls != 1 {
 		t.Fatalf("verdict %+v after %d sympy calls, want equal by sympy after 1", v, s.calls)
 	}

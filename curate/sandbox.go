@@ -2,9 +2,13 @@ package curate
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hintfleet/hintfleet/plugins"
@@ -56,55 +60,113 @@ func (s *toolSession) RunPython(ctx context.Context, code string, timeout time.D
 
 func (s *toolSession) Close(ctx context.Context) error { return s.tool.Close(ctx, s.id) }
 
-// Sympy decides symbolic equivalence with sympy inside the sandbox: both
-// answers are turned from LaTeX into sympy syntax and simplify(a - b) is
-// checked for zero. It implements Symbolic.
+// Sympy decides symbolic equivalence with sympy inside the sandbox. It
+// takes answers already translated by ToSympy and compares them by
+// structure: tuples in order, finite sets in any order, intervals and unions
+// as sets, equations as proportional lhs - rhs, relations by the sets they
+// define, expressions by simplify(a - b) == 0 or a numeric difference below
+// 1e-9 at 30 digits. It implements Symbolic.
+//
+// When Runner also implements Sessions, each worker slot keeps one sandbox
+// session with sympy imported and the comparison code installed, so that a
+// comparison costs its own time; a session that timed out is replaced.
 type Sympy struct {
 	Runner  Runner
-	Timeout time.Duration // 0 means 10 s
+	Timeout time.Duration // per comparison; 0 means 10 s
+	Workers int           // sessions kept; 0 means the number of CPUs
+
+	once  sync.Once
+	slots chan Session
 }
 
-// sympyProgram parses two expressions given as JSON strings and prints
-// EQUAL or DIFFERENT; anything else (a parse error) is an error.
-const sympyProgram = `
-import json, re, sympy
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations, implicit_multiplication_application, convert_xor
-def tex(s):
-    s = s.replace('\\left', '').replace('\\right', '')
-    for _ in range(8):
-        s = re.sub(r'\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}', r'((\1)/(\2))', s)
-        s = re.sub(r'\\sqrt\[([^\]]*)\]\{([^{}]*)\}', r'((\2)**(1/(\1)))', s)
-        s = re.sub(r'\\sqrt\{([^{}]*)\}', r'sqrt(\1)', s)
-    s = re.sub(r'\\(cdot|times)', '*', s)
-    s = s.replace('\\pi', 'pi').replace('\\infty', 'oo').replace('{', '(').replace('}', ')')
-    s = re.sub(r'\\(sin|cos|tan|log|ln|exp)', r'\1', s)
-    s = s.replace('\\', '')
-    return parse_expr(s, transformations=standard_transformations + (implicit_multiplication_application, convert_xor))
-a, b = json.loads(%s)
-d = sympy.simplify(tex(a) - tex(b))
-print('EQUAL' if d == 0 else 'DIFFERENT')
-`
+//go:embed sympyharness.py
+var sympyHarness string
+
+func (s *Sympy) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 10 * time.Second
+}
+
+// Close kills the sessions Sympy keeps.
+func (s *Sympy) Close(ctx context.Context) error {
+	if s.slots == nil {
+		return nil
+	}
+	var errs []error
+	for range cap(s.slots) {
+		if sess := <-s.slots; sess != nil {
+			errs = append(errs, sess.Close(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Equivalent implements Symbolic.
-func (s Sympy) Equivalent(ctx context.Context, answer, reference string) (bool, error) {
+func (s *Sympy) Equivalent(ctx context.Context, answer, reference string) (bool, error) {
 	args, _ := json.Marshal([]string{answer, reference})
 	lit, _ := json.Marshal(string(args))
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
+	call := "_hf_sympy_compare(" + string(lit) + ")"
+	var res RunResult
+	var err error
+	if opener, ok := s.Runner.(Sessions); ok {
+		res, err = s.inSession(ctx, opener, call)
+	} else {
+		res, err = s.Runner.RunPython(ctx, sympyHarness+"\n"+call+"\n", s.timeout())
 	}
-	res, err := s.Runner.RunPython(ctx, fmt.Sprintf(sympyProgram, lit), timeout)
 	if err != nil {
 		return false, err
 	}
 	switch out := strings.TrimSpace(res.Stdout); {
-	case strings.HasSuffix(out, "EQUAL") && !strings.HasSuffix(out, "DIFFERENT"):
-		return true, nil
 	case strings.HasSuffix(out, "DIFFERENT"):
 		return false, nil
+	case strings.HasSuffix(out, "EQUAL"):
+		return true, nil
 	}
 	if res.ErrorKind != "" {
 		return false, fmt.Errorf("sympy: %s", res.ErrorKind)
 	}
 	return false, fmt.Errorf("sympy could not compare: %s", lastLine(res.Stderr))
+}
+
+func (s *Sympy) inSession(ctx context.Context, opener Sessions, call string) (RunResult, error) {
+	s.once.Do(func() {
+		n := s.Workers
+		if n <= 0 {
+			n = runtime.NumCPU()
+		}
+		s.slots = make(chan Session, n)
+		for range n {
+			s.slots <- nil
+		}
+	})
+	var sess Session
+	select {
+	case sess = <-s.slots:
+	case <-ctx.Done():
+		return RunResult{}, context.Cause(ctx)
+	}
+	defer func() { s.slots <- sess }()
+	if sess == nil {
+		var err error
+		if sess, err = opener.OpenSession(ctx); err != nil {
+			return RunResult{}, err
+		}
+		res, err := sess.RunPython(ctx, sympyHarness, s.timeout())
+		if err == nil && (res.ExitCode != 0 || res.ErrorKind != "") {
+			err = fmt.Errorf("install sympy harness: %s %s", res.ErrorKind, lastLine(res.Stderr))
+		}
+		if err != nil {
+			sess.Close(context.WithoutCancel(ctx))
+			sess = nil
+			return RunResult{}, err
+		}
+	}
+	res, err := sess.RunPython(ctx, call, s.timeout())
+	if err != nil || res.ErrorKind != "" {
+		sess.Close(context.WithoutCancel(ctx)) // timed out or broken: a new one next time
+		sess = nil
+	}
+	return res, err
 }

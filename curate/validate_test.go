@@ -126,7 +126,8 @@ func TestStdIOGrader(t *testing.T) {
 }
 
 func TestSympyInSandbox(t *testing.T) {
-	s := Sympy{Runner: sandbox(t)}
+	s := &Sympy{Runner: sandbox(t), Workers: 1}
+	t.Cleanup(func() { s.Close(context.Background()) })
 	for _, tc := range []struct {
 		a, b string
 		want bool
@@ -134,13 +135,43 @@ func TestSympyInSandbox(t *testing.T) {
 		{`\frac{x^2-1}{x-1}`, "x+1", true},
 		{`\frac{x^2-1}{x-1}`, "x+2", false},
 		{`\sqrt{8}`, `2\sqrt{2}`, true},
+		{`2^{10000}`, `2^{10000}`, true},
+		{`2^{10000}+1`, `2^{10000}`, false},
+		{`\sum_{k=1}^{n} k`, `\frac{n(n+1)}{2}`, true},
+		{`\sum_{k=1}^{n} k^2`, `\frac{n(n+1)}{2}`, false},
+		{`\sin^2 x + \cos^2 x`, "1", true},
+		{`\arctan 1`, `\frac{\pi}{4}`, true},
+		{`\gcd(12, 18)`, "6", true},
+		{`x \le 5`, `(-\infty, 5]`, true},
+		{`x < 5`, `(-\infty, 5]`, false},
+		{`(1, 2)`, `(1, 2)`, true},
+		{`\{1, 2\}`, `\{2, 1\}`, true},
+		{`2x + 4y = 3`, `y = -\frac{1}{2}x + \frac{3}{4}`, true},
 	} {
-		got, err := s.Equivalent(context.Background(), tc.a, tc.b)
+		sa, err := ToSympy(tc.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := ToSympy(tc.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Equivalent(context.Background(), sa, sb)
 		if err != nil || got != tc.want {
-			t.Errorf("Equivalent(%q, %q) = %v, %v; want %v", tc.a, tc.b, got, err, tc.want)
+			t.Errorf("Equivalent(%q, %q) [%s vs %s] = %v, %v; want %v", tc.a, tc.b, sa, sb, got, err, tc.want)
 		}
 	}
-	if _, err := s.Equivalent(context.Background(), `\frac{`, "1"); err == nil {
+	if _, err := s.Equivalent(context.Background(), "Rational(", "1"); err == nil {
 		t.Error("unparsable answer: want an error, got a verdict")
+	}
+	// A comparison that runs past the time limit is an error, and the next
+	// one gets a new session.
+	slow := &Sympy{Runner: s.Runner, Timeout: time.Second, Workers: 1}
+	t.Cleanup(func() { slow.Close(context.Background()) })
+	if _, err := slow.Equivalent(context.Background(), "factorial(10**9)", "1"); err == nil {
+		t.Error("slow comparison: want an error")
+	}
+	if eq, err := slow.Equivalent(context.Background(), "Rational(1, 2)", "Float(0.5)"); err != nil || !eq {
+		t.Errorf("after a timeout: %v, %v; want equal", eq, err)
 	}
 }

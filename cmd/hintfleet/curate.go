@@ -36,7 +36,7 @@ func sandboxGrader(useSympy bool) (*curate.MathGrader, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start sandbox for sympy: %w", err)
 	}
-	return &curate.MathGrader{Symbolic: curate.Sympy{Runner: curate.ToolRunner{Tool: interp}}}, interp.Stop, nil
+	return &curate.MathGrader{Symbolic: &curate.Sympy{Runner: curate.ToolRunner{Tool: interp}, Workers: 1}}, interp.Stop, nil
 }
 
 func newGradeCmd() *cobra.Command {

@@ -4,169 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/cmplx"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode"
 )
 
-// expr is a parsed arithmetic expression over complex numbers and
-// single-letter variables. Answers are compared by evaluating both sides at
-// the same points: numbers directly, expressions with variables at several
-// random points (polynomial identity testing, in the spirit of Schwartz–Zippel).
-type expr interface {
-	eval(env map[string]complex128) (complex128, error)
-}
-
-type (
-	numExpr struct{ v complex128 }
-	varExpr struct{ name string }
-	negExpr struct{ x expr }
-	binExpr struct {
-		op   byte
-		l, r expr
-	}
-	funcExpr struct {
-		name string
-		x    expr
-	}
-	factExpr struct{ x expr }
-	rootExpr struct{ n, x expr }
-)
-
-// eval takes the real n-th root of a negative real where n is odd, as
-// \sqrt[3]{-8} = -2 means; the principal complex root otherwise.
-func (e rootExpr) eval(env map[string]complex128) (complex128, error) {
-	n, err := e.n.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	x, err := e.x.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	if imag(n) == 0 && imag(x) == 0 && real(x) < 0 && math.Mod(real(n), 2) == 1 {
-		return complex(-math.Pow(-real(x), 1/real(n)), 0), nil
-	}
-	if imag(x) == 0 && real(x) >= 0 && imag(n) == 0 {
-		return complex(math.Pow(real(x), 1/real(n)), 0), nil
-	}
-	return cmplx.Pow(x, 1/n), nil
-}
-
-var errUnbound = errors.New("unbound variable")
-
-func (e numExpr) eval(map[string]complex128) (complex128, error) { return e.v, nil }
-
-func (e varExpr) eval(env map[string]complex128) (complex128, error) {
-	v, ok := env[e.name]
-	if !ok {
-		return 0, fmt.Errorf("%w %q", errUnbound, e.name)
-	}
-	return v, nil
-}
-
-func (e negExpr) eval(env map[string]complex128) (complex128, error) {
-	v, err := e.x.eval(env)
-	if imag(v) == 0 {
-		return complex(-real(v), 0), err // no -0i: sqrt(-1) must be i, not -i
-	}
-	return -v, err
-}
-
-func (e binExpr) eval(env map[string]complex128) (complex128, error) {
-	l, err := e.l.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	r, err := e.r.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	switch e.op {
-	case '+':
-		return l + r, nil
-	case '-':
-		return l - r, nil
-	case '*':
-		return l * r, nil
-	case '/':
-		if r == 0 {
-			return 0, errors.New("division by zero")
-		}
-		return l / r, nil
-	case '^':
-		// Real bases with real exponents stay real where they can (cube
-		// roots of negatives), as a reader of a math answer expects.
-		if imag(l) == 0 && imag(r) == 0 {
-			if real(l) < 0 && real(r) != math.Trunc(real(r)) {
-				return cmplx.Pow(l, r), nil
-			}
-			return complex(math.Pow(real(l), real(r)), 0), nil
-		}
-		return cmplx.Pow(l, r), nil
-	}
-	return 0, fmt.Errorf("unknown operator %q", e.op)
-}
-
-func (e funcExpr) eval(env map[string]complex128) (complex128, error) {
-	v, err := e.x.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	switch e.name {
-	case "sqrt":
-		if imag(v) == 0 && real(v) >= 0 {
-			return complex(math.Sqrt(real(v)), 0), nil
-		}
-		return cmplx.Sqrt(v), nil
-	case "sin":
-		return cmplx.Sin(v), nil
-	case "cos":
-		return cmplx.Cos(v), nil
-	case "tan":
-		return cmplx.Tan(v), nil
-	case "cot":
-		return 1 / cmplx.Tan(v), nil
-	case "sec":
-		return 1 / cmplx.Cos(v), nil
-	case "csc":
-		return 1 / cmplx.Sin(v), nil
-	case "arcsin":
-		return cmplx.Asin(v), nil
-	case "arccos":
-		return cmplx.Acos(v), nil
-	case "arctan":
-		return cmplx.Atan(v), nil
-	case "ln", "log":
-		return cmplx.Log(v), nil
-	case "exp":
-		return cmplx.Exp(v), nil
-	case "abs":
-		return complex(cmplx.Abs(v), 0), nil
-	}
-	return 0, fmt.Errorf("unknown function %q", e.name)
-}
-
-func (e factExpr) eval(env map[string]complex128) (complex128, error) {
-	v, err := e.x.eval(env)
-	if err != nil {
-		return 0, err
-	}
-	n := real(v)
-	if imag(v) != 0 || n < 0 || n != math.Trunc(n) || n > 170 {
-		return 0, errors.New("factorial of a non-natural number")
-	}
-	return complex(math.Gamma(n+1), 0), nil
-}
-
 // parser is a recursive-descent parser for the LaTeX that math answers use:
 // + - * / ^, \frac, \sqrt, \cdot, \times, \div, \pi, implicit multiplication,
 // functions, factorials, base-n numbers (204_5) and the imaginary unit i.
 type parser struct {
-	s    string
-	pos  int
-	vars map[string]bool
+	s        string
+	pos      int
+	vars     map[string]bool
+	absDepth int // inside |…|: a bar closes, it does not open
 }
 
 // parseExpr parses s as one arithmetic expression.
@@ -280,17 +131,34 @@ func (p *parser) startsAtom() bool {
 		return false
 	case c >= '0' && c <= '9', c == '.', c == '(', c == '{':
 		return true
+	case c == '|':
+		return p.absDepth == 0
 	case unicode.IsLetter(rune(c)):
 		return true
 	case c == '\\':
-		switch p.command() {
-		case "frac", "binom", "sqrt", "pi", "infty", "sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp",
-			"arcsin", "arccos", "arctan", "theta", "alpha", "beta", "mathrm", "operatorname":
-			return true
-		}
+		name := p.command()
+		return atomCommands[name] || isFunc(name) || greek[name]
 	}
 	return false
 }
+
+// atomCommands are the commands that begin an atom (functions and greek
+// letters aside).
+var atomCommands = map[string]bool{
+	"frac": true, "dfrac": true, "tfrac": true, "cfrac": true, "binom": true, "dbinom": true, "tbinom": true,
+	"sqrt": true, "pi": true, "infty": true, "mathrm": true, "operatorname": true, "lfloor": true, "lceil": true,
+	"sum": true, "prod": true, "mathit": true,
+}
+
+// greek letters other than pi are variables.
+var greek = func() map[string]bool {
+	m := map[string]bool{}
+	for _, g := range strings.Fields("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa " +
+		"lambda mu nu xi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Sigma Phi Psi Omega") {
+		m[g] = true
+	}
+	return m
+}()
 
 func (p *parser) unary() (expr, error) {
 	switch p.peek() {
@@ -369,7 +237,7 @@ func (p *parser) single() (expr, error) {
 	switch {
 	case c >= '0' && c <= '9':
 		p.pos++
-		return numExpr{complex(float64(c-'0'), 0)}, nil
+		return numExpr{v: complex(float64(c-'0'), 0), exact: big.NewRat(int64(c-'0'), 1)}, nil
 	case c == '{':
 		return p.group('{', '}')
 	case c == '\\':
@@ -381,15 +249,42 @@ func (p *parser) single() (expr, error) {
 	return nil, fmt.Errorf("want an argument at offset %d", p.pos)
 }
 
+// letter is a one-letter name: i and e are constants, other letters
+// variables; a subscript makes a new name (a_1, x_{n+1}).
 func (p *parser) letter(name string) expr {
-	switch name {
-	case "i":
-		return numExpr{1i}
-	case "e":
-		return numExpr{complex(math.E, 0)}
+	if sub, ok := p.subscript(); ok {
+		name += "_" + sub
+	} else {
+		switch name {
+		case "i":
+			return numExpr{v: 1i}
+		case "e":
+			return numExpr{v: complex(math.E, 0)}
+		}
 	}
 	p.vars[name] = true
 	return varExpr{name}
+}
+
+// subscript reads "_1" or "_{n+1}" and returns its text without spaces.
+func (p *parser) subscript() (string, bool) {
+	if p.pos >= len(p.s) || p.s[p.pos] != '_' {
+		return "", false
+	}
+	rest := p.s[p.pos+1:]
+	if strings.HasPrefix(rest, "{") {
+		arg, ok := braced(rest)
+		if !ok {
+			return "", false
+		}
+		p.pos += 1 + len(arg) + 2
+		return squash(arg), true
+	}
+	if rest != "" && (unicode.IsLetter(rune(rest[0])) || rest[0] >= '0' && rest[0] <= '9') {
+		p.pos += 2
+		return rest[:1], true
+	}
+	return "", false
 }
 
 func (p *parser) atom() (expr, error) {
@@ -406,6 +301,19 @@ func (p *parser) atom() (expr, error) {
 		return p.letter(string(c)), nil
 	case c == '\\':
 		return p.macro()
+	case c == '|' && p.absDepth == 0:
+		p.pos++
+		p.absDepth++
+		x, err := p.expr()
+		p.absDepth--
+		if err != nil {
+			return nil, err
+		}
+		if p.peek() != '|' {
+			return nil, fmt.Errorf("want '|' at offset %d", p.pos)
+		}
+		p.pos++
+		return funcExpr{"abs", x}, nil
 	}
 	if c == 0 {
 		return nil, errors.New("unexpected end of expression")
@@ -448,13 +356,17 @@ func (p *parser) number() (expr, error) {
 		if err != nil {
 			return nil, fmt.Errorf("base-%v numeral %s: %w", real(bv), lit, err)
 		}
-		return numExpr{complex(float64(n), 0)}, nil
+		return numExpr{v: complex(float64(n), 0), exact: new(big.Rat).SetInt64(n)}, nil
 	}
 	v, err := strconv.ParseFloat(lit, 64)
 	if err != nil {
 		return nil, fmt.Errorf("number %q: %w", lit, err)
 	}
-	return numExpr{complex(v, 0)}, nil
+	r, ok := new(big.Rat).SetString(lit)
+	if !ok {
+		r = nil
+	}
+	return numExpr{v: complex(v, 0), exact: r, decimal: strings.ContainsAny(lit, ".eE")}, nil
 }
 
 // funcArg reads a function's argument as LaTeX writes it without
@@ -479,17 +391,21 @@ func (p *parser) funcArg() (expr, error) {
 
 func isFunc(name string) bool {
 	switch name {
-	case "sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "arcsin", "arccos", "arctan":
+	case "sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "lg", "exp", "arcsin", "arccos", "arctan",
+		"arccot", "arcsec", "arccsc", "sinh", "cosh", "tanh":
 		return true
 	}
 	return false
 }
 
+// inverse names the inverse of a trigonometric function, for \sin^{-1}.
+var inverse = map[string]string{"sin": "arcsin", "cos": "arccos", "tan": "arctan", "cot": "arccot", "sec": "arcsec", "csc": "arccsc"}
+
 func (p *parser) macro() (expr, error) {
 	name := p.command()
 	p.pos += 1 + len(name)
-	switch name {
-	case "frac", "dfrac", "tfrac":
+	switch {
+	case name == "frac" || name == "dfrac" || name == "tfrac" || name == "cfrac":
 		num, err := p.single()
 		if err != nil {
 			return nil, err
@@ -499,7 +415,7 @@ func (p *parser) macro() (expr, error) {
 			return nil, err
 		}
 		return binExpr{op: '/', l: num, r: den}, nil
-	case "sqrt":
+	case name == "sqrt":
 		if p.peek() == '[' {
 			n, err := p.group('[', ']')
 			if err != nil {
@@ -516,17 +432,26 @@ func (p *parser) macro() (expr, error) {
 			return nil, err
 		}
 		return funcExpr{"sqrt", x}, nil
-	case "pi":
-		return numExpr{complex(math.Pi, 0)}, nil
-	case "infty":
-		return numExpr{complex(math.Inf(1), 0)}, nil
-	case "theta", "alpha", "beta":
+	case name == "pi":
+		return numExpr{v: complex(math.Pi, 0)}, nil
+	case name == "infty":
+		return numExpr{v: complex(math.Inf(1), 0)}, nil
+	case greek[name]:
+		if sub, ok := p.subscript(); ok {
+			name += "_" + sub
+		}
 		p.vars[name] = true
 		return varExpr{name}, nil
-	case "mathrm", "operatorname":
-		// \mathrm{e} or \operatorname{lcm}: treat the braced name as the atom.
+	case name == "mathrm" || name == "operatorname" || name == "mathit":
+		// \mathrm{e}, \operatorname{arcsinh}: the braced name is the atom.
+		if p.peek() == '{' {
+			if arg, ok := braced(p.s[p.pos:]); ok && isFunc(strings.TrimSpace(arg)) {
+				p.pos += len(arg) + 2
+				return p.function(strings.TrimSpace(arg))
+			}
+		}
 		return p.single()
-	case "binom", "dbinom", "tbinom":
+	case name == "binom" || name == "dbinom" || name == "tbinom":
 		n, err := p.single()
 		if err != nil {
 			return nil, err
@@ -537,23 +462,107 @@ func (p *parser) macro() (expr, error) {
 		}
 		// n! / (k! (n-k)!)
 		return binExpr{op: '/', l: factExpr{n}, r: binExpr{op: '*', l: factExpr{k}, r: factExpr{binExpr{op: '-', l: n, r: k}}}}, nil
-	case "sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "arcsin", "arccos", "arctan":
-		var pw expr
-		if p.peek() == '^' { // \sin^2 x
-			p.pos++
-			var err error
-			if pw, err = p.single(); err != nil {
-				return nil, err
-			}
-		}
-		arg, err := p.funcArg()
+	case name == "lfloor" || name == "lceil":
+		x, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
-		if pw != nil {
-			return binExpr{op: '^', l: funcExpr{name, arg}, r: pw}, nil
+		closer := "rfloor"
+		if name == "lceil" {
+			closer = "rceil"
 		}
-		return funcExpr{name, arg}, nil
+		if p.command() != closer {
+			return nil, fmt.Errorf(`want \%s at offset %d`, closer, p.pos)
+		}
+		p.pos += 1 + len(closer)
+		return funcExpr{strings.TrimPrefix(name, "l"), x}, nil
+	case name == "sum" || name == "prod":
+		return p.bigOp(name)
+	case isFunc(name):
+		return p.function(name)
 	}
 	return nil, fmt.Errorf(`unsupported command \%s`, name)
+}
+
+// function reads a function's optional power or base and its argument:
+// \sin^2 x, \sin^{-1} x (the inverse), \log_2 8, \ln(x+1).
+func (p *parser) function(name string) (expr, error) {
+	var base expr
+	if name == "log" && p.peek() == '_' {
+		p.pos++
+		var err error
+		if base, err = p.single(); err != nil {
+			return nil, err
+		}
+	}
+	var pw expr
+	if p.peek() == '^' {
+		p.pos++
+		var err error
+		if pw, err = p.single(); err != nil {
+			return nil, err
+		}
+		if v, err := pw.eval(nil); err == nil && v == -1 && inverse[name] != "" {
+			name, pw = inverse[name], nil
+		}
+	}
+	arg, err := p.funcArg()
+	if err != nil {
+		return nil, err
+	}
+	var f expr = funcExpr{name, arg}
+	if base != nil {
+		f = binExpr{op: '/', l: funcExpr{"ln", arg}, r: funcExpr{"ln", base}}
+	}
+	if pw != nil {
+		return binExpr{op: '^', l: f, r: pw}, nil
+	}
+	return f, nil
+}
+
+// bigOp reads \sum_{k=1}^{n} body or \prod; the body is a product of
+// powers, as \sum_{k=1}^{n} 2k reads.
+func (p *parser) bigOp(name string) (expr, error) {
+	if p.peek() != '_' {
+		return nil, fmt.Errorf(`\%s without a lower bound at offset %d`, name, p.pos)
+	}
+	p.pos++
+	if p.peek() != '{' {
+		return nil, fmt.Errorf(`\%s: want {k=…} at offset %d`, name, p.pos)
+	}
+	arg, ok := braced(p.s[p.pos:])
+	if !ok {
+		return nil, fmt.Errorf(`\%s: unbalanced bound`, name)
+	}
+	p.pos += len(arg) + 2
+	idx, lo, ok := strings.Cut(arg, "=")
+	idx = strings.TrimSpace(idx)
+	if !ok || len(idx) != 1 || !unicode.IsLetter(rune(idx[0])) {
+		return nil, fmt.Errorf(`\%s: want a one-letter index, got %q`, name, arg)
+	}
+	had := p.vars[idx]
+	loExpr, _, err := parseExpr(lo)
+	if err != nil {
+		return nil, err
+	}
+	if p.peek() != '^' {
+		return nil, fmt.Errorf(`\%s without an upper bound at offset %d`, name, p.pos)
+	}
+	p.pos++
+	hi, err := p.single()
+	if err != nil {
+		return nil, err
+	}
+	body, err := p.funcArg()
+	if err != nil {
+		return nil, err
+	}
+	if !had {
+		delete(p.vars, idx)
+	}
+	op := byte('S')
+	if name == "prod" {
+		op = 'P'
+	}
+	return sumExpr{op: op, idx: idx, lo: loExpr, hi: hi, body: body}, nil
 }
