@@ -10,9 +10,9 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/protocol"
 )
 
 // quickTool answers every code fence at once. Both sides of

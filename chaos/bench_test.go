@@ -19,11 +19,10 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
 )
@@ -138,7 +137,7 @@ func BenchmarkEnqueue(b *testing.B) {
 	coordRate := float64(n) / time.Since(t0).Seconds()
 
 	// Raw: same count, same payload size, same async window.
-	size := len(mustJSON(protocol.Task{JobID: "enqueue", TaskID: infer.TaskID("enqueue", ps[0].ID, 0), Pool: testModel, Problem: ps[0]}))
+	size := len(mustJSON(protocol.Task{JobID: "enqueue", TaskID: trajectory.TaskID("enqueue", ps[0].ID, 0), Pool: testModel, Problem: ps[0]}))
 	js, err := jetstream.New(env.Conn.NATS, jetstream.WithPublishAsyncMaxPending(256))
 	if err != nil {
 		b.Fatal(err)

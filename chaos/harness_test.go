@@ -23,7 +23,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 const (
@@ -517,7 +517,7 @@ func (f *fleet) count(job string, ps []problem, k int) tally {
 	tl.submitted = len(ps) * k
 	for _, p := range ps {
 		for s := range k {
-			id := infer.TaskID(job, p.ID, s)
+			id := trajectory.TaskID(job, p.ID, s)
 			_, a := tl.byTask[id]
 			_, d := tl.deadBy[id]
 			if !a && !d {

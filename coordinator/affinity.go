@@ -13,7 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/scheduler"
 )
 

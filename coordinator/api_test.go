@@ -14,8 +14,8 @@ import (
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
-	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/protocol"
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 func TestDecodeSpec(t *testing.T) {
@@ -67,7 +67,7 @@ func TestRefusals(t *testing.T) {
 	r := startReplica(t, env, dir, coordinator.Config{})
 	waitLeader(t, r)
 	ctx := context.Background()
-	ps := testProblems(2)
+	ps := testProblems(3)
 	// A running job (no workers, so its tasks wait) that must stay as is.
 	if _, err := r.client.Submit(ctx, coordinator.JobSpec{ID: "keep", Model: testModel, ProblemsJSONL: problemsJSONL(ps)}); err != nil {
 		t.Fatal(err)
@@ -111,17 +111,25 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("running job touched: before %+v after %+v", before, after)
 	}
 
-	// A result that does not parse, attributed by its headers.
-	task := infer.TaskID("keep", ps[0].ID, 0)
-	m := nats.NewMsg(cluster.ResultSubject("keep"))
-	m.Data = []byte(`{"job_id":"keep","task_id":` + "\x00garbage")
-	m.Header.Set(protocol.HeaderJob, "keep")
-	m.Header.Set(protocol.HeaderTask, task)
-	if _, err := env.Conn.JS.PublishMsg(ctx, m); err != nil {
-		t.Fatal(err)
+	// A result that does not parse, attributed by its headers, and one of a
+	// major protocol version this build does not speak: both dead-lettered
+	// with the reason, neither written.
+	bad := []struct{ task, body, want string }{
+		{trajectory.TaskID("keep", ps[0].ID, 0), `{"job_id":"keep","task_id":` + "\x00garbage", "result does not parse"},
+		{trajectory.TaskID("keep", ps[1].ID, 0), `{"v":2,"job_id":"keep","task_id":"` + trajectory.TaskID("keep", ps[1].ID, 0) + `","outcome":{}}`,
+			"result refused: result message: unsupported protocol version 2"},
+	}
+	for _, b := range bad {
+		m := nats.NewMsg(cluster.ResultSubject("keep"))
+		m.Data = []byte(b.body)
+		m.Header.Set(protocol.HeaderJob, "keep")
+		m.Header.Set(protocol.HeaderTask, b.task)
+		if _, err := env.Conn.JS.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var dl string
-	eventually(t, "the bad result is dead-lettered", func() bool {
+	eventually(t, "the bad results are dead-lettered", func() bool {
 		rc, err := r.client.DeadLetters(ctx, "keep")
 		if err != nil {
 			return false
@@ -129,17 +137,19 @@ func TestRefusals(t *testing.T) {
 		defer rc.Close()
 		b, _ := io.ReadAll(rc)
 		dl = string(b)
-		return dl != ""
+		return strings.Count(dl, "\n") >= len(bad)
 	})
-	if !strings.Contains(dl, task) || !strings.Contains(dl, "result does not parse") {
-		t.Fatalf("dead letter %s", dl)
+	for _, b := range bad {
+		if !strings.Contains(dl, b.task) || !strings.Contains(dl, b.want) {
+			t.Errorf("dead letters %s, want %s with %q", dl, b.task, b.want)
+		}
 	}
 	j, err := r.client.Get(ctx, "keep")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Counts.DeadLettered != 1 || j.State.Terminal() {
-		t.Fatalf("job after the bad result: %s %+v", j.State, j.Counts)
+	if j.Counts.DeadLettered != len(bad) || j.Counts.Done != 0 || j.State.Terminal() {
+		t.Fatalf("job after the bad results: %s %+v", j.State, j.Counts)
 	}
 
 	// Cancel purges what waits and marks the job.

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/scheduler"
 )
 
@@ -145,9 +144,9 @@ func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare)
 
 // taskMsg encodes one task attempt for subject.
 func taskMsg(t protocol.Task, subject string) (*nats.Msg, error) {
-	b, err := json.Marshal(t)
+	b, err := t.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encode task %s: %w", t.TaskID, err)
+		return nil, err
 	}
 	m := nats.NewMsg(subject)
 	m.Data = b

@@ -16,8 +16,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
-	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
 )
@@ -106,7 +105,7 @@ func TestFencedLateResult(t *testing.T) {
 	}
 	waitJob(t, env.Conn.Etcd, "late", terminal)
 
-	task := infer.TaskID("late", ps[1].ID, 0)
+	task := trajectory.TaskID("late", ps[1].ID, 0)
 	stale := protocol.Result{JobID: "late", TaskID: task, Worker: "ghost", Lease: 12345, ClaimRevision: 1, Attempt: 1,
 		Trajectory: &trajectory.Trajectory{TaskID: task, JobID: "late", Text: "stale", Worker: "ghost", Attempt: 1}}
 	body, _ := json.Marshal(stale)
@@ -152,7 +151,7 @@ func TestPoisonTask(t *testing.T) {
 		t.Fatalf("job %s %+v, want done with 7 written and 1 dead-lettered", got.State, got.Counts)
 	}
 	tl := checkExactlyOnce(t, dir, "poison", ps, 1)
-	if k := tl.byTask[infer.TaskID("poison", ps[3].ID, 0)]; k != "dead" {
+	if k := tl.byTask[trajectory.TaskID("poison", ps[3].ID, 0)]; k != "dead" {
 		t.Fatalf("poison task ended as %q, want dead", k)
 	}
 	rc, err := r.client.DeadLetters(context.Background(), "poison")

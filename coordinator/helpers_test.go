@@ -20,7 +20,6 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
@@ -192,7 +191,7 @@ func checkExactlyOnce(t *testing.T, dir, job string, ps []trajectory.Problem, k 
 	lost := 0
 	for _, p := range ps {
 		for s := range k {
-			if _, ok := tl.byTask[infer.TaskID(job, p.ID, s)]; !ok {
+			if _, ok := tl.byTask[trajectory.TaskID(job, p.ID, s)]; !ok {
 				lost++
 			}
 		}

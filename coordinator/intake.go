@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -120,15 +119,19 @@ func (c *Coordinator) intakeBatch(msgs []jetstream.Msg) error {
 	return nil
 }
 
+// refusal is the dead-letter reason of a result message DecodeResult refused.
+func refusal(err error) string {
+	if errors.Is(err, protocol.ErrVersion) {
+		return "result refused: " + err.Error()
+	}
+	return "result does not parse: " + err.Error()
+}
+
 // takeResult handles one message. It returns the job whose files it
 // appended to, or an orphan dead letter for a message that names no live
 // job's task; an error only for a failed write.
 func (c *Coordinator) takeResult(m jetstream.Msg) (*job, *DeadLetter, error) {
-	var r protocol.Result
-	perr := json.Unmarshal(m.Data(), &r)
-	if perr == nil {
-		perr = r.Validate()
-	}
+	r, perr := protocol.DecodeResult(m.Data())
 	h := m.Headers()
 	if r.JobID == "" {
 		r.JobID = h.Get(protocol.HeaderJob)
@@ -139,7 +142,7 @@ func (c *Coordinator) takeResult(m jetstream.Msg) (*job, *DeadLetter, error) {
 	j, live := c.liveJob(r.JobID)
 	if !live {
 		if perr != nil {
-			return nil, &DeadLetter{JobID: r.JobID, TaskID: r.TaskID, Reason: "result does not parse: " + perr.Error(), Raw: raw(m.Data()), Time: now()}, nil
+			return nil, &DeadLetter{JobID: r.JobID, TaskID: r.TaskID, Reason: refusal(perr), Raw: raw(m.Data()), Time: now()}, nil
 		}
 		c.metrics.dropped.WithLabelValues("job_not_live").Inc()
 		c.log.Warn("result for a job that is not live dropped", "job", r.JobID, "task", r.TaskID, "worker", r.Worker)
@@ -152,7 +155,7 @@ func (c *Coordinator) takeResult(m jetstream.Msg) (*job, *DeadLetter, error) {
 	case !known:
 		reason := "result names a task the job does not have"
 		if perr != nil {
-			reason = "result does not parse: " + perr.Error()
+			reason = refusal(perr)
 		}
 		return nil, &DeadLetter{JobID: r.JobID, TaskID: r.TaskID, Reason: reason, Raw: raw(m.Data()), Time: now()}, nil
 	case j.out == nil || j.rec.State == JobCancelled:
@@ -171,7 +174,7 @@ func (c *Coordinator) takeResult(m jetstream.Msg) (*job, *DeadLetter, error) {
 	switch {
 	case perr != nil:
 		wrote, err = j.out.appendDeadLetter(DeadLetter{TaskID: r.TaskID, JobID: r.JobID, ProblemID: p.ID, Sample: sample,
-			Reason: "result does not parse: " + perr.Error(), Raw: raw(m.Data()), Time: now()})
+			Reason: refusal(perr), Raw: raw(m.Data()), Time: now()})
 		if wrote {
 			c.metrics.deadLettered.Inc()
 		}

@@ -16,8 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
-	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/scheduler"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -82,7 +81,7 @@ func (j *job) taskAt(i int) (id string, p trajectory.Problem, sample int) {
 	k := j.rec.Spec.samples()
 	p = j.problems[i/k]
 	sample = i % k
-	return infer.TaskID(j.rec.ID, p.ID, sample), p, sample
+	return trajectory.TaskID(j.rec.ID, p.ID, sample), p, sample
 }
 
 // setProblems installs the job's problems and their index; callers hold mu

@@ -48,11 +48,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// TaskID names one sample of one problem within a job.
-func TaskID(job, problem string, sample int) string {
-	return fmt.Sprintf("%s/%s/%d", job, problem, sample)
-}
-
 // Run runs every problem × sample not already in opt.Out and returns the
 // summary of the whole output file (resumed tasks included).
 func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt Options) (*Summary, error) {
@@ -96,7 +91,7 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 	sum.Total = total
 	for _, p := range problems {
 		for s := 0; s < opt.Samples; s++ {
-			id := TaskID(opt.JobID, p.ID, s)
+			id := trajectory.TaskID(opt.JobID, p.ID, s)
 			if done[id] {
 				continue
 			}

@@ -1,6 +1,9 @@
 package trajectory
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Kind says what sort of problem a Problem is, and so which hints, graders and
 // tools apply to it.
@@ -106,6 +109,13 @@ const (
 	FinishToolLimit = "tool_limit" // stopped after the maximum number of tool calls
 	FinishError     = "error"      // an engine or tool error ended it
 )
+
+// TaskID names one sample of one problem within a job: "<job>/<problem>/<sample>".
+// The single-machine runner, the coordinator and the output files all key
+// tasks by it, so it lives here, below all of them.
+func TaskID(job, problem string, sample int) string {
+	return job + "/" + problem + "/" + strconv.Itoa(sample)
+}
 
 // Trajectory is the record of one task's run: the contract that trainers and
 // curation read, one JSON object per line of trajectories.jsonl.

@@ -19,7 +19,6 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
@@ -143,7 +142,7 @@ func checkExactlyOnce(t *testing.T, dir, job string, ps []trajectory.Problem, k 
 	lost := 0
 	for _, p := range ps {
 		for s := range k {
-			if _, ok := got[infer.TaskID(job, p.ID, s)]; !ok {
+			if _, ok := got[trajectory.TaskID(job, p.ID, s)]; !ok {
 				lost++
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
+	"github.com/hintfleet/hintfleet/protocol"
 )
 
 // jobWatch keeps the set of cancelled jobs from the registry, by one list

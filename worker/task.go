@@ -13,9 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
 	"github.com/hintfleet/hintfleet/curate"
 	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -40,12 +40,11 @@ const finishTimeout = 5 * time.Second
 func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration,
 	ended func(taskOutcome)) (out taskOutcome) {
 	out.err = context.Canceled
-	var t protocol.Task
-	if err := json.Unmarshal(m.Data(), &t); err != nil || t.TaskID == "" || t.JobID == "" {
-		if err == nil {
-			err = errors.New("task_id or job_id missing")
-		}
-		w.refuse(ctx, m, fmt.Sprintf("task message does not parse: %v", err))
+	t, err := protocol.DecodeTask(m.Data())
+	if err != nil {
+		// Not parsing and a major version this build does not speak end
+		// alike: dead-lettered with the reason, never run on a guess.
+		w.refuse(ctx, m, fmt.Sprintf("task message refused: %v", err))
 		return
 	}
 	log := w.log.With("task", t.TaskID, "job", t.JobID, "attempt", t.Attempt, "worker", w.cfg.ID)
@@ -293,9 +292,9 @@ func (w *Worker) refuse(ctx context.Context, m jetstream.Msg, reason string) {
 func (w *Worker) publish(ctx context.Context, t protocol.Task, rev int64, r protocol.Result) error {
 	r.JobID, r.TaskID, r.Worker, r.Attempt, r.ClaimRevision = t.JobID, t.TaskID, w.cfg.ID, t.Attempt, rev
 	r.Lease = int64(w.Lease().ID())
-	b, err := json.Marshal(r)
+	b, err := r.Encode()
 	if err != nil {
-		return fmt.Errorf("encode result of %s: %w", t.TaskID, err)
+		return err
 	}
 	msg := nats.NewMsg(cluster.ResultSubject(t.JobID))
 	msg.Data = b

@@ -17,8 +17,8 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/coordinator/protocol"
 	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 

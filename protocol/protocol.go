@@ -1,8 +1,3 @@
-// Package protocol is the wire contract between the coordinator and its
-// workers: the task message published on TASKS, the result message published
-// on RESULTS, their headers, and the hint settings a job carries. Both sides
-// import it; it imports neither, so the dependency stays one-way
-// (coordinator, worker → protocol → hint, trajectory).
 package protocol
 
 import (
@@ -28,6 +23,9 @@ const (
 // with Nats-Msg-Id cluster.TaskMsgID(TaskID, Attempt). It carries everything
 // a worker needs, so a worker never reads the job's problems file.
 type Task struct {
+	// V is the major protocol version the message was written in; Encode
+	// sets it. See Version.
+	V       int                `json:"v"`
 	JobID   string             `json:"job_id"`
 	TaskID  string             `json:"task_id"`
 	Pool    string             `json:"pool"`
@@ -46,6 +44,8 @@ type Task struct {
 // does not parse, a hint config that cannot run): the intake dead-letters the
 // task with it instead of writing Trajectory.
 type Result struct {
+	// V is the major protocol version; Encode sets it. See Version.
+	V             int                    `json:"v"`
 	JobID         string                 `json:"job_id"`
 	TaskID        string                 `json:"task_id"`
 	Worker        string                 `json:"worker"`
