@@ -65,21 +65,17 @@ func benchHintConfig() hint.Config {
 	}
 }
 
-// benchProblems takes the first half of the tasks from GSM8K and the rest
-// from MATH500, or synthesises arithmetic problems when the datasets are
-// not on this machine.
+// benchProblems takes benchTasks/2 problems each from GSM8K and MATH500 (the
+// copies in the binary), topped up with synthesised arithmetic problems.
 func benchProblems(b *testing.B) []trajectory.Problem {
 	b.Helper()
 	var out []trajectory.Problem
-	if dir, err := trajectory.FindDatasetsDir(); err == nil {
-		for _, name := range []string{"gsm8k", "math500"} {
-			ps, err := trajectory.LoadDataset(name, dir)
-			if err != nil {
-				b.Logf("dataset %s: %v; synthesising", name, err)
-				continue
-			}
-			out = append(out, ps[:min(len(ps), benchTasks/2)]...)
+	for _, name := range []string{"gsm8k", "math500"} {
+		ps, err := trajectory.LoadDataset(name, "")
+		if err != nil {
+			b.Fatalf("dataset %s: %v", name, err)
 		}
+		out = append(out, ps[:min(len(ps), benchTasks/2)]...)
 	}
 	for i := 0; len(out) < benchTasks; i++ {
 		out = append(out, trajectory.Problem{

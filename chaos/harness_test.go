@@ -84,7 +84,6 @@ func start(t testing.TB, name string, args ...string) *proc {
 	}
 	p := &proc{name: name, cmd: exec.Command(bin, args...), donec: make(chan struct{}), changed: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.Env = append(os.Environ(), "HINTFLEET_DATASETS="+datasetsDir())
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -189,22 +188,6 @@ func eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 		}
 		<-tick.C
 	}
-}
-
-// datasetsDir finds ../shared/datasets (or $HINTFLEET_DATASETS) for sim
-// engines that load named datasets.
-func datasetsDir() string {
-	if d := os.Getenv("HINTFLEET_DATASETS"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
-		p := filepath.Join(d, "..", "shared", "datasets")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-	}
-	return ""
 }
 
 func freePort(t testing.TB) int {

@@ -40,8 +40,8 @@ type Config struct {
 	// Advertise is this replica's HTTP address as others reach it; the
 	// leader proclaims it, and standbys name it in HeaderLeader.
 	Advertise string
-	// DatasetsDir is where named datasets are found; empty lets trajectory
-	// find it ($HINTFLEET_DATASETS, ./datasets).
+	// DatasetsDir overrides where named datasets are read from; empty reads
+	// $HINTFLEET_DATASETS, else the copies in the binary (trajectory).
 	DatasetsDir string
 	// ElectionTTL is the election session's lease: a crashed leader is
 	// replaced after about this long.

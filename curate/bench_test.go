@@ -23,7 +23,7 @@ import (
 func BenchmarkMathGrader(b *testing.B) {
 	ps, err := trajectory.LoadDataset("math500", "")
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	var g MathGrader
 	ctx := context.Background()
@@ -46,7 +46,7 @@ func BenchmarkMathGrader(b *testing.B) {
 func BenchmarkCodeGrader(b *testing.B) {
 	ps, err := trajectory.LoadDataset("humaneval", "")
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	r, stop, err := benchSandbox()
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 func TestMath500ReferenceAnswers(t *testing.T) {
 	ps, err := trajectory.LoadDataset("math500", "")
 	if err != nil {
-		t.Skipf("MATH500 not found (set HINTFLEET_DATASETS): %v", err)
+		t.Fatal(err)
 	}
 	var g MathGrader
 	equal, methods := 0, map[string]int{}
@@ -67,7 +67,7 @@ func TestHumanEvalCanonicalAndBroken(t *testing.T) {
 	}
 	ps, err := trajectory.LoadDataset("humaneval", "")
 	if err != nil {
-		t.Skipf("HumanEval not found: %v", err)
+		t.Fatal(err)
 	}
 	g := &CodeGrader{Sandbox: sandbox(t, python.WithPreload()), Timeout: 20 * time.Second}
 	t.Cleanup(func() { g.Close(context.Background()) })

@@ -160,13 +160,13 @@ func newEngines(tb testing.TB, urls ...string) *infer.Engines {
 	return e
 }
 
-// loadProblems returns the first n problems of a named dataset from
-// shared/datasets.
+// loadProblems returns the first n problems of a named dataset (the copy
+// in the binary unless $HINTFLEET_DATASETS names another).
 func loadProblems(tb testing.TB, name string, n int) []trajectory.Problem {
 	tb.Helper()
 	ps, err := trajectory.LoadDataset(name, "")
 	if err != nil {
-		tb.Skipf("dataset %s: %v", name, err)
+		tb.Fatalf("dataset %s: %v", name, err)
 	}
 	if len(ps) < n {
 		tb.Fatalf("dataset %s has %d problems, want %d", name, len(ps), n)

@@ -1,26 +1,33 @@
 package trajectory
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hintfleet/hintfleet/datasets"
 )
 
-// DatasetsEnv names the environment variable that points at the folder
-// holding the benchmark datasets (the layout of shared/datasets).
+// DatasetsEnv names the environment variable that points at a folder of
+// benchmark datasets (the layout of the repository's datasets/) to read
+// instead of the copies compiled into the binary.
 const DatasetsEnv = "HINTFLEET_DATASETS"
 
-// datasetSpec says where a named dataset lives under the datasets folder and
+// datasetSpec says where a named dataset lives under a datasets folder and
 // how to read it.
 type datasetSpec struct {
-	file   string
+	file   string // slash-separated, relative to the folder
 	format Format
 }
 
-var datasets = map[string]datasetSpec{
+var datasetSpecs = map[string]datasetSpec{
 	"math500":   {"math500/test.jsonl", FormatMath},
 	"aime24":    {"aime24/test.jsonl", FormatMath},
 	"aime25":    {"aime25/test.jsonl", FormatMath},
@@ -31,8 +38,8 @@ var datasets = map[string]datasetSpec{
 
 // DatasetNames lists the names LoadDataset knows, sorted.
 func DatasetNames() []string {
-	names := make([]string, 0, len(datasets))
-	for n := range datasets {
+	names := make([]string, 0, len(datasetSpecs))
+	for n := range datasetSpecs {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -41,74 +48,147 @@ func DatasetNames() []string {
 
 // IsDatasetName reports whether name is one of DatasetNames.
 func IsDatasetName(name string) bool {
-	_, ok := datasets[strings.ToLower(name)]
+	_, ok := datasetSpecs[strings.ToLower(name)]
 	return ok
 }
 
-// FindDatasetsDir locates the datasets folder: $HINTFLEET_DATASETS when
-// set, else the first "shared/datasets" found in the working directory or
-// one of its parents (so that tests, run from a package folder, and the
-// binary, run from the repository, both find it).
-func FindDatasetsDir() (string, error) {
-	if d := os.Getenv(DatasetsEnv); d != "" {
-		if !isDir(d) {
-			return "", fmt.Errorf("find datasets: $%s=%s: not a folder", DatasetsEnv, d)
+// DatasetsDir returns the folder that overrides the embedded datasets: dir
+// when it is not empty, else $HINTFLEET_DATASETS, else "" (read the copies
+// compiled into the binary). A named folder that does not exist is an
+// error rather than a silent fall back to the embedded data, since whoever
+// named it meant other files.
+func DatasetsDir(dir string) (string, error) {
+	what := "datasets folder " + dir
+	if dir == "" {
+		if dir = os.Getenv(DatasetsEnv); dir == "" {
+			return "", nil
 		}
-		return d, nil
+		what = "$" + DatasetsEnv + "=" + dir
 	}
-	wd, err := os.Getwd()
+	st, err := os.Stat(dir)
 	if err != nil {
-		return "", fmt.Errorf("find datasets: %w", err)
+		return "", fmt.Errorf("find datasets: %s: %w", what, err)
 	}
-	for d := wd; ; {
-		if c := filepath.Join(d, "shared", "datasets"); isDir(c) {
-			return c, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			break
-		}
-		d = parent
+	if !st.IsDir() {
+		return "", fmt.Errorf("find datasets: %s: not a folder", what)
 	}
-	return "", fmt.Errorf("find datasets: no shared/datasets in %s or its parents; set $%s", wd, DatasetsEnv)
+	return dir, nil
 }
 
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
+// DatasetSource is where a named dataset's rows come from: a file in a
+// datasets folder, or the copy embedded in the binary (package datasets).
+type DatasetSource struct {
+	// Name is the dataset's name, lower case.
+	Name   string
+	Format Format
+	// Path names the file in messages: the file in the folder, or
+	// "datasets/<file>" (its place in the repository) when Embedded.
+	Path     string
+	Embedded bool
+
+	fsys fs.FS
+	file string
 }
 
-// ResolveDataset returns the file of the named dataset under dir (found
-// with FindDatasetsDir when dir is empty) and its format. An unknown name is
-// an error wrapping ErrUnknownDataset that lists the known ones.
-func ResolveDataset(name, dir string) (string, Format, error) {
-	spec, ok := datasets[strings.ToLower(name)]
+// Open opens the dataset's file for reading.
+func (s DatasetSource) Open() (io.ReadCloser, error) {
+	if s.fsys == nil {
+		return nil, fmt.Errorf("open dataset %s: not resolved", s.Name)
+	}
+	f, err := s.fsys.Open(s.file)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", s.Name, err)
+	}
+	return f, nil
+}
+
+// ResolveDataset finds the named dataset: under dir when it is not empty,
+// else under $HINTFLEET_DATASETS when set, else in the binary. An unknown
+// name is an error wrapping ErrUnknownDataset that lists the known ones.
+func ResolveDataset(name, dir string) (DatasetSource, error) {
+	spec, ok := datasetSpecs[strings.ToLower(name)]
 	if !ok {
-		return "", "", fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, name, strings.Join(DatasetNames(), ", "))
+		return DatasetSource{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, name, strings.Join(DatasetNames(), ", "))
+	}
+	src := DatasetSource{Name: strings.ToLower(name), Format: spec.format, file: spec.file}
+	dir, err := DatasetsDir(dir)
+	if err != nil {
+		return DatasetSource{}, err
 	}
 	if dir == "" {
-		var err error
-		if dir, err = FindDatasetsDir(); err != nil {
-			return "", "", err
-		}
+		src.fsys, src.Embedded = datasets.FS(), true
+		src.Path = path.Join("datasets", spec.file)
+		return src, nil
 	}
-	path := filepath.Join(dir, filepath.FromSlash(spec.file))
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", "", fmt.Errorf("dataset %s: %s not found under %s", name, spec.file, dir)
+	src.fsys = os.DirFS(dir)
+	src.Path = filepath.Join(dir, filepath.FromSlash(spec.file))
+	if _, err := fs.Stat(src.fsys, spec.file); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return DatasetSource{}, fmt.Errorf("dataset %s: %s not found under %s", name, spec.file, dir)
 		}
-		return "", "", fmt.Errorf("dataset %s: %w", name, err)
+		return DatasetSource{}, fmt.Errorf("dataset %s: %w", name, err)
 	}
-	return path, spec.format, nil
+	return src, nil
+}
+
+// OpenDataset opens the named dataset (found as ResolveDataset finds it)
+// for streaming. opts come after the dataset's own format and name, so they
+// may override either. Close the reader when done.
+func OpenDataset(name, dir string, opts ...LoadOption) (*ProblemReader, error) {
+	src, err := ResolveDataset(name, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset: %w", err)
+	}
+	return src.problems(opts)
+}
+
+// problems opens src as a ProblemReader that closes the file with itself.
+func (s DatasetSource) problems(opts []LoadOption) (*ProblemReader, error) {
+	f, err := s.Open()
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]LoadOption{WithFormat(s.Format), WithDataset(s.Name)}, opts...)
+	pr, err := NewProblemReader(f, s.Path, opts...)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	pr.closer = f
+	return pr, nil
 }
 
 // LoadDataset loads one of the named benchmark sets (math500, aime24,
-// aime25, amc23, gsm8k, humaneval) from dir, or from the folder
-// FindDatasetsDir finds when dir is empty. Errors are as for LoadFile.
+// aime25, amc23, gsm8k, humaneval) from dir, else from $HINTFLEET_DATASETS,
+// else from the copy in the binary. Errors are as for LoadFile.
 func LoadDataset(name, dir string) ([]Problem, error) {
-	path, format, err := ResolveDataset(name, dir)
+	src, err := ResolveDataset(name, dir)
 	if err != nil {
 		return nil, fmt.Errorf("load dataset: %w", err)
 	}
-	return LoadFile(path, WithFormat(format), WithDataset(strings.ToLower(name)))
+	pr, err := src.problems(nil)
+	if err != nil {
+		return nil, fmt.Errorf("load dataset: %w", err)
+	}
+	defer pr.Close()
+	return loadAll(pr, src.Path)
+}
+
+// InspectDataset is Inspect for a named dataset, found as ResolveDataset
+// finds it.
+func InspectDataset(ctx context.Context, name, dir string, opts ...LoadOption) (*Inspection, error) {
+	src, err := ResolveDataset(name, dir)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	pr, err := src.problems(opts)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	defer pr.Close()
+	in, err := inspect(ctx, pr, src.Path)
+	if in != nil {
+		in.Embedded = src.Embedded
+	}
+	return in, err
 }

@@ -2,23 +2,16 @@ package trajectory
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// datasetsDir finds shared/datasets or skips: the files are part of the
-// workspace, not of the module.
-func datasetsDir(t *testing.T) string {
-	t.Helper()
-	d, err := FindDatasetsDir()
-	if err != nil {
-		t.Skipf("no datasets: %v", err)
-	}
-	return d
-}
-
+// TestLoadDatasetReal reads every named dataset from the copy compiled into
+// the binary: with $HINTFLEET_DATASETS unset nothing on disk is looked at.
 func TestLoadDatasetReal(t *testing.T) {
-	dir := datasetsDir(t)
+	t.Setenv(DatasetsEnv, "")
 	tests := []struct {
 		name  string
 		rows  int
@@ -90,7 +83,7 @@ func TestLoadDatasetReal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ps, err := LoadDataset(tt.name, dir)
+			ps, err := LoadDataset(tt.name, "")
 			if err != nil {
 				t.Fatalf("LoadDataset: %v", err)
 			}
@@ -113,14 +106,22 @@ func TestLoadDatasetReal(t *testing.T) {
 // TestLoadFileSniffsReal checks that sniffing alone (no WithFormat) reads
 // every real file the same as LoadDataset.
 func TestLoadFileSniffsReal(t *testing.T) {
-	dir := datasetsDir(t)
+	t.Setenv(DatasetsEnv, "")
 	for _, name := range DatasetNames() {
 		t.Run(name, func(t *testing.T) {
-			path, format, err := ResolveDataset(name, dir)
+			src, err := ResolveDataset(name, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			pr, err := OpenProblems(path)
+			if !src.Embedded || src.Path != "datasets/"+datasetSpecs[name].file {
+				t.Errorf("source %+v, want the embedded datasets/%s", src, datasetSpecs[name].file)
+			}
+			f, err := src.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			pr, err := NewProblemReader(f, src.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,8 +129,8 @@ func TestLoadFileSniffsReal(t *testing.T) {
 			if _, err := pr.Next(); err != nil {
 				t.Fatal(err)
 			}
-			if pr.Format() != format {
-				t.Errorf("sniffed %q, want %q", pr.Format(), format)
+			if pr.Format() != src.Format {
+				t.Errorf("sniffed %q, want %q", pr.Format(), src.Format)
 			}
 			if pr.Dataset() != name {
 				t.Errorf("dataset %q, want %q", pr.Dataset(), name)
@@ -150,20 +151,75 @@ func TestLoadDatasetUnknown(t *testing.T) {
 	}
 }
 
-func TestFindDatasetsDirEnv(t *testing.T) {
-	d := t.TempDir()
-	t.Setenv(DatasetsEnv, d)
-	got, err := FindDatasetsDir()
-	if err != nil || got != d {
-		t.Fatalf("FindDatasetsDir = %q, %v; want %q", got, err, d)
+// TestDatasetsOverride: a folder given as dir or by $HINTFLEET_DATASETS
+// replaces the embedded copies (dir first), and a folder that does not exist
+// is an error, never a silent fall back.
+func TestDatasetsOverride(t *testing.T) {
+	mine := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(mine, "aime25"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	_, _, err = ResolveDataset("gsm8k", "")
-	if err == nil || !strings.Contains(err.Error(), "gsm8k/test.jsonl not found") {
-		t.Fatalf("ResolveDataset in empty dir: %v", err)
+	row := `{"id": "x1", "problem": "What is 1+1?", "answer": 2}` + "\n"
+	if err := os.WriteFile(filepath.Join(mine, "aime25", "test.jsonl"), []byte(row), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	t.Setenv(DatasetsEnv, d+"/nope")
-	if _, err := FindDatasetsDir(); err == nil {
-		t.Fatal("missing $HINTFLEET_DATASETS folder: no error")
+	empty := t.TempDir()
+	tests := []struct {
+		name, env, dir string
+		rows           int    // aime25 rows read; 0 when an error is expected
+		errHas         string // part of the error
+	}{
+		{"embedded", "", "", 30, ""},
+		{"env", mine, "", 1, ""},
+		{"dir", "", mine, 1, ""},
+		{"dir over env", empty, mine, 1, ""},
+		{"env without the file", empty, "", 0, "aime25/test.jsonl not found under " + empty},
+		{"env missing", filepath.Join(empty, "nope"), "", 0, "$" + DatasetsEnv},
+		{"dir missing", "", filepath.Join(empty, "nope"), 0, "datasets folder " + filepath.Join(empty, "nope")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(DatasetsEnv, tt.env)
+			ps, err := LoadDataset("aime25", tt.dir)
+			if tt.rows == 0 {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ps) != tt.rows || ps[0].Dataset != "aime25" {
+				t.Fatalf("read %d rows (%+v), want %d of aime25", len(ps), ps[0], tt.rows)
+			}
+		})
+	}
+}
+
+// TestOpenDatasetBadLineNamesFile: a bad line in an overriding folder is
+// reported with the file's path and line, as for any JSONL file.
+func TestOpenDatasetBadLineNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "gsm8k"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"question": "q", "answer": "a #### 1"}` + "\n" + `{"question": 3}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "gsm8k", "test.jsonl"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := OpenDataset("gsm8k", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	if _, err := pr.Next(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pr.Next()
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Line != 2 || pe.File != filepath.Join(dir, "gsm8k", "test.jsonl") {
+		t.Fatalf("err = %#v, want a ParseError at %s:2", err, filepath.Join(dir, "gsm8k", "test.jsonl"))
 	}
 }
 

@@ -15,8 +15,11 @@ const maxInspectErrors = 20
 // Inspection describes a dataset file: what its records hold and which
 // lines are bad. It backs `hintfleet datasets inspect`.
 type Inspection struct {
-	File    string `json:"file"`
-	Dataset string `json:"dataset"`
+	File string `json:"file"`
+	// Embedded says File is the copy of a named dataset compiled into the
+	// binary (its place in the repository), not a file on this disk.
+	Embedded bool   `json:"embedded,omitempty"`
+	Dataset  string `json:"dataset"`
 	// Format is the format given or sniffed; empty when none fits.
 	Format Format `json:"format"`
 	// Lines counts every line read, blank ones included.
@@ -60,6 +63,11 @@ func Inspect(ctx context.Context, path string, opts ...LoadOption) (*Inspection,
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
 	defer pr.Close()
+	return inspect(ctx, pr, path)
+}
+
+// inspect reads pr to the end as Inspect describes; path names the file.
+func inspect(ctx context.Context, pr *ProblemReader, path string) (*Inspection, error) {
 	in := &Inspection{File: path, Dataset: pr.Dataset(), Errors: []LineError{}}
 	fields := map[string]*FieldStat{}
 	sniffFailed := false

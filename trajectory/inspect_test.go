@@ -34,7 +34,7 @@ func TestInspectUnknownFormatKeepsCounting(t *testing.T) {
 }
 
 func TestInspectRealAnswerTypes(t *testing.T) {
-	dir := datasetsDir(t)
+	t.Setenv(DatasetsEnv, "")
 	tests := []struct {
 		name  string
 		types map[string]int
@@ -46,13 +46,12 @@ func TestInspectRealAnswerTypes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path, _, err := ResolveDataset(tt.name, dir)
+			in, err := InspectDataset(context.Background(), tt.name, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			in, err := Inspect(context.Background(), path)
-			if err != nil {
-				t.Fatal(err)
+			if !in.Embedded || in.File != "datasets/"+tt.name+"/test.jsonl" {
+				t.Errorf("file %q embedded %v", in.File, in.Embedded)
 			}
 			if in.ErrorCount != 0 || in.Format != FormatMath || len(in.AnswerTypes) != 1 {
 				t.Fatalf("got %+v", in)

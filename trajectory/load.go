@@ -197,6 +197,9 @@ type ProblemReader struct {
 	index  int
 	seen   map[string]int // id → line
 	fatal  error
+	// closer is the file a reader opened for itself (OpenDataset), closed
+	// with it; nil when the caller owns the source.
+	closer io.Closer
 }
 
 // OpenProblems opens a dataset file for streaming. Close the reader when done.
@@ -276,7 +279,14 @@ func (p *ProblemReader) Dataset() string { return p.cfg.dataset }
 func (p *ProblemReader) Line() int { return p.rd.Line() }
 
 // Close closes the file of a reader made by OpenProblems.
-func (p *ProblemReader) Close() error { return p.rd.Close() }
+func (p *ProblemReader) Close() error {
+	err := p.rd.Close()
+	if p.closer != nil {
+		err = errors.Join(err, p.closer.Close())
+		p.closer = nil
+	}
+	return err
+}
 
 // Next returns the next Problem, io.EOF at the end, a *ParseError for a bad
 // line (call again to go on), or another error after which the reader is
@@ -376,6 +386,12 @@ func LoadFile(path string, opts ...LoadOption) ([]Problem, error) {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	defer pr.Close()
+	return loadAll(pr, path)
+}
+
+// loadAll reads pr to the end as LoadFile describes; path names the file in
+// messages.
+func loadAll(pr *ProblemReader, path string) ([]Problem, error) {
 	var (
 		out  []Problem
 		errs []error

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,11 +38,7 @@ func newDatasetsInspectCmd() *cobra.Command {
 			") to the end, past bad lines, and reports what it holds. It exits non-zero when any line is bad.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, opts, err := resolveInspectTarget(args[0], dir, format)
-			if err != nil {
-				return err
-			}
-			in, err := trajectory.Inspect(cmd.Context(), path, opts...)
+			in, err := inspectTarget(cmd.Context(), args[0], dir, format)
 			if err != nil {
 				return err
 			}
@@ -56,39 +53,32 @@ func newDatasetsInspectCmd() *cobra.Command {
 				return fmt.Errorf("write report: %w", err)
 			}
 			if in.ErrorCount > 0 {
-				return fmt.Errorf("%s: %d bad lines", path, in.ErrorCount)
+				return fmt.Errorf("%s: %d bad lines", in.File, in.ErrorCount)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
-	cmd.Flags().StringVar(&dir, "dir", "", "datasets folder for NAME (default: $"+trajectory.DatasetsEnv+" or the nearest shared/datasets)")
+	cmd.Flags().StringVar(&dir, "dir", "", "datasets folder for NAME (default: $"+trajectory.DatasetsEnv+", else the copy in the binary)")
 	cmd.Flags().StringVar(&format, "format", "", "file format instead of sniffing it (math, gsm8k, humaneval, gpqa, livecodebench)")
 	return cmd
 }
 
-// resolveInspectTarget takes an existing file as a file, else a known
-// dataset name.
-func resolveInspectTarget(arg, dir, format string) (string, []trajectory.LoadOption, error) {
+// inspectTarget inspects an existing file as a file, else a known dataset
+// name.
+func inspectTarget(ctx context.Context, arg, dir, format string) (*trajectory.Inspection, error) {
 	var opts []trajectory.LoadOption
 	if format != "" {
 		opts = append(opts, trajectory.WithFormat(trajectory.Format(format)))
 	}
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
-		return arg, opts, nil
+		return trajectory.Inspect(ctx, arg, opts...)
 	}
 	if !trajectory.IsDatasetName(arg) {
-		return "", nil, fmt.Errorf("inspect %s: not a file, and %w (known: %s)",
+		return nil, fmt.Errorf("inspect %s: not a file, and %w (known: %s)",
 			arg, trajectory.ErrUnknownDataset, strings.Join(trajectory.DatasetNames(), ", "))
 	}
-	path, f, err := trajectory.ResolveDataset(arg, dir)
-	if err != nil {
-		return "", nil, fmt.Errorf("inspect: %w", err)
-	}
-	if format == "" {
-		opts = append(opts, trajectory.WithFormat(f))
-	}
-	return path, append(opts, trajectory.WithDataset(strings.ToLower(arg))), nil
+	return trajectory.InspectDataset(ctx, arg, dir, opts...)
 }
 
 func printInspection(w io.Writer, in *trajectory.Inspection) error {
@@ -97,7 +87,11 @@ func printInspection(w io.Writer, in *trajectory.Inspection) error {
 		format = "unknown"
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "file:\t%s\n", in.File)
+	if in.Embedded {
+		fmt.Fprintf(tw, "file:\t%s (the copy in the binary)\n", in.File)
+	} else {
+		fmt.Fprintf(tw, "file:\t%s\n", in.File)
+	}
 	fmt.Fprintf(tw, "dataset:\t%s\n", in.Dataset)
 	fmt.Fprintf(tw, "format:\t%s\n", format)
 	fmt.Fprintf(tw, "lines:\t%d\n", in.Lines)

@@ -45,7 +45,7 @@ func (f *coordFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", defaultListen, "HTTP API address (port 0 picks one)")
 	fl.StringVar(&f.advertise, "advertise", "", "this replica's API URL as others reach it (default: from --listen)")
-	fl.StringVar(&f.datasetsDir, "datasets-dir", "", "folder of the named datasets jobs may use (default: $HINTFLEET_DATASETS, else ../shared/datasets and up)")
+	fl.StringVar(&f.datasetsDir, "datasets-dir", "", "folder of the named datasets jobs may use (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
 	fl.IntVar(&f.maxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")

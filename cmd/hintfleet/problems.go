@@ -20,7 +20,7 @@ type problemFlags struct {
 
 func (f *problemFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.datasets, "dataset", nil, "dataset name ("+strings.Join(trajectory.DatasetNames(), "|")+") or JSONL file; repeatable")
-	cmd.Flags().StringVar(&f.datasetsDir, "datasets-dir", "", "folder holding the named datasets (default: $HINTFLEET_DATASETS, else ../shared/datasets and up)")
+	cmd.Flags().StringVar(&f.datasetsDir, "datasets-dir", "", "folder holding the named datasets (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	cmd.Flags().StringSliceVar(&f.fields, "field", nil, "map a problem field to a file field for generic files, e.g. --field problem=question --field answer=final")
 	cmd.Flags().IntVar(&f.limit, "limit", 0, "use only the first N problems of each dataset (0: all)")
 }

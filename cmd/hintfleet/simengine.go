@@ -66,7 +66,7 @@ func newSimEngineCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on (port 0 picks one)")
 	f.StringSliceVar(&problems, "problems", nil, "dataset names (math500, gsm8k, …) or problem files the reasoner knows; repeatable")
-	f.StringVar(&datasetsDir, "datasets-dir", "", "folder of the named datasets (default: found as trajectory.FindDatasetsDir)")
+	f.StringVar(&datasetsDir, "datasets-dir", "", "folder of the named datasets (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	f.StringVar(&cfg.Model, "model", cfg.Model, "served model name")
 	f.IntVar(&cfg.MaxNumSeqs, "max-num-seqs", cfg.MaxNumSeqs, "largest running batch")
 	f.IntVar(&cfg.KVCacheTokens, "kv-cache-tokens", cfg.KVCacheTokens, "KV-cache capacity in tokens")

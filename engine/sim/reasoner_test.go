@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hintfleet/hintfleet/datasets"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -159,12 +160,13 @@ func TestReasonerUnknownPrompt(t *testing.T) {
 	}
 }
 
-// readJSONL decodes the first n lines of a dataset file into maps.
+// readJSONL decodes the first n lines of a shipped dataset file (a path in
+// package datasets, e.g. "gsm8k/test.jsonl") into maps.
 func readJSONL(t *testing.T, path string, n int) []map[string]any {
 	t.Helper()
-	f, err := os.Open(path)
+	f, err := datasets.FS().Open(path)
 	if err != nil {
-		t.Skipf("dataset not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	var out []map[string]any
@@ -181,7 +183,7 @@ func readJSONL(t *testing.T, path string, n int) []map[string]any {
 }
 
 func TestToolCodeGSM8K(t *testing.T) {
-	for i, row := range readJSONL(t, "/work/shared/datasets/gsm8k/test.jsonl", 8) {
+	for i, row := range readJSONL(t, "gsm8k/test.jsonl", 8) {
 		sol, ans, _ := strings.Cut(row["answer"].(string), "####")
 		p := trajectory.Problem{Kind: trajectory.KindMath, Dataset: "gsm8k", Question: row["question"].(string),
 			Solution: strings.TrimSpace(sol), Answer: strings.TrimSpace(ans)}
@@ -199,7 +201,7 @@ func TestToolCodeMATH(t *testing.T) {
 	simple := regexp.MustCompile(`^(-?\d+|\\frac\{\d+\}\{\d+\}|\d*\\sqrt\{\d+\}|\\frac\{\d*\\sqrt\{\d+\}\}\{\d+\}|\d*\\pi)$`)
 	norm := strings.NewReplacer(" ", "", "\\dfrac", "\\frac")
 	checked := 0
-	for i, row := range readJSONL(t, "/work/shared/datasets/math500/test.jsonl", 200) {
+	for i, row := range readJSONL(t, "math500/test.jsonl", 200) {
 		ans := row["answer"].(string)
 		literal := i < 3 && !simple.MatchString(ans)
 		if !simple.MatchString(ans) && !literal {
@@ -219,7 +221,7 @@ func TestToolCodeMATH(t *testing.T) {
 }
 
 func TestToolCodeHumanEval(t *testing.T) {
-	rows := readJSONL(t, "/work/shared/datasets/humaneval/HumanEval.jsonl", 3)
+	rows := readJSONL(t, "humaneval/HumanEval.jsonl", 3)
 	for _, row := range rows {
 		p := trajectory.Problem{Kind: trajectory.KindCode, Question: row["prompt"].(string),
 			CanonicalCode: row["canonical_solution"].(string), Test: row["test"].(string), EntryPoint: row["entry_point"].(string)}
