@@ -149,6 +149,7 @@ func productLookups(t *testing.T, clone string) []string {
 // error together, failing the test with them when it exits non-zero.
 func run(t *testing.T, ctx context.Context, env []string, dir, name string, args ...string) string {
 	t.Helper()
+	defer logTime(t, name, args)()
 	stdout, stderr, err := output(ctx, env, dir, name, args...)
 	if err != nil {
 		t.Fatalf("%s %s (in %s): %v\n%s%s", name, strings.Join(args, " "), dir, err, stdout, stderr)
@@ -164,6 +165,13 @@ func stdoutOf(t *testing.T, ctx context.Context, env []string, dir, name string,
 		t.Fatalf("%s %s (in %s): %v\n%s%s", name, strings.Join(args, " "), dir, err, stdout, stderr)
 	}
 	return stdout
+}
+
+// logTime logs how long a step took, for whoever wonders where the
+// test's time goes.
+func logTime(t *testing.T, name string, args []string) func() {
+	start := time.Now()
+	return func() { t.Logf("%s %s: %v", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond)) }
 }
 
 func output(ctx context.Context, env []string, dir, name string, args ...string) (stdout, stderr string, err error) {
