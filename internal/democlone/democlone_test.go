@@ -171,7 +171,9 @@ func stdoutOf(t *testing.T, ctx context.Context, env []string, dir, name string,
 // test's time goes.
 func logTime(t *testing.T, name string, args []string) func() {
 	start := time.Now()
-	return func() { t.Logf("%s %s: %v", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond)) }
+	return func() {
+		t.Logf("%s %s: %v", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func output(ctx context.Context, env []string, dir, name string, args ...string) (stdout, stderr string, err error) {
