@@ -64,6 +64,23 @@ type GPUInfo struct {
 	TempC       float64  `json:"temp_c"`
 	Healthy     bool     `json:"healthy"`
 	Reasons     []string `json:"reasons,omitempty"`
+	// Engines are the URLs of the worker's engines that run on this GPU
+	// (on it whole or on one of its MIG instances): the engines a fault
+	// here drains. An engine whose GPUs were not given is on every GPU.
+	Engines []string `json:"engines,omitempty"`
+	// MIG lists the GPU's MIG instances when it is in MIG mode.
+	MIG []MIGInfo `json:"mig,omitempty"`
+}
+
+// MIGInfo is one MIG GPU instance in GPUInfo; ID and Profile are
+// dcgm-exporter's GPU_I_ID and GPU_I_PROFILE labels.
+type MIGInfo struct {
+	ID          int      `json:"id"`
+	Profile     string   `json:"profile"`
+	UUID        string   `json:"uuid,omitempty"`
+	MemUsedMiB  float64  `json:"mem_used_mib"`
+	MemTotalMiB float64  `json:"mem_total_mib"`
+	Engines     []string `json:"engines,omitempty"`
 }
 
 // ClaimValue is the value of a claim key: who runs which attempt, and what

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/adaptive"
 	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/gpu"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
 )
@@ -68,6 +69,12 @@ type slot struct {
 	inflight atomic.Int64 // tasks taken for this engine, admitted or waiting for the limiter
 	healthy  atomic.Bool
 	probeErr atomic.Pointer[string] // last failed health check; nil when it passed
+	// gpus are the devices the engine runs on; nil: not known, every GPU.
+	gpus atomic.Pointer[[]gpu.Ref]
+	// gpuFault says why a GPU the engine runs on is unhealthy; nil while
+	// all are fit. A faulted engine takes no work and its tasks are
+	// handed back, while the worker's other engines go on.
+	gpuFault atomic.Pointer[string]
 	// limiter admits sessions when Config.Adaptive is set; nil: fixed
 	// Config.Concurrency.
 	limiter *adaptive.Limiter
@@ -77,6 +84,10 @@ type slot struct {
 	tps  atomic.Value // float64: decode tokens/s between the last two scrapes
 	rate tokenRate    // owned by the engine watch
 }
+
+// usable reports whether s may run tasks: its engine answers its health
+// check and no GPU it runs on is faulty.
+func (s *slot) usable() bool { return s.healthy.Load() && s.gpuFault.Load() == nil }
 
 func newSlot(e Engine) *slot {
 	s := &slot{eng: e}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hintfleet/hintfleet/cluster"
@@ -25,9 +26,11 @@ const (
 	// StateDraining: Drain was called; in-flight tasks finish or are handed
 	// back, nothing new is taken, and the worker then leaves.
 	StateDraining State = cluster.HealthDraining
-	// StateUnhealthy: a GPU has an XID error, uncorrected ECC errors or is
-	// over temperature, or no engine passes its health check. Its sessions
-	// were checkpointed and handed back; it takes work again once healthy.
+	// StateUnhealthy: no engine can take work: each fails its health check
+	// or runs on a GPU with an XID error, uncorrected ECC errors or over
+	// temperature. Its sessions were checkpointed and handed back; it takes
+	// work again once an engine is usable. (A fault on a GPU drains only
+	// the engines on it; the worker stays healthy while others serve.)
 	StateUnhealthy State = cluster.HealthUnhealthy
 )
 
@@ -47,14 +50,19 @@ type Status struct {
 
 // EngineStatus is one engine in Status.
 type EngineStatus struct {
-	URL          string  `json:"url"`
-	Healthy      bool    `json:"healthy"`
-	Error        string  `json:"error,omitempty"`
-	InFlight     int     `json:"in_flight"`
-	Limit        int     `json:"limit"`
-	Waiting      float64 `json:"waiting"`
-	KVUsage      float64 `json:"kv_cache_usage"`
-	TokensPerSec float64 `json:"tokens_per_s"`
+	URL string `json:"url"`
+	// Healthy: the engine answers its health check and no GPU it runs on
+	// is faulty; Error says why not.
+	Healthy bool   `json:"healthy"`
+	Error   string `json:"error,omitempty"`
+	// GPUs are the devices it runs on ("0", "1:2" for MIG instance 2 of
+	// GPU 1); empty when not given, which counts as every GPU.
+	GPUs         []string `json:"gpus,omitempty"`
+	InFlight     int      `json:"in_flight"`
+	Limit        int      `json:"limit"`
+	Waiting      float64  `json:"waiting"`
+	KVUsage      float64  `json:"kv_cache_usage"`
+	TokensPerSec float64  `json:"tokens_per_s"`
 }
 
 // Status returns the worker's state as of its last check, with the load of
@@ -72,9 +80,11 @@ func (w *Worker) Status() Status {
 		st.State = StateDraining
 	}
 	for _, s := range w.slots {
-		es := EngineStatus{URL: s.eng.URL(), Healthy: s.healthy.Load(), InFlight: int(s.inflight.Load()), Limit: w.limit(s)}
+		es := EngineStatus{URL: s.eng.URL(), Healthy: s.usable(), InFlight: int(s.inflight.Load()), Limit: w.limit(s), GPUs: s.gpuRefs()}
 		if p := s.probeErr.Load(); p != nil {
 			es.Error = *p
+		} else if f := s.gpuFault.Load(); f != nil {
+			es.Error = *f
 		}
 		if snap := s.snap.Load(); snap != nil {
 			es.Waiting, es.KVUsage = snap.RequestsWaiting, snap.KVCacheUsage
@@ -134,43 +144,54 @@ func (w *Worker) watchHealth(ctx context.Context) {
 }
 
 // checkHealth is one round: probe the engines, poll the GPUs, decide, and
-// hand back the tasks of whatever failed. A GPU is not mapped to an engine,
-// so one bad GPU makes the whole worker unhealthy: every session is handed
-// back, since any of them may be decoding on it.
+// hand back the tasks of whatever failed. A faulty GPU drains the engines
+// that run on it (all of them when their GPUs were not given); the worker
+// is unhealthy only when no engine is left to take work.
 func (w *Worker) checkHealth(ctx context.Context) {
 	probe(ctx, w.slots, healthTimeout)
 	var reasons []string
 	var gpus []cluster.GPUInfo
-	gpuBad := false
+	bad := map[int]string{}
 	if w.gpus != nil {
 		if err := w.gpus.Poll(ctx); err != nil && ctx.Err() == nil {
 			w.log.Warn("poll gpus", "worker", w.cfg.ID, "err", err)
 		}
 		for _, d := range w.gpus.Devices() {
 			ok, why := gpu.Health(d, w.thresholds)
-			gpus = append(gpus, gpuInfo(d, ok, why))
-			for _, r := range why {
-				reasons = append(reasons, fmt.Sprintf("gpu %d (%s): %s", d.Index, d.UUID, r))
+			gpus = append(gpus, w.gpuInfo(d, ok, why))
+			if !ok {
+				bad[d.Index] = fmt.Sprintf("gpu %d (%s): %s", d.Index, d.UUID, strings.Join(why, ", "))
+				reasons = append(reasons, bad[d.Index])
 			}
-			gpuBad = gpuBad || !ok
 		}
 	}
-	up := 0
-	for _, s := range w.slots {
-		if s.healthy.Load() {
-			up++
-			continue
-		}
-		msg := "health check failed"
-		if p := s.probeErr.Load(); p != nil {
-			msg = *p
-		}
-		reasons = append(reasons, fmt.Sprintf("engine %s: %s", s.eng.URL(), msg))
-	}
-	unhealthy := gpuBad || up == 0
 	if ctx.Err() != nil {
 		return // a probe cut short by the stop says nothing about health
 	}
+	for _, s := range w.gpuFaults(bad) {
+		if f := s.gpuFault.Load(); f != nil {
+			w.log.Warn("engine drained: a gpu it runs on is faulty", "worker", w.cfg.ID, "engine", s.eng.URL(), "gpus", s.gpuRefs(), "reasons", *f)
+		} else {
+			w.log.Info("engine back: its gpus are fit", "worker", w.cfg.ID, "engine", s.eng.URL())
+		}
+		w.pokeSlots()
+	}
+	up := 0
+	for _, s := range w.slots {
+		switch {
+		case !s.healthy.Load():
+			msg := "health check failed"
+			if p := s.probeErr.Load(); p != nil {
+				msg = *p
+			}
+			reasons = append(reasons, fmt.Sprintf("engine %s: %s", s.eng.URL(), msg))
+		case s.gpuFault.Load() != nil:
+			reasons = append(reasons, fmt.Sprintf("engine %s: drained: on a faulty gpu", s.eng.URL()))
+		default:
+			up++
+		}
+	}
+	unhealthy := up == 0
 	w.mu.Lock()
 	was := w.health.unhealthy
 	w.health = healthState{unhealthy: unhealthy, reasons: reasons, gpus: gpus, checked: time.Now()}
@@ -191,6 +212,8 @@ func (w *Worker) checkHealth(ctx context.Context) {
 			r.cancel(fmt.Errorf("%w: %v", ErrUnhealthy, reasons))
 		case !r.slot.healthy.Load():
 			r.cancel(fmt.Errorf("%w: engine %s", ErrUnhealthy, r.slot.eng.URL()))
+		case r.slot.gpuFault.Load() != nil:
+			r.cancel(fmt.Errorf("%w: engine %s: %s", ErrUnhealthy, r.slot.eng.URL(), *r.slot.gpuFault.Load()))
 		}
 	}
 }
@@ -200,16 +223,7 @@ func (w *Worker) accepting(s *slot) bool {
 	w.mu.Lock()
 	unhealthy := w.health.unhealthy
 	w.mu.Unlock()
-	return !unhealthy && s.healthy.Load()
-}
-
-func gpuInfo(d gpu.Device, ok bool, why []string) cluster.GPUInfo {
-	const mib = 1 << 20
-	return cluster.GPUInfo{
-		Index: d.Index, UUID: d.UUID, Name: d.Name, UtilPercent: float64(d.GPUUtilPercent),
-		MemUsedMiB: float64(d.MemoryUsedBytes) / mib, MemTotalMiB: float64(d.MemoryTotalBytes) / mib,
-		TempC: float64(d.TemperatureC), Healthy: ok, Reasons: why,
-	}
+	return !unhealthy && s.usable()
 }
 
 // info is the registration as of now.

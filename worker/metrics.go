@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/hintfleet/hintfleet/gpu"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,6 +33,8 @@ const (
 	seriesDeadLettered = "hintfleet_tasks_dead_lettered_total"
 	seriesHandedBack   = "hintfleet_tasks_handed_back_total"
 	seriesHealthy      = "hintfleet_worker_healthy"
+	seriesEngineUp     = "hintfleet_engine_healthy"
+	seriesEngineGPU    = "hintfleet_engine_gpu_info"
 )
 
 // toolBuckets span a warm interpreter's sub-millisecond call to a tool
@@ -91,10 +96,14 @@ var (
 	descKV       = prometheus.NewDesc(seriesKVUsage, "KV-cache use of the engine, 0-1, from its /metrics.", []string{"worker", "engine"}, nil)
 	descLeaseAge = prometheus.NewDesc(seriesLeaseAge, "Seconds since the worker's current etcd lease was granted; it restarts when the worker re-registers after losing its lease.", []string{"worker"}, nil)
 	descHealthy  = prometheus.NewDesc(seriesHealthy, "1 while the worker takes work, 0 while it drains or is unhealthy.", []string{"worker"}, nil)
+	descEngineUp = prometheus.NewDesc(seriesEngineUp, "1 while the engine takes work: it answers its health check and no GPU it runs on is faulty.", []string{"worker", "engine"}, nil)
+	// descEngineGPU maps engines to GPUs, joinable with the DCGM series on
+	// gpu (and GPU_I_ID for a MIG instance, empty for a whole GPU).
+	descEngineGPU = prometheus.NewDesc(seriesEngineGPU, "1 for each GPU (or MIG instance) an engine runs on; an engine whose GPUs were not given is on every GPU.", []string{"worker", "engine", "gpu", "GPU_I_ID"}, nil)
 )
 
 func (g gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInFlight, descLimit, descQueue, descKV, descLeaseAge, descHealthy} {
+	for _, d := range []*prometheus.Desc{descInFlight, descLimit, descQueue, descKV, descLeaseAge, descHealthy, descEngineUp, descEngineGPU} {
 		ch <- d
 	}
 }
@@ -105,10 +114,32 @@ func (g gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
 	}
+	var devs []gpu.Device
+	if w.gpus != nil {
+		devs = w.gpus.Devices()
+	}
 	for _, s := range w.slots {
 		url := s.eng.URL()
 		gauge(descInFlight, float64(s.inflight.Load()), id, url)
 		gauge(descLimit, float64(w.limit(s)), id, url)
+		up := 0.0
+		if s.usable() {
+			up = 1
+		}
+		gauge(descEngineUp, up, id, url)
+		if refs := s.gpus.Load(); refs != nil {
+			for _, r := range *refs {
+				mig := ""
+				if r.MIG >= 0 {
+					mig = strconv.Itoa(r.MIG)
+				}
+				gauge(descEngineGPU, 1, id, url, strconv.Itoa(r.GPU), mig)
+			}
+		} else {
+			for _, d := range devs {
+				gauge(descEngineGPU, 1, id, url, strconv.Itoa(d.Index), "")
+			}
+		}
 		if snap := s.snap.Load(); snap != nil {
 			gauge(descQueue, snap.RequestsWaiting, id, url)
 			gauge(descKV, snap.KVCacheUsage, id, url)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,14 @@ type Config struct {
 	Pool  string
 	// Engines run beside the worker; at least one.
 	Engines []Engine
+	// EngineGPUs[i] lists the devices Engines[i] runs on, written as
+	// CUDA_VISIBLE_DEVICES writes them (gpu.ParseDeviceList entries: NVML
+	// indexes, GPU-… or MIG-… UUIDs). A GPU fault (XID, uncorrected ECC,
+	// over-temperature) then drains only the engines on that GPU. An
+	// engine without an entry (or with an empty one) is taken to run on
+	// every GPU of the node. Run resolves the lists against GPU when it
+	// starts and fails on a device the node does not have.
+	EngineGPUs [][]string
 	// Tools runs code fences; nil runs no tool calls.
 	Tools hint.Tool
 	// Concurrency is the number of trajectories run at once per engine.
@@ -111,6 +120,17 @@ func (c Config) Validate() error {
 	for i, e := range c.Engines {
 		if e == nil {
 			bad("engines[%d]: nil", i)
+		}
+	}
+	if len(c.EngineGPUs) > len(c.Engines) {
+		bad("engine gpus: %d lists for %d engines", len(c.EngineGPUs), len(c.Engines))
+	}
+	for i, sel := range c.EngineGPUs {
+		if len(sel) == 0 {
+			continue
+		}
+		if _, err := gpu.ParseDeviceList(strings.Join(sel, ",")); err != nil {
+			bad("engine gpus[%d]: %v", i, err)
 		}
 	}
 	if c.Concurrency < 0 {
@@ -260,6 +280,9 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("worker %s: Run called twice", w.cfg.ID)
 	}
 	defer close(w.donec)
+	if err := w.resolveGPUs(ctx); err != nil {
+		return err
+	}
 	lease, err := cluster.NewLease(ctx, w.conn.Etcd, cluster.WithLeaseTTL(w.cfg.LeaseTTL), cluster.WithLeaseLogger(w.log))
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", w.cfg.ID, err)
@@ -433,7 +456,7 @@ func (w *Worker) limit(s *slot) int {
 func (w *Worker) capacity() int {
 	n := 0
 	for _, s := range w.slots {
-		if s.healthy.Load() {
+		if s.usable() {
 			n += w.limit(s)
 		}
 	}
