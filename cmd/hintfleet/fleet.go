@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,6 +124,9 @@ type workerFlags struct {
 	plf             pluginFlags
 	adaptive        bool
 	simulateGPUs    int
+	requireGPU      bool
+	engineGPUs      []string
+	hostname        string
 	metricsListen   string
 }
 
@@ -141,6 +145,9 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	fl.BoolVar(&f.adaptive, "adaptive", false, "set each engine's concurrency adaptively from its queue, KV cache and time to first token (--concurrency is then the upper bound)")
 	fl.IntVar(&f.simulateGPUs, "simulate-gpus", 0, "simulate N GPUs that follow the engines' load, for machines without one (0: read the real GPUs through NVML, if any)")
+	fl.BoolVar(&f.requireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or no GPU is found, instead of running without GPU telemetry and health")
+	fl.StringArrayVar(&f.engineGPUs, "engine-gpus", nil, "the GPUs the matching --engine runs on, as CUDA_VISIBLE_DEVICES lists them (\"0,1\", GPU-… or MIG-… UUIDs); repeat once per --engine, in order. A GPU fault drains only the engines on it. Default: $CUDA_VISIBLE_DEVICES for every engine when set, else every GPU")
+	fl.StringVar(&f.hostname, "hostname", "", "Hostname label of the GPU series (default: $NODE_NAME, else the host name; in Kubernetes the node name)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve the worker's /metrics (fleet and DCGM series) and /healthz here; with several local workers, port 0 is used for each")
 }
 
@@ -152,17 +159,57 @@ type workerKit struct {
 	tools   hint.Tool
 	gpus    gpu.Backend
 	load    *worker.EngineLoad
-	close   func()
+	// engineGPUs are the device lists of the engines, by position.
+	engineGPUs [][]string
+	close      func()
+}
+
+// gpuLists reads --engine-gpus (one list per --engine) or, without it,
+// $CUDA_VISIBLE_DEVICES for every engine: the worker started with the
+// engine's own setting (a shared systemd EnvironmentFile, say).
+func (f *workerFlags) gpuLists() ([][]string, error) {
+	if len(f.engineGPUs) == 0 {
+		env := os.Getenv("CUDA_VISIBLE_DEVICES")
+		if strings.TrimSpace(env) == "" {
+			return nil, nil
+		}
+		list, err := gpu.ParseDeviceList(env)
+		if err != nil {
+			return nil, fmt.Errorf("$CUDA_VISIBLE_DEVICES: %w", err)
+		}
+		out := make([][]string, len(f.engines))
+		for i := range out {
+			out[i] = list
+		}
+		return out, nil
+	}
+	if len(f.engineGPUs) != len(f.engines) {
+		return nil, fmt.Errorf("--engine-gpus given %d times for %d --engine: give one list per engine, in order", len(f.engineGPUs), len(f.engines))
+	}
+	out := make([][]string, len(f.engineGPUs))
+	for i, s := range f.engineGPUs {
+		list, err := gpu.ParseDeviceList(s)
+		if err != nil {
+			return nil, fmt.Errorf("--engine-gpus %q (engine %s): %w", s, f.engines[i], err)
+		}
+		out[i] = list
+	}
+	return out, nil
 }
 
 // setup dials the engines (asking each for its model when --model is not
-// given) and starts the tool plugins once for every local worker.
-func (f *workerFlags) setup(cmd *cobra.Command) (*workerKit, error) {
+// given), opens the GPUs and starts the tool plugins once for every local
+// worker. log hears why there are no GPUs, once.
+func (f *workerFlags) setup(cmd *cobra.Command, log *slog.Logger) (*workerKit, error) {
 	ctx := cmd.Context()
 	if len(f.engines) == 0 {
 		return nil, errors.New("no --engine given")
 	}
-	k := &workerKit{close: func() {}}
+	gpus, err := f.gpuLists()
+	if err != nil {
+		return nil, err
+	}
+	k := &workerKit{close: func() {}, engineGPUs: gpus}
 	for _, u := range f.engines {
 		c, err := dialEngine(ctx, u, f.model, f.apiKey)
 		if err != nil {
@@ -175,11 +222,12 @@ func (f *workerFlags) setup(cmd *cobra.Command) (*workerKit, error) {
 		}
 		k.engines = append(k.engines, worker.NewEngine(c, nil))
 	}
-	// The GPUs: real ones through NVML when present (none otherwise, and
-	// nothing fails), or simulated ones whose utilization and memory follow
-	// the engines' load.
+	// The GPUs: real ones through NVML when present (none otherwise, said
+	// once, and nothing fails unless --require-gpu), or simulated ones
+	// whose utilization and memory follow the engines' load.
 	k.load = worker.NewEngineLoad()
-	src, err := gpu.Open(ctx, gpu.Options{Simulate: f.simulateGPUs, Load: k.load})
+	src, err := gpu.Open(ctx, gpu.Options{Simulate: f.simulateGPUs, Load: k.load, RequireGPU: f.requireGPU,
+		Logger: log.With("component", "gpu")})
 	if err != nil {
 		return nil, fmt.Errorf("open gpus: %w", err)
 	}
@@ -206,6 +254,10 @@ func (f *workerFlags) config(id string, k *workerKit) worker.Config {
 		ID: id, Model: k.model, Engines: k.engines, Tools: k.tools, Concurrency: f.concurrency,
 		LeaseTTL: f.leaseTTL, CheckpointEvery: f.checkpointEvery, DrainTimeout: f.drainTimeout,
 		Adaptive: f.adaptive, MetricsAddr: f.metricsListen, GPU: k.gpus, GPULoad: k.load,
+		EngineGPUs: k.engineGPUs, Hostname: f.hostname,
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = os.Getenv("NODE_NAME")
 	}
 	if f.adaptive {
 		cfg.AdaptiveOptions = []adaptive.Option{adaptive.WithBounds(1, max(1, f.concurrency))}
@@ -291,7 +343,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			}
 			var kit *workerKit
 			if workers > 0 {
-				if kit, err = wf.setup(cmd); err != nil {
+				if kit, err = wf.setup(cmd, log); err != nil {
 					return err
 				}
 				defer kit.close()
@@ -464,7 +516,7 @@ in-flight tasks finish within --drain-timeout or are checkpointed and handed bac
 			if err != nil {
 				return err
 			}
-			kit, err := wf.setup(cmd)
+			kit, err := wf.setup(cmd, log)
 			if err != nil {
 				return err
 			}
