@@ -27,7 +27,7 @@ func compareValues(a, r value, tol float64) (eq bool, method, detail string, ok 
 		}
 		return compareOrdered(a.items, r.items, tol)
 	case 's':
-		if a.union != r.union {
+		if a.union != r.union || allRelations(a) != allRelations(r) {
 			return compareShapes(a, r, tol)
 		}
 		return compareUnordered(a.items, r.items, tol)
@@ -82,7 +82,7 @@ func compareShapes(a, r value, tol float64) (bool, string, string, bool) {
 		return compareOrdered(a.items, r.items, tol)
 	case r.kind == 'l' && a.kind == 's' && a.open == 0 && !a.union:
 		return compareOrdered(a.items, r.items, tol)
-	case a.kind == 's' && a.union || r.kind == 's' && r.union:
+	case a.kind == 's' && (a.union || allRelations(a)) || r.kind == 's' && (r.union || allRelations(r)):
 		return compareRelationSet(a, r, tol)
 	}
 	_, aerr := evalAll(a)
@@ -193,11 +193,63 @@ func compareExprs(a, r string, tol float64) (bool, string, string, bool) {
 	infinite := strings.Contains(a, `\infty`) || strings.Contains(r, `\infty`)
 	for _, integer := range []bool{false, true} {
 		eq, detail, ok, retry := comparePoints(ea, er, points(integer, va, vr), tol, infinite)
-		if !retry {
-			return eq, method, detail, ok
+		if retry {
+			continue
 		}
+		if eq && !integer && !agreeWhereReal(ea, er, va, vr, tol) {
+			return false, method, "values differ at negative points", true
+		}
+		return eq, method, detail, ok
 	}
 	return false, method, "cannot evaluate", false
+}
+
+// agreeWhereReal checks expressions that agree at the positive sample
+// points also at points with negative coordinates, wherever both are real
+// there: x and |x| agree for x > 0 only, while \ln(xy) and \ln x + \ln y
+// leave the reals together and are not told apart.
+func agreeWhereReal(ea, er expr, va, vr map[string]bool, tol float64) bool {
+	if len(va)+len(vr) == 0 {
+		return true
+	}
+	for _, pt := range softPoints(va, vr) {
+		x, err1 := ea.eval(pt)
+		y, err2 := er.eval(pt)
+		if err1 != nil || err2 != nil || isHuge(x) || isHuge(y) ||
+			math.Abs(imag(x)) > 1e-12 || math.Abs(imag(y)) > 1e-12 {
+			continue
+		}
+		if !approxEqual(x, y, tol) {
+			return false
+		}
+	}
+	return true
+}
+
+// softPoints are the sample points with every coordinate negated, and with
+// every other one negated.
+func softPoints(vars ...map[string]bool) []map[string]complex128 {
+	base := points(false, vars...)
+	var out []map[string]complex128
+	for k := range 2 {
+		for i := range 2 {
+			names := make([]string, 0, len(base[i]))
+			for name := range base[i] {
+				names = append(names, name)
+			}
+			sort.Strings(names) // deterministic: which coordinates flip
+			pt := map[string]complex128{}
+			for j, name := range names {
+				v := base[i][name]
+				if k == 0 || j%2 == 0 {
+					v = -v
+				}
+				pt[name] = v
+			}
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // comparePoints evaluates both expressions at every point; retry is true

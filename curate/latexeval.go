@@ -237,14 +237,16 @@ func (e funcExpr) eval(env map[string]complex128) (complex128, error) {
 	return 0, fmt.Errorf("unknown function %q", e.name)
 }
 
+// eval takes n! as Gamma(n+1), so that factorials and binomials of a
+// variable compare at the real sample points: \binom{n+1}{2} is n(n+1)/2.
 func (e factExpr) eval(env map[string]complex128) (complex128, error) {
 	v, err := e.x.eval(env)
 	if err != nil {
 		return 0, err
 	}
 	n := real(v)
-	if imag(v) != 0 || n < 0 || n != math.Trunc(n) || n > 170 {
-		return 0, errors.New("factorial of a non-natural number")
+	if imag(v) != 0 || n < 0 && n == math.Trunc(n) || n > 170 {
+		return 0, errors.New("factorial out of range")
 	}
 	return complex(math.Gamma(n+1), 0), nil
 }

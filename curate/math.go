@@ -70,7 +70,10 @@ func (g *MathGrader) Grade(ctx context.Context, answer, reference string) Verdic
 		return v
 	}
 	if lr, ok := choiceLetter(r); ok {
-		la, _ := choiceLetter(a)
+		la, ok := choiceLetter(a)
+		if m := reChoiceLead.FindStringSubmatch(squash(a)); !ok && m != nil {
+			la = m[1] // "(C) 27": the letter with its option's value
+		}
 		v.Method = MethodChoice
 		v.Equal = la == lr
 		return v
@@ -114,21 +117,22 @@ func firstErr(errs ...error) error {
 }
 
 var (
-	reText      = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}`)
-	reDegrees   = regexp.MustCompile(`\^\s*\{?\\circ\}?|°|\\circ|\\degree`)
-	reThousands = regexp.MustCompile(`^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$`)
-	reSpaced    = regexp.MustCompile(`^-?[1-9]\d{0,2}( \d{3})+(\.\d+)?$`)
-	reDecComma  = regexp.MustCompile(`^(-?0),(\d{2,})$`)
-	reVarIn     = regexp.MustCompile(`^[a-zA-Z]\s*\\in\s*`)
-	reUnits     = regexp.MustCompile(`^(.*?[0-9}).])\s*(?:` + unitWords + `)(?:\^\{?[23]\}?)?$`)
-	reWords     = regexp.MustCompile(`^(.*?[0-9}])\s+([A-Za-z][A-Za-z.\-]*(?:\s+[A-Za-z][A-Za-z.\-]*)*)$`)
-	reOrAnd     = regexp.MustCompile(`\s+(?:or|and)\s+`)
-	reRelation  = regexp.MustCompile(`\\(leqslant|leq|le|geqslant|geq|ge|neq|ne|lt|gt)([^a-zA-Z]|$)`)
-	reChoice    = regexp.MustCompile(`^\(?([A-E])\)?$`)
-	reMixed     = regexp.MustCompile(`^(-?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$`)
-	reWord      = regexp.MustCompile(`^\\text\{\s*([A-Za-z][A-Za-z ]{2,})\s*\}$`)
-	reBoxed     = regexp.MustCompile(`^\\(?:boxed|fbox)\s*\{(.*)\}$`)
-	reMatrix    = regexp.MustCompile(`^\\begin\{[pbvBV]?matrix\}(.*)\\end\{[pbvBV]?matrix\}$`)
+	reText       = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}`)
+	reDegrees    = regexp.MustCompile(`\^\s*\{?\\circ\}?|°|\\circ|\\degree`)
+	reThousands  = regexp.MustCompile(`^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$`)
+	reSpaced     = regexp.MustCompile(`^-?[1-9]\d{0,2}( \d{3})+(\.\d+)?$`)
+	reDecComma   = regexp.MustCompile(`^(-?0),(\d{2,})$`)
+	reVarIn      = regexp.MustCompile(`^[a-zA-Z]\s*\\in\s*`)
+	reUnits      = regexp.MustCompile(`^(.*?[0-9}).])\s*(?:` + unitWords + `)(?:\^\{?[23]\}?)?$`)
+	reWords      = regexp.MustCompile(`^(.*?[0-9}])\s+([A-Za-z][A-Za-z.\-]*(?:\s+[A-Za-z][A-Za-z.\-]*)*)$`)
+	reOrAnd      = regexp.MustCompile(`\s+(?:or|and)\s+`)
+	reRelation   = regexp.MustCompile(`\\(leqslant|leq|le|geqslant|geq|ge|neq|ne|lt|gt)([^a-zA-Z]|$)`)
+	reChoice     = regexp.MustCompile(`^\(?([A-E])\)?$`)
+	reChoiceLead = regexp.MustCompile(`^\(([A-E])\)`)
+	reMixed      = regexp.MustCompile(`^(-?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$`)
+	reWord       = regexp.MustCompile(`^\\text\{\s*([A-Za-z][A-Za-z ]{2,})\s*\}$`)
+	reBoxed      = regexp.MustCompile(`^\\(?:boxed|fbox)\s*\{(.*)\}$`)
+	reMatrix     = regexp.MustCompile(`^\\begin\{[pbvBV]?matrix\}(.*)\\end\{[pbvBV]?matrix\}$`)
 )
 
 const unitWords = `units?|cm|mm|centimeters?|m|meters?|metres?|km|kilometers?|inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|mph|` +

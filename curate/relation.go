@@ -1,6 +1,9 @@
 package curate
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // interval is one real interval with its ends' closedness.
 type interval struct {
@@ -86,7 +89,8 @@ func setIntervals(v value) ([]interval, bool) {
 			return nil, false
 		}
 		return []interval{{lo, hi, v.open == '(', v.close == ')'}}, true
-	case v.kind == 's' && v.union:
+	case v.kind == 's' && (v.union || allRelations(v)):
+		// A union, or alternatives "x < -1 or x > 3" written as a list.
 		var out []interval
 		for _, it := range v.items {
 			iv, ok := setIntervals(it)
@@ -95,6 +99,7 @@ func setIntervals(v value) ([]interval, bool) {
 			}
 			out = append(out, iv...)
 		}
+		sort.Slice(out, func(i, j int) bool { return out[i].lo < out[j].lo })
 		return out, true
 	}
 	return nil, false
@@ -199,4 +204,13 @@ func sameIntervals(a, b []interval, tol float64) bool {
 		}
 	}
 	return true
+}
+
+func allRelations(v value) bool {
+	for _, it := range v.items {
+		if it.kind != 'r' {
+			return false
+		}
+	}
+	return len(v.items) > 1
 }
