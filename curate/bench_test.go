@@ -13,30 +13,82 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	hintpkg "github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/plugins/python"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
-// BenchmarkMathGrader grades MATH500's extracted reference answers against
-// their answers and against a wrong answer, over and over for a fixed time.
+// BenchmarkMathGrader grades the equivalence corpus (extraction and
+// comparison of every pair) for a fixed time: the rate of the built-in
+// grader, sympy never asked. It also reports the corpus agreement and the
+// share of not-equal pairs called equal.
 func BenchmarkMathGrader(b *testing.B) {
-	ps, err := trajectory.LoadDataset("math500", "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	cases := loadCorpus(b)
 	var g MathGrader
+	agree, falseEqual, notEqual, bad := corpusResult(&g, cases)
+	for _, s := range bad {
+		b.Log(s)
+	}
+	fmt.Printf("BENCH grade_corpus_agreement_pct %.2f %%\n", 100*float64(agree)/float64(len(cases)))
+	fmt.Printf("BENCH grade_false_equal_pct %.2f %%\n", 100*float64(falseEqual)/float64(max(notEqual, 1)))
 	ctx := context.Background()
 	n := 0
 	start := time.Now()
 	for time.Since(start) < 2*time.Second {
-		for _, p := range ps {
-			g.Grade(ctx, hintpkg.ExtractMathAnswer(p.Solution), p.Answer)
-			g.Grade(ctx, "17", p.Answer)
-			n += 2
+		for _, c := range cases {
+			g.GradeAnswer(ctx, c.Answer, c.Reference)
+			n++
 		}
 	}
-	fmt.Printf("BENCH grade_math_per_s %.0f trajectories/s\n", float64(n)/time.Since(start).Seconds())
+	fmt.Printf("BENCH grade_math_per_s %.0f answers/s\n", float64(n)/time.Since(start).Seconds())
+}
+
+// BenchmarkSympyFallback compares translated answers with sympy in the
+// sandbox, one reused session per CPU, for a fixed time.
+func BenchmarkSympyFallback(b *testing.B) {
+	interp, err := python.New(python.WithPoolSize(runtime.NumCPU()))
+	if err != nil {
+		b.Skip(err)
+	}
+	defer interp.Stop()
+	s := &Sympy{Runner: ToolRunner{Tool: interp}}
+	defer s.Close(context.Background())
+	pairs := [][2]string{
+		{`\frac{x^2-1}{x-1}`, "x+1"}, {`\sin^2 x + \cos^2 x`, "1"}, {`\sum_{k=1}^{n} k`, `\frac{n(n+1)}{2}`},
+		{`2^{10000}+1`, `2^{10000}`}, {`\gcd(12, 18)`, "6"}, {`x \le 5`, `(-\infty, 5]`}, {`\{1, 2\}`, `\{2, 1\}`},
+		{`2x + 4y = 3`, `y = -\frac{1}{2}x + \frac{3}{4}`}, {`\arctan 1`, `\frac{\pi}{4}`}, {`\sqrt{8}`, `2\sqrt{2}`},
+	}
+	var translated [][2]string
+	for _, p := range pairs {
+		a, err1 := ToSympy(p[0])
+		r, err2 := ToSympy(p[1])
+		if err1 != nil || err2 != nil {
+			b.Fatal(err1, err2)
+		}
+		translated = append(translated, [2]string{a, r})
+	}
+	ctx := context.Background()
+	if _, err := s.Equivalent(ctx, translated[0][0], translated[0][1]); err != nil { // warm the sessions
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	start := time.Now()
+	eg, ctx := errgroup.WithContext(ctx)
+	for w := range runtime.NumCPU() {
+		eg.Go(func() error {
+			for i := w; time.Since(start) < 3*time.Second; i++ {
+				p := translated[i%len(translated)]
+				if _, err := s.Equivalent(ctx, p[0], p[1]); err != nil {
+					return err
+				}
+				n.Add(1)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("BENCH grade_sympy_fallback_per_s %.1f comparisons/s\n", float64(n.Load())/time.Since(start).Seconds())
 }
 
 // BenchmarkCodeGrader grades, in the sandbox, every HumanEval canonical
