@@ -32,5 +32,5 @@
 // ack, then calls Release with done, which writes the done marker and deletes
 // the claim in one transaction; any other deletion of a claim (lease expiry,
 // a hand-back on drain) means the task needs another attempt, which is what
-// scheduler.Requeuer watches for.
+// the coordinator watches for and hands to scheduler.Requeuer.
 package cluster

@@ -120,7 +120,17 @@ func (c *Coordinator) place(f *fleet, t protocol.Task) string {
 		f.workers[f.byID[p.Worker]].InFlight++
 		c.metrics.affine.Inc()
 	}
-	return scheduler.Subject(st, p)
+	return placedSubject(st, p)
+}
+
+// placedSubject is where to publish t given its placement: the affine
+// worker's own subject, or the pool's shared subject that every worker of
+// the pool pulls. The scheduler decides; the subjects are the coordinator's.
+func placedSubject(t scheduler.Task, p scheduler.Placement) string {
+	if p.Affine && p.Worker != "" {
+		return cluster.WorkerTaskSubject(t.Pool, p.Worker, t.JobID)
+	}
+	return cluster.TaskSubject(t.Pool, t.JobID)
 }
 
 // hasRoom is the capacity filter of the affinity stack: a worker may hold

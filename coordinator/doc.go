@@ -22,8 +22,9 @@
 //  2. Execution is fenced by etcd claims (cluster.Lease.Claim): one live
 //     worker runs an attempt; a copy that cannot be claimed (claimed, done,
 //     stale attempt) is acked and dropped. A worker that dies loses its
-//     lease and so its claims; the scheduler's Requeuer, run by the leader,
-//     sees the deletions and the planner here republishes attempt+1 (within
+//     lease and so its claims; the leader watches the deletions (requeue.go)
+//     and feeds them to the scheduler's Requeuer, which decides, and the
+//     planner here republishes attempt+1 (within
 //     the lease TTL plus about a second) or dead-letters the task once the
 //     retry budget is spent. The requeuer's revision is saved in etcd, so a
 //     new leader misses no deletion that happened between leaders.

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/scheduler"
 )
 
 // lead runs the leader's actors until ctx ends or one fails: the result
@@ -34,12 +32,12 @@ func (c *Coordinator) lead(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ensure results consumer: %w", err)
 	}
-	var rq atomic.Pointer[scheduler.Requeuer]
+	var handled atomic.Int64 // the requeuer's last revision fully handled
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.intake(gctx, cons) })
 	g.Go(func() error { return c.dispatch(gctx) })
-	g.Go(func() error { return c.requeue(gctx, &rq) })
-	g.Go(func() error { return c.persist(gctx, &rq) })
+	g.Go(func() error { return c.requeue(gctx, &handled) })
+	g.Go(func() error { return c.persist(gctx, &handled) })
 	c.poke()
 	if err := g.Wait(); err != nil && ctx.Err() == nil {
 		return err
@@ -140,72 +138,17 @@ func (c *Coordinator) maybeFinish(j *job) {
 	c.log.Info("job done", "job", j.rec.ID, "done", cnt.Done, "dead_lettered", cnt.DeadLettered)
 }
 
-// requeue runs the scheduler's Requeuer, resuming after the revision the
-// previous leader recorded so no claim deletion between leaders is missed.
-// A planner error is retried by running it again (it resumes after the last
-// revision handled); a closed watch (compaction) restarts from now, leaving
-// the gap to JetStream's AckWait.
-func (c *Coordinator) requeue(ctx context.Context, cur *atomic.Pointer[scheduler.Requeuer]) error {
-	start, err := c.requeuerStart(ctx)
-	if err != nil {
-		return err
-	}
-	for ctx.Err() == nil {
-		rq, err := scheduler.NewRequeuer(c.conn.Etcd, planner{c},
-			scheduler.WithRetryPolicy(c.retryPolicy()),
-			scheduler.WithStartRevision(start),
-			scheduler.WithRequeuerLogger(c.log))
-		if err != nil {
-			return fmt.Errorf("start requeuer: %w", err)
-		}
-		cur.Store(rq)
-		for ctx.Err() == nil {
-			err = rq.Run(ctx)
-			if err == nil || errors.Is(err, scheduler.ErrWatchClosed) {
-				break
-			}
-			c.log.Warn("requeuer", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(campaignBackoff):
-			}
-		}
-		if err != nil && ctx.Err() == nil {
-			c.log.Warn("requeuer watch closed; restarting from now", "err", err)
-			resp, gerr := c.conn.Etcd.Get(ctx, cluster.RequeuerRevisionKey)
-			if gerr != nil {
-				return fmt.Errorf("restart requeuer: %w", gerr)
-			}
-			start = resp.Header.Revision + 1
-		}
-	}
-	return nil
-}
-
-func (c *Coordinator) requeuerStart(ctx context.Context) (int64, error) {
-	resp, err := c.conn.Etcd.Get(ctx, cluster.RequeuerRevisionKey)
-	if err != nil {
-		return 0, fmt.Errorf("read requeuer revision: %w", err)
-	}
-	if len(resp.Kvs) == 1 {
-		if rev, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64); err == nil && rev > 0 {
-			return rev + 1, nil
-		}
-	}
-	return resp.Header.Revision + 1, nil
-}
-
 // persist writes changed job records and the requeuer's revision every
 // persistEvery. Records are progress for readers (standbys, the CLI); the
 // output files stay the truth of what is done.
-func (c *Coordinator) persist(ctx context.Context, rq *atomic.Pointer[scheduler.Requeuer]) error {
+func (c *Coordinator) persist(ctx context.Context, handled *atomic.Int64) error {
 	t := time.NewTicker(persistEvery)
 	defer t.Stop()
 	var savedRev int64
 	for {
 		select {
 		case <-ctx.Done():
-			c.saveRevision(context.WithoutCancel(ctx), rq.Load(), &savedRev)
+			c.saveRevision(context.WithoutCancel(ctx), handled.Load(), &savedRev)
 			return nil
 		case <-t.C:
 		}
@@ -224,15 +167,11 @@ func (c *Coordinator) persist(ctx context.Context, rq *atomic.Pointer[scheduler.
 				c.log.Warn("write job record", "job", rec.ID, "err", err)
 			}
 		}
-		c.saveRevision(ctx, rq.Load(), &savedRev)
+		c.saveRevision(ctx, handled.Load(), &savedRev)
 	}
 }
 
-func (c *Coordinator) saveRevision(ctx context.Context, rq *scheduler.Requeuer, saved *int64) {
-	if rq == nil {
-		return
-	}
-	rev := rq.Revision()
+func (c *Coordinator) saveRevision(ctx context.Context, rev int64, saved *int64) {
 	if rev <= *saved {
 		return
 	}

@@ -3,9 +3,10 @@
 // next, and what happens to a task whose worker died. The decisions are pure
 // and table-tested, in the manner of Nomad's scheduler: logic sees workers
 // and tasks only through the small types it declares (Worker, Task, JobShare,
-// Claim), and effects go through the Planner interface, which the coordinator
-// implements and Harness records in tests. The one piece of I/O here is the
-// Requeuer's etcd watch, the glue between lease expiry and Planner.
+// Claim, Event), and effects go through the Planner interface, which the
+// coordinator implements and Harness records in tests. The package does no
+// I/O and imports neither etcd nor NATS: the coordinator watches etcd and
+// feeds the Requeuer Events, keeps the Ledger, and names the subjects.
 //
 // # Pools
 //
@@ -16,7 +17,7 @@
 // # Placement with pull consumers
 //
 // Workers pull from JetStream; nobody pushes to them. Placement is therefore
-// realised by subjects (names from package cluster):
+// realised by subjects, which the coordinator names (package cluster):
 //
 //	hintfleet.tasks.<pool>.<job>               shared: consumer workers-<pool>, every worker of the pool pulls it
 //	hintfleet.tasks.<pool>.w.<worker>.<job>    affine: consumer worker-<pool>-<worker>, only that worker pulls it
@@ -31,8 +32,8 @@
 // of the task's problem, so the k samples of one problem meet the same
 // engine's prefix cache, but only while that worker holds no more than Slack
 // tasks above the least-loaded candidate; LoadRank prefers low utilisation.
-// Subject then routes an affine placement to the worker's own subject, and
-// anything else to the shared subject, where whichever worker frees first
+// The coordinator then routes an affine placement to the worker's own
+// subject, and anything else to the shared subject, where whichever worker frees first
 // takes it. So affinity yields to load and liveness by construction: a dead,
 // draining or full worker is filtered before affinity is considered, and a
 // hot problem spills over to the shared subject instead of queueing ever
@@ -58,13 +59,15 @@
 // releases with done: the done marker and the claim's deletion are one
 // transaction. Any other deletion of a claim means the attempt ended without
 // a result: the lease expired (crash, partition, stall) or the worker handed
-// the task back (drain). Requeuer watches /hintfleet/claims/ for deletions
-// with their previous values, skips tasks with a done marker, and asks
+// the task back (drain). The coordinator watches /hintfleet/claims/ for
+// deletions with their previous values and feeds each to the Requeuer as an
+// Event (Events); the Requeuer skips tasks the Ledger reports done, and asks
 // RetryPolicy: attempt+1 goes to Planner.Redeliver, which republishes on the
 // shared subject with Nats-Msg-Id <task>.a<attempt> and terminates the old
 // delivery; once MaxAttempts attempts have ended, Planner.DeadLetter records
-// the task with the reason and the requeuer writes its done marker. The
-// attempts key /hintfleet/attempts/<task> is then bumped by compare-and-swap:
+// the task with the reason and the Ledger records it done. The attempt is
+// then recorded in the Ledger by compare-and-swap (in etcd, the attempts key
+// /hintfleet/attempts/<task>):
 // claims of older attempts fail (cluster.ErrStaleAttempt), so a copy that
 // JetStream redelivers after AckWait is dropped, and a second requeuer
 // (leadership change) plans nothing twice.

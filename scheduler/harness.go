@@ -91,3 +91,60 @@ func (h *Harness) WaitFor(ctx context.Context, cond func(decisions []Decision, g
 		}
 	}
 }
+
+// MemLedger is a Ledger in memory, with the compare-and-swap semantics of
+// the coordinator's etcd one, so Requeuer decisions are tested without etcd.
+// Safe for concurrent use. The zero value is not usable; use NewMemLedger.
+type MemLedger struct {
+	mu       sync.Mutex
+	attempts map[string]memAttempt
+	done     map[string]bool
+	version  int64
+}
+
+type memAttempt struct {
+	attempt int
+	version int64
+}
+
+// NewMemLedger returns an empty MemLedger.
+func NewMemLedger() *MemLedger {
+	return &MemLedger{attempts: map[string]memAttempt{}, done: map[string]bool{}}
+}
+
+// MarkDone records task's result as in.
+func (m *MemLedger) MarkDone(task string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done[task] = true
+}
+
+// Done implements Ledger.
+func (m *MemLedger) Done(_ context.Context, task string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.done[task], nil
+}
+
+// Attempt implements Ledger.
+func (m *MemLedger) Attempt(_ context.Context, task string) (int, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.attempts[task]
+	return a.attempt, a.version, nil
+}
+
+// Record implements Ledger.
+func (m *MemLedger) Record(_ context.Context, task string, attempt int, version int64, deadLetter bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.attempts[task].version != version {
+		return nil // moved on meanwhile: another requeuer recorded first
+	}
+	m.version++
+	m.attempts[task] = memAttempt{attempt: attempt, version: m.version}
+	if deadLetter {
+		m.done[task] = true
+	}
+	return nil
+}

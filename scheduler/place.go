@@ -4,18 +4,16 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/hintfleet/hintfleet/cluster"
 )
 
 // Placement is where a task should run and why.
 type Placement struct {
 	// Worker is the chosen worker; empty when none is feasible, in which
-	// case the task waits on the pool's shared subject for whoever frees up.
+	// case the task waits in the pool's shared queue for whoever frees up.
 	Worker string
 	// Affine: Worker is the problem's affine worker and took the task within
-	// the slack, so the task goes to Worker's own subject. Otherwise it goes
-	// to the shared subject and Worker is only the expected taker.
+	// the slack, so the task goes to Worker's own queue. Otherwise it goes
+	// to the pool's shared queue and Worker is only the expected taker.
 	Affine bool
 	Reason string
 }
@@ -117,13 +115,4 @@ func summarize(rejected map[string]int) string {
 	}
 	sort.Strings(parts)
 	return ": " + strings.Join(parts, ", ")
-}
-
-// Subject is where to publish t given its placement: the affine worker's own
-// subject, or the pool's shared subject that every worker of the pool pulls.
-func Subject(t Task, p Placement) string {
-	if p.Affine && p.Worker != "" {
-		return cluster.WorkerTaskSubject(t.Pool, p.Worker, t.JobID)
-	}
-	return cluster.TaskSubject(t.Pool, t.JobID)
 }

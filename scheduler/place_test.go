@@ -150,23 +150,6 @@ func TestPlaceDeathSpiral(t *testing.T) {
 	}
 }
 
-func TestSubject(t *testing.T) {
-	task := Task{ID: "t1", JobID: "j1", Pool: "qwq"}
-	tests := []struct {
-		p    Placement
-		want string
-	}{
-		{Placement{Worker: "w1", Affine: true}, "hintfleet.tasks.qwq.w.w1.j1"},
-		{Placement{Worker: "w1"}, "hintfleet.tasks.qwq.j1"},
-		{Placement{}, "hintfleet.tasks.qwq.j1"},
-	}
-	for _, tc := range tests {
-		if got := Subject(task, tc.p); got != tc.want {
-			t.Errorf("Subject(%+v) = %q, want %q", tc.p, got, tc.want)
-		}
-	}
-}
-
 func TestHRWStability(t *testing.T) {
 	// Removing a worker moves only the problems that were affine to it.
 	ids := []string{"w0", "w1", "w2", "w3", "w4"}

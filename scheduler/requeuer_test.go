@@ -3,173 +3,200 @@ package scheduler_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/scheduler"
 )
 
-// runRequeuer starts a Requeuer from the current revision (so nothing after
-// this call is missed) and stops it, waiting, at cleanup.
-func runRequeuer(t *testing.T, cli *clientv3.Client, h *scheduler.Harness, opts ...scheduler.RequeuerOption) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := cli.Get(ctx, cluster.KeyPrefix, clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, scheduler.WithStartRevision(resp.Header.Revision+1))
-	r, err := scheduler.NewRequeuer(cli, h, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-}
-
-func newLease(ctx context.Context, t *testing.T, cli *clientv3.Client) *cluster.Lease {
-	t.Helper()
-	l, err := cluster.NewLease(ctx, cli, cluster.WithLeaseTTL(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close(context.Background()) })
-	return l
-}
-
-func claim(ctx context.Context, t *testing.T, l *cluster.Lease, task, worker string, attempt int) int64 {
-	t.Helper()
-	rev, err := l.Claim(ctx, task, cluster.ClaimValue{Worker: worker, Attempt: attempt, Job: "j1", Pool: "qwq"})
-	if err != nil {
-		t.Fatalf("claim %s: %v", task, err)
-	}
-	return rev
-}
-
-// TestRequeuerLeaseExpiry kills a worker (orphans its lease) holding two
-// tasks, one of them finished, and checks only the unfinished one is
-// redelivered, with the next attempt, within the lease TTL plus slack.
-func TestRequeuerLeaseExpiry(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	env := clustertest.Start(t)
-	h := scheduler.NewHarness()
-	runRequeuer(t, env.Conn.Etcd, h)
-
-	l := newLease(ctx, t, env.Connect(t).Etcd)
-	if err := l.Register(ctx, cluster.WorkerInfo{ID: "w1", Pool: "qwq", Capacity: 2}); err != nil {
-		t.Fatal(err)
-	}
-	claim(ctx, t, l, "t1", "w1", 1)
-	rev := claim(ctx, t, l, "t2", "w1", 1)
-	if err := l.Release(ctx, "t2", rev, true); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	l.Orphan()
-
-	wctx, wcancel := context.WithTimeout(ctx, l.TTL()+5*time.Second)
-	defer wcancel()
-	err := h.WaitFor(wctx, func(ds []scheduler.Decision, gone []string) bool {
-		return len(ds) >= 1 && slices.Contains(gone, "w1")
-	})
-	if err != nil {
-		t.Fatalf("no requeue after %v: %v (decisions %+v)", time.Since(killed), err, h.Decisions())
-	}
-	latency := time.Since(killed)
-	t.Logf("requeued %v after kill (lease TTL %v)", latency, l.TTL())
-	if latency > l.TTL()+time.Second {
-		t.Logf("latency above TTL + 1s; tolerated on a loaded test machine")
-	}
-	ds := h.Decisions()
-	if len(ds) != 1 {
-		t.Fatalf("decisions = %+v, want only t1", ds)
-	}
-	d := ds[0]
-	if d.Action != scheduler.ActionRedeliver || d.Claim.Task != "t1" || d.Attempt != 2 || d.Claim.Pool != "qwq" ||
-		!strings.Contains(d.Reason, "lease expired") {
-		t.Errorf("decision = %+v, want redeliver t1 attempt 2 for lease expiry", d)
-	}
-	// The old attempt is fenced off: a late copy of attempt 1 cannot claim.
-	other := newLease(ctx, t, env.Connect(t).Etcd)
-	if _, err := other.Claim(ctx, "t1", cluster.ClaimValue{Worker: "w2", Attempt: 1}); !errors.Is(err, cluster.ErrStaleAttempt) {
-		t.Errorf("claim of attempt 1 after requeue: %v, want ErrStaleAttempt", err)
-	}
-	if _, err := other.Claim(ctx, "t1", cluster.ClaimValue{Worker: "w2", Attempt: 2}); err != nil {
-		t.Errorf("claim of attempt 2: %v", err)
+func claimEnded(task string, attempt int, leaseExpired bool) scheduler.Event {
+	return scheduler.Event{
+		Kind:         scheduler.EventClaimEnded,
+		Claim:        scheduler.Claim{Task: task, Job: "j1", Pool: "qwq", Worker: "w1", Attempt: attempt, AckSubject: "$JS.ACK.x"},
+		LeaseExpired: leaseExpired,
 	}
 }
 
-func TestRequeuerHandBackAndDeadLetter(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	env := clustertest.Start(t)
-	h := scheduler.NewHarness()
-	runRequeuer(t, env.Conn.Etcd, h, scheduler.WithRetryPolicy(scheduler.RetryPolicy{MaxAttempts: 3}))
-	l := newLease(ctx, t, env.Connect(t).Etcd)
-
+// TestRequeuerHandle runs each event through a Requeuer on a fresh ledger
+// and checks the decision (or its absence) and what the ledger holds after.
+func TestRequeuerHandle(t *testing.T) {
 	tests := []struct {
-		task       string
-		attempt    int
-		wantAction scheduler.Action
-		wantReason string
+		name   string
+		setup  func(*scheduler.MemLedger)
+		event  scheduler.Event
+		want   []scheduler.Decision // Claim and Reason checked by substring below
+		reason string
+		gone   []string
+		// after: the ledger's attempt and done for the event's task
+		wantAttempt int
+		wantDone    bool
 	}{
-		{"drained", 1, scheduler.ActionRedeliver, "released it without a result"},
-		{"poison", 3, scheduler.ActionDeadLetter, "retry budget spent"},
+		{
+			name:  "lease expired",
+			event: claimEnded("t1", 1, true),
+			want:  []scheduler.Decision{{Action: scheduler.ActionRedeliver, Attempt: 2}}, reason: "worker w1 lease expired",
+			wantAttempt: 2,
+		},
+		{
+			name:  "handed back on drain",
+			event: claimEnded("t1", 1, false),
+			want:  []scheduler.Decision{{Action: scheduler.ActionRedeliver, Attempt: 2}}, reason: "released it without a result",
+			wantAttempt: 2,
+		},
+		{
+			name:     "result already in",
+			setup:    func(l *scheduler.MemLedger) { l.MarkDone("t1") },
+			event:    claimEnded("t1", 1, true),
+			wantDone: true,
+		},
+		{
+			name: "attempt already planned by another requeuer",
+			setup: func(l *scheduler.MemLedger) {
+				_ = l.Record(context.Background(), "t1", 2, 0, false)
+			},
+			event:       claimEnded("t1", 1, true),
+			wantAttempt: 2,
+		},
+		{
+			name:  "retry budget spent",
+			event: claimEnded("t1", 3, false),
+			want:  []scheduler.Decision{{Action: scheduler.ActionDeadLetter, Attempt: 3}}, reason: "retry budget spent: attempt 3 of 3",
+			wantAttempt: 3, wantDone: true,
+		},
+		{
+			name:  "worker gone",
+			event: scheduler.Event{Kind: scheduler.EventWorkerGone, Worker: "w1"},
+			// Passed on each time: moving a gone worker's backlog is the
+			// Planner's to make idempotent.
+			gone: []string{"w1", "w1"},
+		},
 	}
-	doneWatch := env.Conn.Etcd.Watch(ctx, cluster.DoneKey("poison"))
-	for i, tc := range tests {
-		rev := claim(ctx, t, l, tc.task, "w1", tc.attempt)
-		if err := l.Release(ctx, tc.task, rev, false); err != nil {
-			t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h, l := scheduler.NewHarness(), scheduler.NewMemLedger()
+			if tc.setup != nil {
+				tc.setup(l)
+			}
+			r, err := scheduler.NewRequeuer(h, l, scheduler.WithRetryPolicy(scheduler.RetryPolicy{MaxAttempts: 3}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Twice: a claim's end is planned once, however often it is seen.
+			for range 2 {
+				if err := r.Handle(ctx, tc.event); err != nil {
+					t.Fatalf("Handle: %v", err)
+				}
+			}
+			ds := h.Decisions()
+			if len(ds) != len(tc.want) {
+				t.Fatalf("decisions = %+v, want %d", ds, len(tc.want))
+			}
+			for i, d := range ds {
+				w := tc.want[i]
+				if d.Action != w.Action || d.Attempt != w.Attempt || d.Claim != tc.event.Claim || !strings.Contains(d.Reason, tc.reason) {
+					t.Errorf("decision = %+v, want %v attempt %d of %+v with reason %q", d, w.Action, w.Attempt, tc.event.Claim, tc.reason)
+				}
+			}
+			if got := h.Gone(); strings.Join(got, ",") != strings.Join(tc.gone, ",") {
+				t.Errorf("gone = %v, want %v", got, tc.gone)
+			}
+			if tc.event.Kind != scheduler.EventClaimEnded {
+				return
+			}
+			attempt, _, _ := l.Attempt(ctx, tc.event.Claim.Task)
+			done, _ := l.Done(ctx, tc.event.Claim.Task)
+			if attempt != tc.wantAttempt || done != tc.wantDone {
+				t.Errorf("ledger after: attempt %d done %v, want %d %v", attempt, done, tc.wantAttempt, tc.wantDone)
+			}
+		})
+	}
+}
+
+// sliceEvents is an Events source over a fixed list, then err.
+type sliceEvents struct {
+	events []scheduler.Event
+	err    error
+}
+
+func (s *sliceEvents) Next(ctx context.Context) (scheduler.Event, error) {
+	if len(s.events) == 0 {
+		return scheduler.Event{}, s.err
+	}
+	ev := s.events[0]
+	s.events = s.events[1:]
+	return ev, ctx.Err()
+}
+
+// failingPlanner fails every redelivery.
+type failingPlanner struct{ *scheduler.Harness }
+
+var errPlan = errors.New("nats down")
+
+func (failingPlanner) Redeliver(context.Context, scheduler.Decision) error { return errPlan }
+
+func TestRequeuerRun(t *testing.T) {
+	ctx := context.Background()
+	errSource := errors.New("watch closed")
+	tests := []struct {
+		name      string
+		planner   scheduler.Planner
+		wantErr   error
+		wantGone  int
+		wantCalls int
+	}{
+		{"source error ends Run after the events", scheduler.NewHarness(), errSource, 1, 1},
+		{"planner error ends Run at once", failingPlanner{scheduler.NewHarness()}, errPlan, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &sliceEvents{events: []scheduler.Event{claimEnded("t1", 1, true), {Kind: scheduler.EventWorkerGone, Worker: "w1"}}, err: errSource}
+			r, err := scheduler.NewRequeuer(tc.planner, scheduler.NewMemLedger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Run(ctx, src); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Run = %v, want %v", err, tc.wantErr)
+			}
+			var h *scheduler.Harness
+			switch p := tc.planner.(type) {
+			case *scheduler.Harness:
+				h = p
+			case failingPlanner:
+				h = p.Harness
+			}
+			if len(h.Decisions()) != tc.wantCalls || len(h.Gone()) != tc.wantGone {
+				t.Errorf("decisions %+v gone %v, want %d and %d", h.Decisions(), h.Gone(), tc.wantCalls, tc.wantGone)
+			}
+		})
+	}
+	t.Run("ctx end returns nil", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		r, _ := scheduler.NewRequeuer(scheduler.NewHarness(), scheduler.NewMemLedger())
+		if err := r.Run(cctx, &sliceEvents{err: context.Canceled}); err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
 		}
-		if err := h.WaitFor(ctx, func(ds []scheduler.Decision, _ []string) bool { return len(ds) > i }); err != nil {
-			t.Fatal(err)
-		}
-		d := h.Decisions()[i]
-		if d.Claim.Task != tc.task || d.Action != tc.wantAction || !strings.Contains(d.Reason, tc.wantReason) {
-			t.Errorf("decision = %+v, want %v of %s with reason %q", d, tc.wantAction, tc.task, tc.wantReason)
-		}
-	}
-	// A dead-lettered task is marked done (after the planner returns), so no
-	// late copy runs it again.
-	select {
-	case <-doneWatch:
-	case <-ctx.Done():
-		t.Fatal("no done marker for the dead-lettered task")
-	}
-	if _, err := l.Claim(ctx, "poison", cluster.ClaimValue{Worker: "w2", Attempt: 3}); !errors.Is(err, cluster.ErrDone) {
-		t.Errorf("claim of dead-lettered task: %v, want ErrDone", err)
-	}
+	})
 }
 
 func TestNewRequeuerOptions(t *testing.T) {
 	tests := []struct {
 		name    string
 		planner scheduler.Planner
+		ledger  scheduler.Ledger
 		opts    []scheduler.RequeuerOption
 		want    error
 	}{
-		{"nil planner", nil, nil, scheduler.ErrNoPlanner},
-		{"negative budget", scheduler.NewHarness(), []scheduler.RequeuerOption{scheduler.WithRetryPolicy(scheduler.RetryPolicy{MaxAttempts: -1})}, scheduler.ErrInvalidOption},
-		{"nil done checker", scheduler.NewHarness(), []scheduler.RequeuerOption{scheduler.WithDoneChecker(nil)}, scheduler.ErrInvalidOption},
-		{"ok", scheduler.NewHarness(), nil, nil},
+		{"nil planner", nil, scheduler.NewMemLedger(), nil, scheduler.ErrNoPlanner},
+		{"nil ledger", scheduler.NewHarness(), nil, nil, scheduler.ErrNoLedger},
+		{"negative budget", scheduler.NewHarness(), scheduler.NewMemLedger(), []scheduler.RequeuerOption{scheduler.WithRetryPolicy(scheduler.RetryPolicy{MaxAttempts: -1})}, scheduler.ErrInvalidOption},
+		{"nil logger", scheduler.NewHarness(), scheduler.NewMemLedger(), []scheduler.RequeuerOption{scheduler.WithRequeuerLogger(nil)}, scheduler.ErrInvalidOption},
+		{"ok", scheduler.NewHarness(), scheduler.NewMemLedger(), nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := scheduler.NewRequeuer(nil, tc.planner, tc.opts...)
+			_, err := scheduler.NewRequeuer(tc.planner, tc.ledger, tc.opts...)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("NewRequeuer err = %v, want %v", err, tc.want)
 			}
