@@ -241,6 +241,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"nil logger", []Option{WithLogger(nil)}},
 		{"negative trace", []Option{WithTraceLen(-1)}},
 		{"zero interval", []Option{WithInterval(0)}},
+		// WithBounds does not move Initial into the bounds: the default
+		// initial (8) above them is an error, not a silent clamp.
+		{"bounds exclude the default initial", []Option{WithBounds(1, DefaultInitial-1)}},
+		{"initial above max", []Option{WithInitial(9), WithBounds(1, 8)}},
+		{"initial below min", []Option{WithBounds(16, 64), WithInitial(4)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,6 +253,23 @@ func TestNewRejectsBadOptions(t *testing.T) {
 				t.Fatalf("New = %v, want ErrInvalidOption", err)
 			}
 		})
+	}
+}
+
+// TestBoundsKeepInitial: bounds that hold Initial leave it where it was set,
+// in either order of the options.
+func TestBoundsKeepInitial(t *testing.T) {
+	for _, opts := range [][]Option{
+		{WithBounds(2, 64), WithInitial(5)},
+		{WithInitial(5), WithBounds(2, 64)},
+	} {
+		l, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Limit(); got != 5 {
+			t.Errorf("Limit() = %d, want the initial 5", got)
+		}
 	}
 }
 

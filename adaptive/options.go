@@ -173,11 +173,12 @@ func WithConfig(c Config) Option {
 	return func(s *settings) error { s.cfg = c; return nil }
 }
 
-// WithBounds sets Min and Max, and clamps Initial into them.
+// WithBounds sets Min and Max. Initial is not moved into them: New refuses
+// an Initial outside [Min, Max] (pass WithInitial too when the bounds may
+// exclude DefaultInitial), so a starting limit is never changed silently.
 func WithBounds(lo, hi int) Option {
 	return func(s *settings) error {
 		s.cfg.Min, s.cfg.Max = lo, hi
-		s.cfg.Initial = max(lo, min(hi, s.cfg.Initial))
 		return nil
 	}
 }

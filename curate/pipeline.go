@@ -37,7 +37,7 @@ type Options struct {
 // DefaultFilters are the paper's: right answers only, no loops, working tool
 // use, not cut by a budget, no duplicates.
 func DefaultFilters() []Filter {
-	return []Filter{WrongAnswer(false), Repetition(10, 0.3), BrokenToolUse(), OverLength(32768), Dedupe()}
+	return []Filter{WrongAnswer(false), Repetition(DefaultRepetitionN, DefaultMaxRepetition), BrokenToolUse(), OverLength(DefaultMaxTokens), Dedupe()}
 }
 
 // BadLine is one input line that did not match the contract.

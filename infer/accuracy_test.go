@@ -53,7 +53,7 @@ func TestAccuracyTable(t *testing.T) {
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, r := range runs {
 		out := filepath.Join(t.TempDir(), fmt.Sprintf("run%d.jsonl", i))
-		sum, err := infer.Run(t.Context(), eng, problems, infer.Options{
+		sum, err := infer.Run(t.Context(), eng, problems, infer.Options{Samples: 1,
 			Label: r.name, Hint: r.cfg, Tools: &infer.Tools{Router: py}, Concurrency: 16, Out: out,
 			Grader: &curate.MathGrader{},
 		})

@@ -78,7 +78,7 @@ func (s benchSetup) runInfer(b *testing.B) (*infer.Summary, []trajectory.Traject
 	b.Helper()
 	_, url := startSim(b, s.cfg)
 	out := filepath.Join(b.TempDir(), "bench.jsonl")
-	sum, err := infer.Run(b.Context(), newEngines(b, url), s.problems, infer.Options{
+	sum, err := infer.Run(b.Context(), newEngines(b, url), s.problems, infer.Options{Samples: 1,
 		Hint: paperHints(), Tools: &infer.Tools{Router: s.tools}, Concurrency: benchConcurrency, Out: out,
 	})
 	if err != nil || sum.Errors != 0 {

@@ -46,7 +46,7 @@ func TestEndToEnd(t *testing.T) {
 
 	run := func(t *testing.T, tools *infer.Tools, out string) *infer.Summary {
 		t.Helper()
-		opt := infer.Options{Label: "e2e", Hint: paperHints(), Concurrency: 8, Out: out, Grader: &curate.MathGrader{}}
+		opt := infer.Options{Samples: 1, Label: "e2e", Hint: paperHints(), Concurrency: 8, Out: out, Grader: &curate.MathGrader{}}
 		if tools != nil {
 			opt.Tools = tools
 		}
@@ -149,7 +149,7 @@ func TestEndToEnd(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "cancel.jsonl")
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		opt := infer.Options{Hint: paperHints(), Tools: working, Concurrency: 4, Out: out,
+		opt := infer.Options{Samples: 1, Hint: paperHints(), Tools: working, Concurrency: 4, Out: out,
 			Progress: func(s infer.Summary) {
 				if s.Trajectories >= len(problems)/2 {
 					cancel()
@@ -178,7 +178,7 @@ func TestEndToEnd(t *testing.T) {
 		urls := []string{startRecordedSim(t, cfg, rec), startRecordedSim(t, cfg, rec)}
 		out := filepath.Join(t.TempDir(), "two.jsonl")
 		sum, err := infer.Run(t.Context(), newEngines(t, urls...), problems,
-			infer.Options{Hint: paperHints(), Tools: working, Concurrency: 8, Out: out})
+			infer.Options{Samples: 1, Hint: paperHints(), Tools: working, Concurrency: 8, Out: out})
 		if err != nil || sum.Errors != 0 {
 			t.Fatalf("infer.Run: %v (errors %d)", err, sum.Errors)
 		}

@@ -28,8 +28,12 @@ type Options struct {
 	// Label names the run in summaries ("hints", "plain").
 	Label string
 	// JobID prefixes task ids; a rerun must use the same one to resume.
-	JobID       string
-	Samples     int
+	// Empty means DefaultJobID.
+	JobID string
+	// Samples is how many trajectories each problem gets; at least 1.
+	Samples int
+	// Concurrency is how many trajectories run at once; at least 1
+	// (DefaultConcurrency is the CLI's default).
 	Concurrency int
 	Hint        hint.Config
 	// Tools runs code fences; nil runs no tool calls.
@@ -48,26 +52,44 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ErrInvalidOptions wraps every problem Options.Validate reports.
+var ErrInvalidOptions = errors.New("infer: invalid options")
+
+// Validate reports every problem with o, joined, each wrapping
+// ErrInvalidOptions. A count that is not set is a problem, not a default:
+// a caller that forgot it learns so instead of running something else.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...)))
+	}
+	if o.Samples < 1 {
+		bad("samples %d: want >= 1", o.Samples)
+	}
+	if o.Concurrency < 1 {
+		bad("concurrency %d: want >= 1", o.Concurrency)
+	}
+	if o.Out == "" {
+		bad("no output file")
+	}
+	return errors.Join(errs...)
+}
+
 // Run runs every problem × sample not already in opt.Out and returns the
-// summary of the whole output file (resumed tasks included).
+// summary of the whole output file (resumed tasks included). Options that
+// fail Validate are its error before anything runs.
 func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt Options) (*Summary, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
 	if opt.JobID == "" {
 		opt.JobID = DefaultJobID
-	}
-	if opt.Samples <= 0 {
-		opt.Samples = 1
-	}
-	if opt.Concurrency <= 0 {
-		opt.Concurrency = DefaultConcurrency
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opt.Out == "" {
-		return nil, errors.New("infer: no output file")
 	}
 	sum := newSummary(opt.Label, opt.Out)
 	done, err := resume(opt.Out, sum)

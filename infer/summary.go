@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,20 @@ func (s Summary) TokensPerSec() float64 {
 		return 0
 	}
 	return float64(s.NewTokens) / s.Elapsed.Seconds()
+}
+
+// MarshalJSON writes the summary's fields and its derived figures
+// (accuracy, wasted_pct, tokens_per_s, elapsed_s), so that a reader of the
+// JSON need not recompute them from counts it may misread.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type fields Summary // the same fields without this method
+	return json.Marshal(struct {
+		fields
+		Accuracy     float64 `json:"accuracy"`
+		WastedPct    float64 `json:"wasted_pct"`
+		TokensPerSec float64 `json:"tokens_per_s"`
+		ElapsedS     float64 `json:"elapsed_s"`
+	}{fields(s), s.Accuracy(), s.WastedPct(), s.TokensPerSec(), s.Elapsed.Seconds()})
 }
 
 func per(a int64, n int) float64 {

@@ -2,6 +2,9 @@ package infer_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,5 +96,72 @@ func write(t *testing.T, path string, trs []trajectory.Trajectory) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSummaryJSON: the JSON of a summary carries its counts and the derived
+// figures, and reads back into a Summary.
+func TestSummaryJSON(t *testing.T) {
+	s := infer.Summary{Label: "hints", Total: 4, Trajectories: 4, Graded: 4, Correct: 3, CompletionTokens: 200,
+		WastedTokens: 50, NewTokens: 100, Elapsed: 2 * time.Second, FinishReasons: map[string]int{"stop": 4}}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"label": "hints", "tasks": 4.0, "correct": 3.0, "accuracy": 0.75,
+		"wasted_pct": 25.0, "tokens_per_s": 50.0, "elapsed_s": 2.0, "elapsed_ns": 2e9} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v (JSON %s)", k, m[k], want, b)
+		}
+	}
+	var back infer.Summary
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Correct != s.Correct || back.Elapsed != s.Elapsed || back.FinishReasons["stop"] != 4 {
+		t.Errorf("read back %+v, want %+v", back, s)
+	}
+}
+
+// TestOptionsValidate: counts that are not set are errors, not defaults,
+// and Run refuses them before it writes anything.
+func TestOptionsValidate(t *testing.T) {
+	ok := infer.Options{Samples: 1, Concurrency: 1, Out: "x.jsonl"}
+	for _, tc := range []struct {
+		name string
+		mod  func(*infer.Options)
+		want string
+	}{
+		{"valid", func(*infer.Options) {}, ""},
+		{"no samples", func(o *infer.Options) { o.Samples = 0 }, "samples 0"},
+		{"negative samples", func(o *infer.Options) { o.Samples = -2 }, "samples -2"},
+		{"no concurrency", func(o *infer.Options) { o.Concurrency = 0 }, "concurrency 0"},
+		{"no output", func(o *infer.Options) { o.Out = "" }, "no output file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ok
+			tc.mod(&o)
+			err := o.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, infer.ErrInvalidOptions) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want ErrInvalidOptions naming %q", err, tc.want)
+			}
+		})
+	}
+	out := filepath.Join(t.TempDir(), "t.jsonl")
+	if _, err := infer.Run(t.Context(), nil, nil, infer.Options{Concurrency: 1, Out: out}); !errors.Is(err, infer.ErrInvalidOptions) {
+		t.Fatalf("Run without samples = %v, want ErrInvalidOptions", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Run with bad options created %s (%v)", out, err)
 	}
 }

@@ -146,3 +146,25 @@ func (s scripted) Metrics(context.Context) (*engine.MetricsSnapshot, error) {
 	snap := s[0]
 	return &snap, nil
 }
+
+// TestAdaptiveBoundedByConcurrency: with Adaptive and no AdaptiveOptions,
+// Concurrency is the limiter's upper bound and the start is
+// adaptive.DefaultInitial or Concurrency, whichever is lower; a Concurrency
+// below the default start is not an error.
+func TestAdaptiveBoundedByConcurrency(t *testing.T) {
+	env := clustertest.Start(t)
+	_, c := startSim(t, testProblems(1), nil)
+	for _, tc := range []struct{ concurrency, want int }{
+		{3, 3},
+		{adaptive.DefaultInitial + 4, adaptive.DefaultInitial},
+	} {
+		w, err := worker.New(env.Conn, worker.Config{ID: "w1", Model: testModel, Engines: []worker.Engine{worker.NewEngine(c, nil)},
+			Concurrency: tc.concurrency, Adaptive: true})
+		if err != nil {
+			t.Fatalf("concurrency %d: %v", tc.concurrency, err)
+		}
+		if got := w.Status().Engines[0].Limit; got != tc.want {
+			t.Errorf("concurrency %d: starting limit %d, want %d", tc.concurrency, got, tc.want)
+		}
+	}
+}

@@ -73,8 +73,10 @@ type Config struct {
 
 	// Adaptive runs each engine's sessions under an adaptive.Limiter fed by
 	// that engine's /metrics (and the GPUs' utilization) instead of the
-	// fixed Concurrency; AdaptiveOptions tune every limiter (bounds,
-	// interval). The pull loop fetches only what the limiters admit.
+	// fixed Concurrency, which is then the limiter's upper bound (it starts
+	// at adaptive.DefaultInitial, or Concurrency if lower); AdaptiveOptions
+	// tune every limiter after that (bounds, interval). The pull loop
+	// fetches only what the limiters admit.
 	Adaptive        bool
 	AdaptiveOptions []adaptive.Option
 
@@ -243,7 +245,9 @@ func New(conn *cluster.Conn, cfg Config, opts ...Option) (*Worker, error) {
 	for i, e := range cfg.Engines {
 		s := newSlot(e)
 		if w.cfg.Adaptive {
-			l, err := adaptive.New(append([]adaptive.Option{adaptive.WithLogger(w.log.With("engine", e.URL()))}, w.cfg.AdaptiveOptions...)...)
+			base := []adaptive.Option{adaptive.WithLogger(w.log.With("engine", e.URL())),
+				adaptive.WithBounds(1, w.cfg.Concurrency), adaptive.WithInitial(min(adaptive.DefaultInitial, w.cfg.Concurrency))}
+			l, err := adaptive.New(append(base, w.cfg.AdaptiveOptions...)...)
 			if err != nil {
 				return nil, fmt.Errorf("%w: engines[%d]: adaptive: %w", ErrInvalidConfig, i, err)
 			}

@@ -17,7 +17,6 @@ import (
 	"github.com/hintfleet/hintfleet/curate"
 	"github.com/hintfleet/hintfleet/plugins/python"
 	"github.com/hintfleet/hintfleet/report"
-	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -129,13 +128,11 @@ func detail(s string) string {
 
 func newCurateCmd() *cobra.Command {
 	var (
-		in, formats                        []string
-		outDir, name, system, rules, plain string
-		reportPath                         string
-		requireTool, keepUngraded, jsonOut bool
-		sympy                              bool
-		maxTokens                          int
-		repetition                         float64
+		in, formats                 []string
+		outDir, name, system, rules string
+		reportPath                  string
+		jsonOut, sympy              bool
+		fc                          = curate.DefaultFilterConfig()
 	)
 	cmd := &cobra.Command{
 		Use:     "curate",
@@ -154,18 +151,10 @@ func newCurateCmd() *cobra.Command {
 				return err
 			}
 			defer stop()
-			filters := []curate.Filter{curate.WrongAnswer(keepUngraded), curate.Repetition(10, repetition), curate.BrokenToolUse(), curate.OverLength(maxTokens)}
-			if requireTool {
-				filters = append(filters, curate.RequireTool())
+			filters, err := fc.Filters()
+			if err != nil {
+				return err
 			}
-			if plain != "" {
-				pc, err := curate.PlainCorrect(plain)
-				if err != nil {
-					return err
-				}
-				filters = append(filters, curate.SeedSelection(pc))
-			}
-			filters = append(filters, curate.Dedupe())
 			opt := curate.Options{Inputs: in, OutDir: outDir, Name: name, System: system, Filters: filters, Grader: g}
 			for _, f := range formats {
 				opt.Formats = append(opt.Formats, curate.Format(f))
@@ -175,16 +164,15 @@ func newCurateCmd() *cobra.Command {
 					return err
 				}
 			}
-			opt.Kinds, err = problemKinds(in)
-			if err != nil {
+			if opt.Kinds, err = curate.ProblemKinds(in); err != nil {
 				return err
 			}
 			rep, err := curate.Run(cmd.Context(), opt)
 			if err != nil {
 				return err
 			}
-			if b, err := json.MarshalIndent(rep, "", "  "); err == nil {
-				os.WriteFile(filepath.Join(outDir, "curation.json"), append(b, '\n'), 0o644)
+			if err := curate.WriteReport(outDir, rep); err != nil {
+				return err
 			}
 			if reportPath != "" {
 				f, err := os.Create(reportPath)
@@ -221,37 +209,15 @@ func newCurateCmd() *cobra.Command {
 	fl.StringSliceVar(&formats, "format", []string{"messages", "sharegpt"}, "export formats: messages, sharegpt, alpaca, parquet")
 	fl.StringVar(&system, "system", "", "system prompt for every example")
 	fl.StringVar(&rules, "rules", "", "rewrite rules file (JSON); default: the built-in rules")
-	fl.StringVar(&plain, "plain", "", "a --hints none run of the same problems: keep only problems it got wrong (seed selection)")
+	fl.StringVar(&fc.PlainRun, "plain", "", "a --hints none run of the same problems: keep only problems it got wrong (seed selection)")
 	fl.StringVar(&reportPath, "report", "", "also write an HTML report here")
-	fl.BoolVar(&requireTool, "require-tool", false, "drop trajectories without a tool call")
-	fl.BoolVar(&keepUngraded, "keep-ungraded", false, "keep trajectories that have no reference answer")
+	fl.BoolVar(&fc.RequireTool, "require-tool", false, "drop trajectories without a tool call")
+	fl.BoolVar(&fc.KeepUngraded, "keep-ungraded", false, "keep trajectories that have no reference answer")
 	fl.BoolVar(&jsonOut, "json", false, "print the curation report as JSON")
 	fl.BoolVar(&sympy, "sympy", false, "regrade with sympy in the sandbox where needed")
-	fl.IntVar(&maxTokens, "max-tokens", 32768, "drop trajectories longer than this")
-	fl.Float64Var(&repetition, "repetition", 0.3, "drop trajectories whose 10-gram repetition ratio is over this")
+	fl.IntVar(&fc.MaxTokens, "max-tokens", fc.MaxTokens, "drop trajectories longer than this")
+	fl.Float64Var(&fc.MaxRepetition, "repetition", fc.MaxRepetition, fmt.Sprintf("drop trajectories whose %d-gram repetition ratio is over this", fc.RepetitionN))
 	return cmd
-}
-
-// problemKinds maps problem ids to kinds by the datasets the trajectories
-// name, so that code-only rewrite rules apply to code problems.
-func problemKinds(files []string) (map[string]trajectory.Kind, error) {
-	kinds := map[string]trajectory.Kind{}
-	for _, f := range files {
-		r, err := trajectory.OpenReader[struct {
-			ProblemID string `json:"problem_id"`
-			Dataset   string `json:"dataset"`
-		}](f)
-		if err != nil {
-			return nil, err
-		}
-		for t, err := range r.All() {
-			if err == nil && (t.Dataset == "humaneval" || t.Dataset == "livecodebench") {
-				kinds[t.ProblemID] = trajectory.KindCode
-			}
-		}
-		r.Close()
-	}
-	return kinds, nil
 }
 
 func printCuration(w io.Writer, rep *curate.Report) error {

@@ -16,9 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/hintfleet/hintfleet/adaptive"
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/gpu"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
@@ -209,17 +209,12 @@ func (f *workerFlags) setup(cmd *cobra.Command, log *slog.Logger) (*workerKit, e
 	if err != nil {
 		return nil, err
 	}
-	k := &workerKit{close: func() {}, engineGPUs: gpus}
-	for _, u := range f.engines {
-		c, err := dialEngine(ctx, u, f.model, f.apiKey)
-		if err != nil {
-			return nil, err
-		}
-		if k.model == "" {
-			k.model = c.Model()
-		} else if c.Model() != k.model {
-			return nil, fmt.Errorf("--engine %s serves %q, the first engine %q: one worker serves one model (pass --model)", u, c.Model(), k.model)
-		}
+	clients, err := engine.DialAll(ctx, f.engines, f.model, engineOptions(f.apiKey)...)
+	if err != nil {
+		return nil, err
+	}
+	k := &workerKit{model: clients[0].Model(), close: func() {}, engineGPUs: gpus}
+	for _, c := range clients {
 		k.engines = append(k.engines, worker.NewEngine(c, nil))
 	}
 	// The GPUs: real ones through NVML when present (none otherwise, said
@@ -258,9 +253,6 @@ func (f *workerFlags) config(id string, k *workerKit) worker.Config {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = os.Getenv("NODE_NAME")
-	}
-	if f.adaptive {
-		cfg.AdaptiveOptions = []adaptive.Option{adaptive.WithBounds(1, max(1, f.concurrency))}
 	}
 	return cfg
 }

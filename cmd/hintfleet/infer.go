@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -127,7 +126,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			}
 			var clients []*engine.Client
 			for _, u := range engines {
-				c, err := dialEngine(ctx, u, model, apiKey)
+				c, err := engine.Dial(ctx, u, model, engineOptions(apiKey)...)
 				if err != nil {
 					return err
 				}
@@ -170,7 +169,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 				if jsonOut {
 					enc := json.NewEncoder(cmd.OutOrStdout())
 					enc.SetIndent("", "  ")
-					if jerr := enc.Encode(summaryJSON(sum)); jerr != nil {
+					if jerr := enc.Encode(sum); jerr != nil {
 						return jerr
 					}
 				} else {
@@ -203,49 +202,17 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	return cmd
 }
 
-// dialEngine makes a client for the engine at url. Without a model name it
-// asks the engine's /v1/models and takes the first, as most servers serve one.
-func dialEngine(ctx context.Context, url, model, apiKey string) (*engine.Client, error) {
-	opts := []engine.Option{engine.WithFirstTokenTimeout(5 * time.Minute), engine.WithIdleTimeout(2 * time.Minute)}
+// engineOptions are the client options the engine flags give: the API key
+// from --api-key, else from the environment (read here, not as the flag's
+// default, so that --help never prints it).
+func engineOptions(apiKey string) []engine.Option {
 	if apiKey == "" {
-		// Read here rather than as the flag's default, so that --help never
-		// prints the key.
-		apiKey = os.Getenv("HINTFLEET_ENGINE_API_KEY")
+		apiKey = os.Getenv(engine.APIKeyEnv)
 	}
-	if apiKey != "" {
-		opts = append(opts, engine.WithAPIKey(apiKey))
+	if apiKey == "" {
+		return nil
 	}
-	if model == "" {
-		c, err := engine.New(url, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("--engine %s: %w", url, err)
-		}
-		ms, err := c.Models(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("--engine %s: no --model given and listing models failed: %w", url, err)
-		}
-		if len(ms) == 0 {
-			return nil, fmt.Errorf("--engine %s: no --model given and the engine lists none", url)
-		}
-		model = ms[0].ID
-	}
-	c, err := engine.New(url, append(opts, engine.WithModel(model))...)
-	if err != nil {
-		return nil, fmt.Errorf("--engine %s: %w", url, err)
-	}
-	return c, nil
-}
-
-// summaryJSON adds the derived figures to a summary for --json.
-func summaryJSON(s *infer.Summary) map[string]any {
-	b, _ := json.Marshal(s)
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	m["accuracy"] = s.Accuracy()
-	m["wasted_pct"] = s.WastedPct()
-	m["tokens_per_s"] = s.TokensPerSec()
-	m["elapsed_s"] = s.Elapsed.Seconds()
-	return m
+	return []engine.Option{engine.WithAPIKey(apiKey)}
 }
 
 func isTerminal(f *os.File) bool {

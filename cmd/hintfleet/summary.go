@@ -40,13 +40,9 @@ labelled by its name. --json prints a list of summaries instead.`,
 				sums = append(sums, s)
 			}
 			if jsonOut {
-				out := make([]map[string]any, len(sums))
-				for i, s := range sums {
-					out[i] = summaryJSON(s)
-				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return enc.Encode(sums)
 			}
 			return infer.WriteTable(cmd.OutOrStdout(), sums...)
 		},
