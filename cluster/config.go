@@ -3,40 +3,12 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/hintfleet/hintfleet/redact"
 )
-
-// Secret holds a password, token or similar. Its String, GoString and
-// LogValue redact it, so a Config can be logged or printed with %+v without
-// leaking; Reveal is the one way to read it, at the point of use.
-type Secret string
-
-const redacted = "[redacted]"
-
-// Reveal returns the secret's value. Call it only where the value is handed
-// to a client library, never to build a log line or error.
-func (s Secret) Reveal() string { return string(s) }
-
-// String redacts; an empty secret prints empty so "not set" stays visible.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// GoString redacts for %#v.
-func (s Secret) GoString() string { return `cluster.Secret("` + s.String() + `")` }
-
-// LogValue redacts for log/slog.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText redacts, so a Config encoded to JSON or YAML for display
-// carries no secret.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // TLSFiles names PEM files for a TLS client. CA alone verifies the server;
 // Cert and Key together add a client certificate (mutual TLS).
@@ -68,20 +40,20 @@ func (t TLSFiles) validate(field string) error {
 // NATSConfig says how to reach NATS. At most one of CredsFile, Token and
 // User/Password is set.
 type NATSConfig struct {
-	URLs      []string `json:"urls" yaml:"urls"`
-	TLS       TLSFiles `json:"tls,omitempty" yaml:"tls,omitempty"`
-	CredsFile string   `json:"creds_file,omitempty" yaml:"creds_file,omitempty"`
-	Token     Secret   `json:"token,omitempty" yaml:"token,omitempty"`
-	User      string   `json:"user,omitempty" yaml:"user,omitempty"`
-	Password  Secret   `json:"password,omitempty" yaml:"password,omitempty"`
+	URLs      []string      `json:"urls" yaml:"urls"`
+	TLS       TLSFiles      `json:"tls,omitempty" yaml:"tls,omitempty"`
+	CredsFile string        `json:"creds_file,omitempty" yaml:"creds_file,omitempty"`
+	Token     redact.Secret `json:"token,omitempty" yaml:"token,omitempty"`
+	User      string        `json:"user,omitempty" yaml:"user,omitempty"`
+	Password  redact.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 }
 
 // EtcdConfig says how to reach etcd.
 type EtcdConfig struct {
-	Endpoints []string `json:"endpoints" yaml:"endpoints"`
-	TLS       TLSFiles `json:"tls,omitempty" yaml:"tls,omitempty"`
-	Username  string   `json:"username,omitempty" yaml:"username,omitempty"`
-	Password  Secret   `json:"password,omitempty" yaml:"password,omitempty"`
+	Endpoints []string      `json:"endpoints" yaml:"endpoints"`
+	TLS       TLSFiles      `json:"tls,omitempty" yaml:"tls,omitempty"`
+	Username  string        `json:"username,omitempty" yaml:"username,omitempty"`
+	Password  redact.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 	// DialTimeout bounds the first connection; zero means DefaultDialTimeout.
 	DialTimeout time.Duration `json:"dial_timeout,omitempty" yaml:"dial_timeout,omitempty"`
 }

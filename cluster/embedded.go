@@ -18,6 +18,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/hintfleet/hintfleet/redact"
 )
 
 // listenAddrs says where the embedded servers listen.
@@ -46,7 +48,7 @@ type EmbeddedOption func(*embedOptions) error
 
 type embedOptions struct {
 	log     *slog.Logger
-	token   Secret
+	token   redact.Secret
 	tls     TLSFiles
 	etcdTLS TLSFiles
 	noSync  bool
@@ -65,7 +67,7 @@ func WithEmbeddedLogger(l *slog.Logger) EmbeddedOption {
 }
 
 // WithNATSToken requires clients of the embedded NATS to present token.
-func WithNATSToken(token Secret) EmbeddedOption {
+func WithNATSToken(token redact.Secret) EmbeddedOption {
 	return func(o *embedOptions) error {
 		if token == "" {
 			return fmt.Errorf("%w: nats token: empty", ErrInvalidConfig)

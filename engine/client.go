@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hintfleet/hintfleet/redact"
 )
 
 const (
@@ -29,7 +31,7 @@ type Client struct {
 	base   *url.URL
 	hc     *http.Client
 	model  string
-	apiKey Secret
+	apiKey redact.Secret
 	log    *slog.Logger
 
 	maxAttempts             int
@@ -104,7 +106,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+string(c.apiKey))
+		req.Header.Set("Authorization", "Bearer "+c.apiKey.Reveal())
 	}
 	return req, nil
 }

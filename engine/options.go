@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/hintfleet/hintfleet/redact"
 )
 
 // Defaults for the options below.
@@ -52,14 +54,14 @@ func WithModel(model string) Option {
 	}
 }
 
-// WithAPIKey sets the bearer token (vLLM --api-key). It is kept as a Secret
-// so it never reaches a log.
+// WithAPIKey sets the bearer token (vLLM --api-key). It is kept as a
+// redact.Secret so it never reaches a log.
 func WithAPIKey(key string) Option {
 	return func(c *Client) error {
 		if key == "" {
 			return errors.New("WithAPIKey: empty key")
 		}
-		c.apiKey = Secret(key)
+		c.apiKey = redact.Secret(key)
 		return nil
 	}
 }
@@ -116,21 +118,3 @@ func WithLogger(l *slog.Logger) Option {
 		return nil
 	}
 }
-
-// Secret is a credential that redacts itself in logs and fmt output, so that
-// logging a Client's settings cannot leak it.
-type Secret string
-
-// LogValue implements slog.LogValuer.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// String implements fmt.Stringer.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "REDACTED"
-}
-
-// GoString keeps %#v from printing the key.
-func (s Secret) GoString() string { return `engine.Secret("` + s.String() + `")` }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/redact"
 )
 
 // defaultAPI is where commands look for the coordinator when neither --api
@@ -65,7 +66,7 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 
 // config resolves the flags, the endpoints file and the environment into a
 // validated cluster.Config. Secrets are read here and held as
-// cluster.Secret, which redacts itself in logs and errors.
+// redact.Secret, which redacts itself in logs and errors.
 func (f *clusterFlags) config() (cluster.Config, error) {
 	var cfg cluster.Config
 	tokenFile := f.natsTokenFile
@@ -116,7 +117,7 @@ func (f *clusterFlags) config() (cluster.Config, error) {
 // secret reads a secret from file, else (when useEnv) from the environment
 // variable env. Trailing newlines of the file are dropped. The value never
 // appears in an error.
-func secret(flag, file, env string, useEnv bool) (cluster.Secret, error) {
+func secret(flag, file, env string, useEnv bool) (redact.Secret, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -126,10 +127,10 @@ func secret(flag, file, env string, useEnv bool) (cluster.Secret, error) {
 		if s == "" {
 			return "", fmt.Errorf("%s: %s is empty", flag, file)
 		}
-		return cluster.Secret(s), nil
+		return redact.Secret(s), nil
 	}
 	if useEnv {
-		return cluster.Secret(os.Getenv(env)), nil
+		return redact.Secret(os.Getenv(env)), nil
 	}
 	return "", nil
 }
