@@ -97,13 +97,17 @@ func TestPlainCloneRunsDemo(t *testing.T) {
 	}
 }
 
-// cleanEnv is this process's environment without HINTFLEET_* variables.
+// cleanEnv is this process's environment without HINTFLEET_* variables,
+// and without the variables an outer make (`make test`) hands down, so the
+// clone's make starts as one run by hand would.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HINTFLEET_") {
-			env = append(env, kv)
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "HINTFLEET_") || slices.Contains([]string{"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}, name) {
+			continue
 		}
+		env = append(env, kv)
 	}
 	return env
 }
