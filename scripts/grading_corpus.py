@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the derived part of curate/testdata/corpus.jsonl.
 
-Run once by hand (python3 scripts/grading_corpus.py DATASETS_DIR > out); the
+Run once by hand (python3 scripts/grading_corpus.py [DATASETS_DIR] > out;
+DATASETS_DIR defaults to the repository's datasets/); the
 result is committed, so tests never read the datasets. For every reference
 answer of MATH500, AIME 2024/2025, AMC 2023 and a slice of GSM8K it writes
 answers in the forms models write them (a whole response ending in a box, a
@@ -12,10 +13,11 @@ Numina-style equations, relations, units, adversarial spellings) live in
 curate/testdata/corpus_hand.jsonl.
 """
 import json
+import os
 import re
 import sys
 
-DIR = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/datasets"
+DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "datasets")
 out = []
 
 
