@@ -38,7 +38,15 @@ func killWorker(t testing.TB, f *fleet, victim *proc, id string, want int) failo
 	}
 	eventually(t, 30*time.Second, "victim's tasks checkpointed", func() bool {
 		for task := range held {
-			if _, err := kv.Get(context.Background(), cluster.CheckpointKey(task)); err != nil {
+			keys, err := kv.ListKeysFiltered(context.Background(), cluster.CheckpointFilter(task))
+			if err != nil {
+				return false
+			}
+			n := 0
+			for range keys.Keys() {
+				n++
+			}
+			if n == 0 {
 				return false
 			}
 		}

@@ -114,8 +114,25 @@ func MovedTaskMsgID(task string, attempt int) string {
 // late result from a fenced-off worker is dropped by the stream.
 func ResultMsgID(task string) string { return task }
 
-// CheckpointKey is the CHECKPOINTS key of a task's partial trajectory.
-func CheckpointKey(task string) string { return Token(task) }
+// CheckpointsStream is the stream that backs the CHECKPOINTS bucket; the
+// worker purges a task's entries from it by subject.
+const CheckpointsStream = "KV_" + BucketCheckpoints
+
+// CheckpointKey is the CHECKPOINTS key of one entry of a task's checkpoint
+// log: the n-th delta saved by one writer (an attempt's random id). A task's
+// log is every key under CheckpointFilter, applied in revision order.
+func CheckpointKey(task, writer, n string) string {
+	return Token(task) + "." + Token(writer) + "." + Token(n)
+}
+
+// CheckpointFilter matches every key of a task's checkpoint log.
+func CheckpointFilter(task string) string { return Token(task) + ".>" }
+
+// CheckpointSubjects is the stream subject filter of a task's checkpoint
+// log, for purging it in one request.
+func CheckpointSubjects(task string) string {
+	return "$KV." + BucketCheckpoints + "." + CheckpointFilter(task)
+}
 
 // WorkerKey, ClaimKey, DoneKey, AttemptsKey and JobKey name etcd keys.
 func WorkerKey(id string) string     { return WorkersPrefix + Token(id) }

@@ -33,15 +33,15 @@ type Checkpoint struct {
 
 // RecordedRequest is one engine request of the log.
 type RecordedRequest struct {
-	PromptSHA256     string `json:"prompt_sha256"`
+	PromptSHA256     string `json:"prompt_sha256,omitempty"`
 	Text             string `json:"text"`
 	PromptTokens     int    `json:"prompt_tokens,omitempty"`
-	CompletionTokens int    `json:"completion_tokens"`
+	CompletionTokens int    `json:"completion_tokens,omitempty"`
 	FinishReason     string `json:"finish_reason,omitempty"`
 	StopReason       string `json:"stop_reason,omitempty"`
 	// Complete: hint was done with the request (it read to the end or cut
 	// it). An incomplete request is continued live on replay.
-	Complete bool `json:"complete"`
+	Complete bool `json:"complete,omitempty"`
 }
 
 // RecordedTool is one tool call of the log.
@@ -76,6 +76,9 @@ type recorder struct {
 	liveTokens int
 	onTokens   func(n int)
 	onTool     func(d time.Duration)
+	// ckpt is the task's checkpoint log in the bucket, which save writes
+	// to; the task compacts it when it ends without a result.
+	ckpt *checkpointLog
 }
 
 func newRecorder(live hint.Generator, old *Checkpoint, log Checkpoint, every time.Duration, save func(Checkpoint)) *recorder {

@@ -35,6 +35,7 @@ const (
 	seriesHealthy      = "hintfleet_worker_healthy"
 	seriesEngineUp     = "hintfleet_engine_healthy"
 	seriesEngineGPU    = "hintfleet_engine_gpu_info"
+	seriesCheckpoint   = "hintfleet_checkpoint_bytes_total"
 )
 
 // toolBuckets span a warm interpreter's sub-millisecond call to a tool
@@ -53,6 +54,7 @@ type metrics struct {
 	completed    prometheus.Counter
 	deadLettered prometheus.Counter
 	handedBack   prometheus.Counter
+	checkpoint   prometheus.Counter
 }
 
 func newMetrics(w *Worker) (*metrics, error) {
@@ -73,8 +75,9 @@ func newMetrics(w *Worker) (*metrics, error) {
 		completed:    counter(seriesCompleted, "Tasks this worker finished and published a trajectory for."),
 		deadLettered: counter(seriesDeadLettered, "Tasks this worker declared failed for good (the coordinator dead-letters them)."),
 		handedBack:   counter(seriesHandedBack, "Tasks this worker checkpointed and released for another attempt (drain, fault, stop)."),
+		checkpoint:   counter(seriesCheckpoint, "Bytes of checkpoint entries (deltas and compactions) this worker wrote to the CHECKPOINTS bucket."),
 	}
-	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, gaugeCollector{w}}
+	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, m.checkpoint, gaugeCollector{w}}
 	if w.gpus != nil {
 		cs = append(cs, w.gpus)
 	}

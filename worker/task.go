@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,7 +36,7 @@ const finishTimeout = 5 * time.Second
 // told the outcome as soon as generation ends, before the writes that
 // finish the task, so the engine's slot goes to the next task meanwhile;
 // handle does not call it for a task that never ran.
-func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration,
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *checkpointStore, jobs *jobWatch, ackWait time.Duration,
 	ended func(taskOutcome)) (out taskOutcome) {
 	out.err = context.Canceled
 	t, err := protocol.DecodeTask(m.Data())
@@ -126,7 +125,9 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv jetstr
 		// it got to and hand the task back. The requeuer republishes it
 		// with attempt+1 (or dead-letters it when the budget is spent) and
 		// terminates this delivery.
-		w.saveCheckpoint(fctx, kv, rec.log)
+		if err := rec.ckpt.compact(fctx, rec.log); err != nil {
+			log.Warn("compact checkpoint", "err", err)
+		}
 		w.handBack(ctx, log, t.TaskID, rev)
 		w.metrics.handedBack.Inc()
 		log.Info("task handed back", "err", runErr, "cause", cause)
@@ -142,18 +143,19 @@ type taskOutcome struct {
 
 // generate runs hint on the task, resuming from the task's checkpoint.
 func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task, cfg hint.Config,
-	s *slot, kv jetstream.KeyValue) (trajectory.Trajectory, *recorder, error) {
-	var old *Checkpoint
-	if e, err := kv.Get(ctx, cluster.CheckpointKey(t.TaskID)); err == nil {
-		var cp Checkpoint
-		if json.Unmarshal(e.Value(), &cp) == nil && cp.TaskID == t.TaskID {
-			old = &cp
-		}
-	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+	s *slot, kv *checkpointStore) (trajectory.Trajectory, *recorder, error) {
+	old, err := kv.load(ctx, t.TaskID)
+	if err != nil {
 		log.Warn("read checkpoint", "err", err)
 	}
 	fresh := Checkpoint{TaskID: t.TaskID, Attempt: t.Attempt, Worker: w.cfg.ID}
-	rec := newRecorder(taskGenerator(s.eng), old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) { w.saveCheckpoint(ctx, kv, cp) })
+	ckpt := kv.log(t.TaskID, old)
+	rec := newRecorder(taskGenerator(s.eng), old, fresh, w.cfg.CheckpointEvery, func(cp Checkpoint) {
+		if err := ckpt.save(ctx, cp); err != nil {
+			log.Warn("save checkpoint", "err", err)
+		}
+	})
+	rec.ckpt = ckpt
 	rec.onTokens = func(n int) { w.metrics.tokens.Add(float64(n)) }
 	rec.onTool = func(d time.Duration) { w.metrics.toolDuration.Observe(d.Seconds()) }
 	var session hint.ToolSession
@@ -179,25 +181,6 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 		tr.Correct = &v.Equal
 	}
 	return tr, rec, err
-}
-
-// saveCheckpoint writes cp unless it is empty or too large for a message.
-func (w *Worker) saveCheckpoint(ctx context.Context, kv jetstream.KeyValue, cp Checkpoint) {
-	if len(cp.Requests) == 0 {
-		return
-	}
-	b, err := json.Marshal(cp)
-	if err != nil || len(b) > maxCheckpointBytes {
-		return
-	}
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-		defer cancel()
-	}
-	if _, err := kv.Put(ctx, cluster.CheckpointKey(cp.TaskID), b); err != nil {
-		w.log.Warn("save checkpoint", "task", cp.TaskID, "err", err)
-	}
 }
 
 // handBack releases the claim on task without marking it done, so that the
@@ -234,7 +217,7 @@ const (
 	handBackRetryMax = 5 * time.Second
 )
 
-func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv jetstream.KeyValue) {
+func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv *checkpointStore) {
 	tr.TaskID, tr.JobID, tr.Sample = t.TaskID, t.JobID, t.Sample
 	tr.Worker, tr.Attempt = w.cfg.ID, t.Attempt
 	tr.Engine = trajectory.EngineRef{URL: s.eng.URL(), Model: s.eng.Model()}
@@ -248,7 +231,9 @@ func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstrea
 		log.Warn("release task", "err", err) // fenced: the result is deduped
 	}
 	_ = m.Ack()
-	_ = kv.Delete(ctx, cluster.CheckpointKey(t.TaskID))
+	if err := kv.remove(ctx, t.TaskID); err != nil {
+		log.Warn("remove checkpoint", "err", err)
+	}
 	w.metrics.completed.Inc()
 	w.metrics.hints.Add(float64(tr.Hints))
 	w.metrics.wasted.Add(float64(tr.Tokens.Wasted))

@@ -322,10 +322,11 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
 	}
-	kv, err := w.conn.JS.KeyValue(ctx, cluster.BucketCheckpoints)
+	kv, err := openCheckpoints(ctx, w.conn.JS)
 	if err != nil {
-		return fail(fmt.Errorf("worker %s: open checkpoints: %w", w.cfg.ID, err))
+		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
 	}
+	kv.written = func(n int) { w.metrics.checkpoint.Add(float64(n)) }
 	ackWait := cons.CachedInfo().Config.AckWait
 
 	// Actors. The puller (which owns the task goroutines) runs on pullCtx,
@@ -519,7 +520,7 @@ func (w *Worker) cancelJob(job string) {
 // tasks routed here for prefix-cache affinity go first. It stops when
 // pullCtx ends.
 func (w *Worker) pull(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, consumers []jetstream.Consumer,
-	kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+	kv *checkpointStore, jobs *jobWatch, ackWait time.Duration) {
 	idle := time.NewTimer(w.cfg.HealthEvery)
 	defer idle.Stop()
 	for pullCtx.Err() == nil {
@@ -571,7 +572,7 @@ func (w *Worker) pull(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, c
 // adaptive limiter the goroutine first waits for the limiter's admission
 // (the message stays unclaimed meanwhile); a drain while it waits naks it.
 func (w *Worker) start(pullCtx, workCtx context.Context, tasks *sync.WaitGroup, m jetstream.Msg,
-	kv jetstream.KeyValue, jobs *jobWatch, ackWait time.Duration) {
+	kv *checkpointStore, jobs *jobWatch, ackWait time.Duration) {
 	if pullCtx.Err() != nil {
 		// Not started: a Nak hands it to another worker at once.
 		_ = m.Nak()
