@@ -95,7 +95,13 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *check
 	}
 
 	stopProgress := w.keepAlive(tctx, m, ackWait)
-	tr, rec, runErr := w.generate(tctx, log, t, cfg, s, kv)
+	// Only a retry or a redelivery can have a checkpoint to resume: a first
+	// delivery of a first attempt skips the read (a watch on the bucket).
+	resume := t.Attempt > 1
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+		resume = true
+	}
+	tr, rec, runErr := w.generate(tctx, log, t, cfg, s, kv, resume)
 	stopProgress()
 	out = taskOutcome{tokens: rec.liveTokens, err: runErr}
 	cause := context.Cause(tctx)
@@ -143,10 +149,15 @@ type taskOutcome struct {
 
 // generate runs hint on the task, resuming from the task's checkpoint.
 func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task, cfg hint.Config,
-	s *slot, kv *checkpointStore) (trajectory.Trajectory, *recorder, error) {
-	old, err := kv.load(ctx, t.TaskID)
-	if err != nil {
-		log.Warn("read checkpoint", "err", err)
+	s *slot, kv *checkpointStore, resume bool) (trajectory.Trajectory, *recorder, error) {
+	var old *Checkpoint
+	if resume {
+		lctx, cancel := context.WithTimeout(ctx, finishTimeout)
+		var err error
+		if old, err = kv.load(lctx, t.TaskID); err != nil {
+			log.Warn("read checkpoint; starting afresh", "err", err)
+		}
+		cancel()
 	}
 	fresh := Checkpoint{TaskID: t.TaskID, Attempt: t.Attempt, Worker: w.cfg.ID}
 	ckpt := kv.log(t.TaskID, old)
