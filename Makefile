@@ -90,6 +90,16 @@ pipeline: deps-demo build
 chaos: deps build
 	HINTFLEET_CHAOS=1 $(GO) test -count=1 -timeout 30m -tags chaos ./chaos/...
 
+# scale runs the fleet harness (internal/scale): N simulated workers x 64
+# sessions against a coordinator process and embedded NATS and etcd, for
+# each N of SCALE_N, measuring SCALE_WINDOW of steady state; BENCH lines at
+# the end. docs/scale.md has the figures and what the harness cannot show.
+SCALE_N      ?= 10,100,1000
+SCALE_WINDOW ?= 60s
+scale:
+	HINTFLEET_SCALE=1 HINTFLEET_SCALE_N=$(SCALE_N) HINTFLEET_SCALE_WINDOW=$(SCALE_WINDOW) \
+		$(GO) test -count=1 -timeout 60m -run '^TestScale$$' -v ./internal/scale/ | grep -E '^(\||BENCH|---|ok|FAIL)'
+
 proto:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)

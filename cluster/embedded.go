@@ -330,6 +330,21 @@ func (e *Embedded) Config() Config {
 	return cfg
 }
 
+// NATSStats are the embedded NATS server's message and byte counters since
+// it started, clients' traffic in and out; load harnesses read them.
+type NATSStats struct {
+	InMsgs, OutMsgs, InBytes, OutBytes int64
+}
+
+// NATSStats reads the embedded NATS server's counters.
+func (e *Embedded) NATSStats() (NATSStats, error) {
+	v, err := e.nats.Varz(nil)
+	if err != nil {
+		return NATSStats{}, fmt.Errorf("nats stats: %w", err)
+	}
+	return NATSStats{InMsgs: v.InMsgs, OutMsgs: v.OutMsgs, InBytes: v.InBytes, OutBytes: v.OutBytes}, nil
+}
+
 // Dir is the data directory; StartEmbedded on it again resumes.
 func (e *Embedded) Dir() string { return e.dir }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -200,4 +201,28 @@ func (c *Coordinator) liveJob(id string) (*job, bool) {
 	defer c.mu.Unlock()
 	j, ok := c.jobs[id]
 	return j, ok
+}
+
+// jobLedger is the requeuer's Ledger: etcd's, except that a task is done
+// when its job, live on this leader, is over. A claim of an ended job (a
+// cancel's hand-backs, a worker dying after the job was cancelled) then
+// plans nothing and, above all, records no attempt: the job's terminal
+// record deleted its tasks' keys, and an attempt written after it would
+// stay in etcd for good.
+type jobLedger struct {
+	etcdLedger
+	c *Coordinator
+}
+
+func (l jobLedger) Done(ctx context.Context, task string) (bool, error) {
+	id, _, _ := strings.Cut(task, "/")
+	if j, live := l.c.liveJob(id); live {
+		j.mu.Lock()
+		over := j.rec.State.Terminal()
+		j.mu.Unlock()
+		if over {
+			return true, nil
+		}
+	}
+	return l.etcdLedger.Done(ctx, task)
 }

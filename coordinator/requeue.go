@@ -35,7 +35,7 @@ func (c *Coordinator) requeue(ctx context.Context, handled *atomic.Int64) error 
 		return err
 	}
 	handled.Store(start - 1)
-	rq, err := scheduler.NewRequeuer(planner{c}, etcdLedger{c.conn.Etcd},
+	rq, err := scheduler.NewRequeuer(planner{c}, jobLedger{etcdLedger{c.conn.Etcd}, c},
 		scheduler.WithRetryPolicy(c.retryPolicy()),
 		scheduler.WithRequeuerLogger(c.log))
 	if err != nil {

@@ -1,0 +1,420 @@
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/worker"
+)
+
+// Model is the model the simulated fleet serves.
+const Model = "sim-scale"
+
+// Options sizes one run of the fleet harness.
+type Options struct {
+	// Dir holds the servers' data and the coordinator's job files.
+	Dir string
+	// Workers simulated workers with one GPU each, Sessions trajectories in
+	// flight on each.
+	Workers, Sessions int
+	// Warmup passes before the measured Window, so that the fleet is
+	// registered, the job dispatched and sessions turn over.
+	Warmup, Window time.Duration
+	// Mix draws completion lengths; default MixedLengths.
+	Mix []MixPart
+	// WorkersPerConn is how many workers share one NATS connection and one
+	// etcd client (a process would have one of each); default 50.
+	WorkersPerConn int
+	// Coordinator starts the coordinator process: it must run a real
+	// coordinator against the servers cfg (JSON) names, with its data in
+	// dataDir, serving the API on listen. The harness kills it at the end.
+	Coordinator func(cfg []byte, dataDir, listen string) *exec.Cmd
+	// NoSync turns off JetStream's fsync of every write (see
+	// cluster.WithoutSyncAlways); by default it is on, as `hintfleet up`
+	// runs it.
+	NoSync bool
+	Log    *slog.Logger
+}
+
+// Result is what one run measured over its window.
+type Result struct {
+	Workers, Sessions int
+	Window            time.Duration
+	// CoordinatorCores is the coordinator process's CPU time over the
+	// window divided by the window; HarnessCores the same for this process
+	// (the embedded servers and the simulated workers).
+	CoordinatorCores, HarnessCores float64
+	// CoordinatorRSSMiB is the coordinator's resident memory at the end.
+	CoordinatorRSSMiB float64
+	// Dispatch gaps: from a GPU's slot freeing to its next task's first
+	// request (pull, claim, setup), over the window.
+	DispatchP50, DispatchP99 time.Duration
+	Dispatches               int
+	// ResultsPerSec is the tasks the coordinator wrote per second.
+	ResultsPerSec float64
+	// Etcd: write transactions (revisions) per second and per task written,
+	// the database size and the keys under /hintfleet/ at the end of the
+	// window; KeysAfterJob is what is left once the job ended (cancelled
+	// after the window) and the workers stopped, election keys aside.
+	EtcdWritesPerSec, EtcdWritesPerTask float64
+	EtcdDBBytes, EtcdKeys               int64
+	KeysAfterJob                        int64
+	TasksDone                           int
+	// NATS: messages and bytes into and out of the server per second.
+	NATSInMsgsPerSec, NATSOutMsgsPerSec   float64
+	NATSInBytesPerSec, NATSOutBytesPerSec float64
+	// Load1 is the machine's 1-minute load average at the end.
+	Load1 float64
+}
+
+// Run starts the servers, the coordinator process and the workers, submits
+// one job large enough to outlast the run, measures the window and tears
+// everything down.
+func Run(ctx context.Context, o Options) (res Result, err error) {
+	if o.Workers < 1 || o.Sessions < 1 || o.Window <= 0 || o.Coordinator == nil {
+		return res, errors.New("scale: workers, sessions, window and coordinator are required")
+	}
+	if o.Mix == nil {
+		o.Mix = MixedLengths
+	}
+	if o.WorkersPerConn <= 0 {
+		o.WorkersPerConn = 50
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	res.Workers, res.Sessions, res.Window = o.Workers, o.Sessions, o.Window
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var eopts []cluster.EmbeddedOption
+	if o.NoSync {
+		eopts = append(eopts, cluster.WithoutSyncAlways())
+	}
+	emb, err := cluster.StartEmbedded(ctx, filepath.Join(o.Dir, "cluster"), eopts...)
+	if err != nil {
+		return res, fmt.Errorf("scale: start servers: %w", err)
+	}
+	defer emb.Close()
+	admin, err := cluster.Connect(ctx, emb.Config())
+	if err != nil {
+		return res, fmt.Errorf("scale: connect: %w", err)
+	}
+	defer admin.Close()
+	if err := cluster.EnsureStreams(ctx, admin.JS, cluster.StreamOptions{}); err != nil {
+		return res, fmt.Errorf("scale: %w", err)
+	}
+
+	coord, api, err := startCoordinator(ctx, o, emb.Config())
+	if err != nil {
+		return res, err
+	}
+	defer coord.stop()
+
+	// Workers, on shared connections.
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopWorkers(); wg.Wait() }()
+	var gpus []*GPU
+	for i := 0; i < o.Workers; i += o.WorkersPerConn {
+		conn, err := cluster.Connect(ctx, emb.Config())
+		if err != nil {
+			return res, fmt.Errorf("scale: connect workers: %w", err)
+		}
+		defer conn.Close()
+		for k := i; k < min(o.Workers, i+o.WorkersPerConn); k++ {
+			id := fmt.Sprintf("sim-%04d", k)
+			g := NewGPU(id, o.Mix, worker.DefaultCheckpointEvery)
+			gpus = append(gpus, g)
+			cfg := worker.Config{ID: id, Model: Model, Engines: []worker.Engine{g}, Concurrency: o.Sessions, DrainTimeout: time.Second}
+			wg.Go(func() {
+				if err := worker.Run(wctx, conn, cfg, worker.WithLogger(o.Log)); err != nil && wctx.Err() == nil {
+					o.Log.Warn("worker ended", "worker", id, "err", err)
+				}
+			})
+		}
+	}
+	if err := waitWorkers(ctx, admin.Etcd, o.Workers); err != nil {
+		return res, err
+	}
+
+	// One job that outlasts the run: the fleet finishes about
+	// sessions / mean task time tasks a second.
+	perTask := meanTokens(o.Mix) * GPUStep(o.Sessions).Seconds()
+	need := float64(o.Workers*o.Sessions) * (1 + (o.Warmup+o.Window).Seconds()/perTask) * 1.5
+	const samples = 8
+	problems := int(math.Ceil(need / samples))
+	job := "scale"
+	spec := coordinator.JobSpec{ID: job, Model: Model, ProblemsJSONL: problemsJSONL(problems), Samples: samples}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		// A replica answers 503 until it leads.
+		_, err := api.Submit(ctx, spec)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("scale: submit: %w", err)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return res, err
+		}
+	}
+	o.Log.Info("job submitted", "tasks", problems*samples, "per_task_s", perTask)
+
+	if err := sleep(ctx, o.Warmup); err != nil {
+		return res, err
+	}
+	for _, g := range gpus {
+		g.Gaps()
+	}
+	before, err := snap(ctx, coord.pid(), admin, emb, api, job)
+	if err != nil {
+		return res, err
+	}
+	if err := sleep(ctx, o.Window); err != nil {
+		return res, err
+	}
+	after, err := snap(ctx, coord.pid(), admin, emb, api, job)
+	if err != nil {
+		return res, err
+	}
+	var gaps []time.Duration
+	for _, g := range gpus {
+		gaps = append(gaps, g.Gaps()...)
+	}
+	res.fill(before, after, gaps)
+
+	// The job ends (cancelled: it was sized to outlast the run), the
+	// workers stop, and what the job leaves in etcd is counted.
+	if _, err := api.Cancel(ctx, job); err != nil {
+		return res, fmt.Errorf("scale: cancel: %w", err)
+	}
+	stopWorkers()
+	wg.Wait()
+	if res.KeysAfterJob, err = keysAfterJob(ctx, admin.Etcd, job); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// GPUStep is the simulated decode step at a batch of sessions.
+func GPUStep(batch int) time.Duration {
+	g := NewGPU("", MixedLengths, time.Second)
+	return g.model.StepTime(batch, 0)
+}
+
+func meanTokens(mix []MixPart) float64 {
+	m := 0.0
+	for _, p := range mix {
+		m += p.Share * p.Mean
+	}
+	return m
+}
+
+func problemsJSONL(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"id":"p%07d","question":"Problem %d: what is the value of the expression below?","answer":"42"}`+"\n", i, i)
+	}
+	return b.String()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// waitWorkers waits until n workers are registered.
+func waitWorkers(ctx context.Context, cli *clientv3.Client, n int) error {
+	for {
+		resp, err := cli.Get(ctx, cluster.WorkersPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			return fmt.Errorf("scale: count workers: %w", err)
+		}
+		if resp.Count >= int64(n) {
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// keysAfterJob counts the keys under /hintfleet/ once the job is terminal,
+// the election's keys aside (they belong to the coordinator replicas).
+func keysAfterJob(ctx context.Context, cli *clientv3.Client, job string) (int64, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := cli.Get(ctx, cluster.JobKey(job))
+		if err != nil {
+			return 0, fmt.Errorf("scale: read job: %w", err)
+		}
+		if len(resp.Kvs) == 1 && strings.Contains(string(resp.Kvs[0].Value), `"state":"cancelled"`) || time.Now().After(deadline) {
+			break
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+	all, err := cli.Get(ctx, cluster.KeyPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return 0, fmt.Errorf("scale: count keys: %w", err)
+	}
+	var n int64
+	for _, kv := range all.Kvs {
+		if !strings.HasPrefix(string(kv.Key), cluster.ElectionPrefix) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// snapshot is the counters read at one end of the window.
+type snapshot struct {
+	at         time.Time
+	coordCPU   time.Duration
+	selfCPU    time.Duration
+	coordRSS   int64
+	done       int
+	rev        int64
+	dbSize     int64
+	keys       int64
+	nats       cluster.NATSStats
+	load1      float64
+	statsError error
+}
+
+func snap(ctx context.Context, pid int, admin *cluster.Conn, emb *cluster.Embedded, api *coordinator.Client, job string) (snapshot, error) {
+	s := snapshot{at: time.Now()}
+	var err error
+	if s.coordCPU, s.coordRSS, err = procStats(pid); err != nil {
+		return s, err
+	}
+	if s.selfCPU, _, err = procStats(0); err != nil {
+		return s, err
+	}
+	j, err := api.Get(ctx, job)
+	if err != nil {
+		return s, fmt.Errorf("scale: read job: %w", err)
+	}
+	s.done = j.Counts.Done + j.Counts.DeadLettered
+	resp, err := admin.Etcd.Get(ctx, cluster.KeyPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return s, fmt.Errorf("scale: etcd: %w", err)
+	}
+	s.rev, s.keys = resp.Header.Revision, resp.Count
+	for _, ep := range admin.Etcd.Endpoints() {
+		if st, err := admin.Etcd.Status(ctx, ep); err == nil {
+			s.dbSize = st.DbSize
+			break
+		}
+	}
+	if s.nats, err = emb.NATSStats(); err != nil {
+		return s, err
+	}
+	s.load1 = loadAvg()
+	return s, nil
+}
+
+func (r *Result) fill(a, b snapshot, gaps []time.Duration) {
+	w := b.at.Sub(a.at).Seconds()
+	r.CoordinatorCores = (b.coordCPU - a.coordCPU).Seconds() / w
+	r.HarnessCores = (b.selfCPU - a.selfCPU).Seconds() / w
+	r.CoordinatorRSSMiB = float64(b.coordRSS) / (1 << 20)
+	slices.Sort(gaps)
+	r.Dispatches = len(gaps)
+	r.DispatchP50, r.DispatchP99 = quantile(gaps, 0.5), quantile(gaps, 0.99)
+	r.TasksDone = b.done
+	tasks := float64(b.done - a.done)
+	r.ResultsPerSec = tasks / w
+	writes := float64(b.rev - a.rev)
+	r.EtcdWritesPerSec = writes / w
+	if tasks > 0 {
+		r.EtcdWritesPerTask = writes / tasks
+	}
+	r.EtcdDBBytes, r.EtcdKeys = b.dbSize, b.keys
+	r.NATSInMsgsPerSec = float64(b.nats.InMsgs-a.nats.InMsgs) / w
+	r.NATSOutMsgsPerSec = float64(b.nats.OutMsgs-a.nats.OutMsgs) / w
+	r.NATSInBytesPerSec = float64(b.nats.InBytes-a.nats.InBytes) / w
+	r.NATSOutBytesPerSec = float64(b.nats.OutBytes-a.nats.OutBytes) / w
+	r.Load1 = b.load1
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(len(sorted)-1, i))]
+}
+
+// coordProc is the coordinator child process.
+type coordProc struct {
+	cmd *exec.Cmd
+}
+
+func (c *coordProc) pid() int { return c.cmd.Process.Pid }
+
+func (c *coordProc) stop() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+func startCoordinator(ctx context.Context, o Options, cfg cluster.Config) (*coordProc, *coordinator.Client, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("scale: pick a port: %w", err)
+	}
+	listen := ln.Addr().String()
+	_ = ln.Close()
+	cj, err := jsonConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := o.Coordinator(cj, filepath.Join(o.Dir, "coordinator"), listen)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("scale: start coordinator: %w", err)
+	}
+	p := &coordProc{cmd: cmd}
+	api, err := coordinator.NewClient("http://"+listen, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		p.stop()
+		return nil, nil, fmt.Errorf("scale: coordinator client: %w", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := api.List(ctx); err == nil {
+			return p, api, nil
+		} else if time.Now().After(deadline) {
+			p.stop()
+			return nil, nil, fmt.Errorf("scale: coordinator did not answer: %w", err)
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			p.stop()
+			return nil, nil, err
+		}
+	}
+}

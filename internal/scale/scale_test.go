@@ -1,0 +1,168 @@
+package scale
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
+)
+
+// The coordinator runs in a child process: this test binary, re-executed
+// with coordinatorEnv set.
+const (
+	coordinatorEnv = "HINTFLEET_SCALE_COORDINATOR"
+	dataEnv        = "HINTFLEET_SCALE_DATA"
+	listenEnv      = "HINTFLEET_SCALE_LISTEN"
+	outstandingEnv = "HINTFLEET_SCALE_OUTSTANDING"
+)
+
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(coordinatorEnv); cfg != "" {
+		if err := runCoordinator(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runCoordinator is the child: one coordinator replica, as `hintfleet
+// coordinator` runs it, until SIGTERM or SIGKILL.
+func runCoordinator(cfgJSON string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	var cfg cluster.Config
+	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		return err
+	}
+	conn, err := cluster.Connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	listen := os.Getenv(listenEnv)
+	outstanding, _ := strconv.Atoi(os.Getenv(outstandingEnv))
+	c, err := coordinator.New(conn, coordinator.Config{DataDir: os.Getenv(dataEnv), Advertise: "http://" + listen, MaxOutstanding: outstanding})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	return c.Run(ctx)
+}
+
+func coordinatorCmd(outstanding int) func(cfg []byte, dataDir, listen string) *exec.Cmd {
+	return func(cfg []byte, dataDir, listen string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), coordinatorEnv+"="+string(cfg), dataEnv+"="+dataDir, listenEnv+"="+listen,
+			outstandingEnv+"="+strconv.Itoa(outstanding))
+		return cmd
+	}
+}
+
+// TestHarnessSmoke runs the harness small (3 workers × 4 sessions of short
+// tasks) and checks that the fleet turned tasks over, the coordinator's CPU
+// was read, dispatch gaps were measured and the job left no per-task keys.
+func TestHarnessSmoke(t *testing.T) {
+	ctx := context.Background()
+	res, err := Run(ctx, Options{
+		Dir: t.TempDir(), Workers: 3, Sessions: 4, Warmup: 3 * time.Second, Window: 3 * time.Second,
+		Mix: []MixPart{{1, 30, 0.3}}, Coordinator: coordinatorCmd(0), NoSync: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.ResultsPerSec <= 0 || res.Dispatches == 0 || res.CoordinatorCores <= 0 {
+		t.Fatalf("results/s %.1f, dispatches %d, coordinator cores %.3f: want all > 0", res.ResultsPerSec, res.Dispatches, res.CoordinatorCores)
+	}
+	if res.KeysAfterJob > 2 {
+		t.Fatalf("%d keys left after the job, want its registry entry and the requeuer's revision", res.KeysAfterJob)
+	}
+}
+
+// TestScale is `make scale`: the harness at each N of HINTFLEET_SCALE_N
+// (default 10,100,1000) with 64 sessions a worker, printing a table row per
+// N and the BENCH lines. It is skipped unless HINTFLEET_SCALE is set.
+func TestScale(t *testing.T) {
+	if os.Getenv("HINTFLEET_SCALE") == "" {
+		t.Skip("set HINTFLEET_SCALE=1 (make scale)")
+	}
+	ns := []int{10, 100, 1000}
+	if v := os.Getenv("HINTFLEET_SCALE_N"); v != "" {
+		ns = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				t.Fatalf("HINTFLEET_SCALE_N: %v", err)
+			}
+			ns = append(ns, n)
+		}
+	}
+	window := 60 * time.Second
+	if v := os.Getenv("HINTFLEET_SCALE_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("HINTFLEET_SCALE_WINDOW: %v", err)
+		}
+		window = d
+	}
+	const sessions = 64
+	var rs []Result
+	for _, n := range ns {
+		res, err := Run(context.Background(), Options{
+			Dir: t.TempDir(), Workers: n, Sessions: sessions,
+			Warmup: 30*time.Second + time.Duration(n)*30*time.Millisecond, Window: window,
+			Coordinator: coordinatorCmd(n * sessions * 5 / 4),
+			NoSync:      os.Getenv("HINTFLEET_SCALE_SYNC") == "",
+		})
+		if err != nil {
+			t.Fatalf("N=%d: %v", n, err)
+		}
+		rs = append(rs, res)
+		fmt.Println(header)
+		fmt.Println(row(res))
+	}
+	fmt.Println(header)
+	for _, r := range rs {
+		fmt.Println(row(r))
+	}
+	last := rs[len(rs)-1]
+	fmt.Printf("BENCH scale_workers %d n\n", last.Workers)
+	for _, r := range rs {
+		if r.Workers == 1000 {
+			fmt.Printf("BENCH scale_coordinator_cores_1000 %.3f cores\n", r.CoordinatorCores)
+			fmt.Printf("BENCH scale_dispatch_p99_ms_1000 %.1f ms\n", float64(r.DispatchP99.Microseconds())/1000)
+		}
+	}
+	fmt.Printf("BENCH scale_etcd_writes_per_task %.2f writes\n", last.EtcdWritesPerTask)
+	fmt.Printf("BENCH scale_etcd_keys_after_job %d keys\n", last.KeysAfterJob)
+}
+
+const header = "| N | sessions | coord cores | coord RSS MiB | harness cores | dispatch p50 ms | p99 ms | results/s | etcd writes/s | writes/task | etcd keys | etcd DB MiB | NATS in msg/s | in MB/s | out msg/s | out MB/s | tasks done | keys after job | load1 |"
+
+func row(r Result) string {
+	return fmt.Sprintf("| %d | %d | %.2f | %.0f | %.2f | %.1f | %.1f | %.1f | %.0f | %.2f | %d | %.1f | %.0f | %.2f | %.0f | %.2f | %d | %d | %.1f |",
+		r.Workers, r.Workers*r.Sessions, r.CoordinatorCores, r.CoordinatorRSSMiB, r.HarnessCores,
+		float64(r.DispatchP50.Microseconds())/1000, float64(r.DispatchP99.Microseconds())/1000,
+		r.ResultsPerSec, r.EtcdWritesPerSec, r.EtcdWritesPerTask, r.EtcdKeys, float64(r.EtcdDBBytes)/(1<<20),
+		r.NATSInMsgsPerSec, r.NATSInBytesPerSec/1e6, r.NATSOutMsgsPerSec, r.NATSOutBytesPerSec/1e6, r.TasksDone, r.KeysAfterJob, r.Load1)
+}
