@@ -124,42 +124,39 @@ type HintSpec struct {
 	SampleSeed *int64 `json:"sample_seed,omitempty"`
 }
 
-// Config builds the hint.Config of one sample. The sample index seeds hint
-// choice, so samples differ and reruns repeat. Errors wrap hint.ErrConfig or
-// hint.ErrUnknownTemplate and name the field.
+// Config builds the hint.Config of one sample through hint.Spec.Config (so
+// template and library are names, never files). The sample index seeds
+// hint choice, so samples differ and reruns repeat. Errors wrap
+// hint.ErrConfig or hint.ErrUnknownTemplate and name the field.
 func (h HintSpec) Config(sample int) (hint.Config, error) {
-	c := hint.Config{
-		Triggers:     h.Triggers,
-		Policy:       hint.Policy(h.Policy),
-		Pick:         hint.PickMode(h.Pick),
-		Seed:         int64(sample),
-		MaxHints:     h.MaxHints,
-		MaxToolCalls: h.MaxToolCalls,
-		MaxTokens:    h.MaxTokens,
-		WallTime:     time.Duration(h.WallTime),
-		OutputLimit:  h.OutputLimit,
-		Temperature:  h.Temperature,
-		TopP:         h.TopP,
+	return h.spec().Config(sample)
+}
+
+// spec is h as a hint.Spec. The wire says "no hints" as max_hints -1 with
+// no policy, which is what hint.HintsNone makes of a Spec.
+func (h HintSpec) spec() hint.Spec {
+	return hint.Spec{
+		Template: h.Template, Triggers: h.Triggers, Policy: hint.Policy(h.Policy), Pick: hint.PickMode(h.Pick),
+		MaxHints: h.MaxHints, MaxToolCalls: h.MaxToolCalls, MaxTokens: h.MaxTokens, WallTime: time.Duration(h.WallTime),
+		OutputLimit: h.OutputLimit, Temperature: h.Temperature, TopP: h.TopP, SampleSeed: h.SampleSeed,
 	}
-	if h.SampleSeed != nil {
-		s := *h.SampleSeed + int64(sample)
-		c.SampleSeed = &s
+}
+
+// NewHintSpec is the job's hint settings for s, checked as a worker will
+// check them (hint.Spec.Config: built-in template and library names only),
+// so that a job a worker cannot run is refused before it is submitted.
+func NewHintSpec(s hint.Spec) (HintSpec, error) {
+	if _, err := s.Config(0); err != nil {
+		return HintSpec{}, err
 	}
-	var errs []error
-	if h.Template != "" {
-		t, err := hint.BuiltinTemplate(h.Template)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("field %q: %w", "template", err))
-		}
-		c.Template = t
+	if s.Hints == hint.HintsNone {
+		s.Policy, s.MaxHints = hint.Policy{}, -1
 	}
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return hint.Config{}, errors.Join(errs...)
-	}
-	return c, nil
+	return HintSpec{
+		Template: s.Template, Triggers: s.Triggers, Policy: Policy(s.Policy), Pick: string(s.Pick),
+		MaxHints: s.MaxHints, MaxToolCalls: s.MaxToolCalls, MaxTokens: s.MaxTokens, WallTime: Duration(s.WallTime),
+		OutputLimit: s.OutputLimit, Temperature: s.Temperature, TopP: s.TopP, SampleSeed: s.SampleSeed,
+	}, nil
 }
 
 // JobState is a job's lifecycle state in the registry.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
-	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -42,33 +41,6 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// hintSpec turns the Hint-infer flags into the job's serialisable hint
-// settings. Hint libraries and template files are the worker's own and
-// cannot travel with a job, so only built-in names are accepted here.
-func (f *hintFlags) hintSpec() (protocol.HintSpec, error) {
-	if _, err := hint.BuiltinTemplate(f.template); err != nil {
-		return protocol.HintSpec{}, fmt.Errorf("--template %s: a job takes a built-in template (%s): %w",
-			f.template, strings.Join(hint.BuiltinTemplates(), ", "), err)
-	}
-	h := protocol.HintSpec{
-		Template: f.template, Triggers: f.triggers, MaxToolCalls: f.maxToolCalls, MaxTokens: f.maxTokens,
-		WallTime: protocol.Duration(f.wallTime), Temperature: f.temperature, TopP: f.topP,
-	}
-	switch f.hints {
-	case "none":
-		h.MaxHints = -1
-	case "paper":
-		h.Policy = protocol.Policy{Mode: hint.TriggerMode(f.triggerMode), K: f.triggerK, P: f.triggerP,
-			UntilToolCall: f.untilTool, DeferStop: f.deferStop}
-	default:
-		return h, fmt.Errorf("--hints %s: a job takes none or paper (hint library files stay with the workers)", f.hints)
-	}
-	if _, err := h.Config(0); err != nil {
-		return h, fmt.Errorf("hint flags: %w", err)
-	}
-	return h, nil
 }
 
 func newSubmitCmd() *cobra.Command {
@@ -103,9 +75,9 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if (len(args) == 1) == (dataset != "") {
 				return errors.New("give exactly one of FILE or --dataset NAME")
 			}
-			h, err := hf.hintSpec()
+			h, err := protocol.NewHintSpec(hf.spec)
 			if err != nil {
-				return err
+				return fmt.Errorf("hint flags: %w", err)
 			}
 			if model == "" && af.data != "" && af.api == "" {
 				if e, err := cluster.ReadEndpoints(cluster.EndpointsPath(af.data)); err == nil {

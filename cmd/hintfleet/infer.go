@@ -18,72 +18,26 @@ import (
 	"github.com/hintfleet/hintfleet/plugins/host"
 )
 
-// hintFlags are the Hint-infer knobs shared by infer and submit.
-type hintFlags struct {
-	hints        string
-	triggerMode  string
-	triggerK     int
-	triggerP     float64
-	triggers     []string
-	untilTool    bool
-	deferStop    int
-	maxToolCalls int
-	maxTokens    int
-	temperature  float64
-	topP         float64
-	template     string
-	wallTime     time.Duration
-}
+// hintFlags binds the Hint-infer flags shared by infer and submit to a
+// hint.Spec, which turns them into a hint.Config (hint.Spec.LocalConfig)
+// or a job's hint settings (protocol.NewHintSpec).
+type hintFlags struct{ spec hint.Spec }
 
 func (f *hintFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.hints, "hints", "paper", "hint library: none, paper, or a library FILE")
-	fl.StringVar(&f.triggerMode, "trigger-mode", "every", "which trigger words fire a hint: every, first, prob")
-	fl.IntVar(&f.triggerK, "trigger-k", 1, "with --trigger-mode first: how many triggers fire")
-	fl.Float64Var(&f.triggerP, "trigger-p", 0.5, "with --trigger-mode prob: probability per trigger")
-	fl.StringSliceVar(&f.triggers, "triggers", hint.DefaultTriggers, "trigger words at a sentence start")
-	fl.BoolVar(&f.untilTool, "until-tool-call", true, "fire trigger hints only until the first tool call")
-	fl.IntVar(&f.deferStop, "defer-stop", 0, "replace the model's stop with a hint N times (sequential test-time scaling)")
-	fl.IntVar(&f.maxToolCalls, "max-tool-calls", hint.DefaultMaxToolCalls, "tool calls per trajectory")
-	fl.IntVar(&f.maxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
-	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
-	fl.Float64Var(&f.topP, "top-p", 1, "nucleus sampling")
-	fl.StringVar(&f.template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", or a template FILE")
-	fl.DurationVar(&f.wallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
-}
-
-// config builds the hint.Config the flags describe.
-func (f *hintFlags) config() (hint.Config, error) {
-	cfg := hint.Config{
-		Triggers: f.triggers, MaxToolCalls: f.maxToolCalls, MaxTokens: f.maxTokens,
-		Temperature: f.temperature, TopP: f.topP, WallTime: f.wallTime,
-	}
-	tmpl, err := hint.BuiltinTemplate(f.template)
-	if err != nil {
-		if tmpl, err = hint.LoadTemplate(f.template); err != nil {
-			return cfg, fmt.Errorf("--template %s: not a built-in template (%s) nor a readable file: %w",
-				f.template, strings.Join(hint.BuiltinTemplates(), ", "), err)
-		}
-	}
-	cfg.Template = tmpl
-	switch f.hints {
-	case "none":
-		cfg.Policy = hint.Policy{Mode: hint.TriggerNone, DeferStop: 0}
-		cfg.MaxHints = -1
-		return cfg, cfg.Validate()
-	case "paper":
-	default:
-		lib, err := hint.LoadLibrary(f.hints)
-		if err != nil {
-			return cfg, fmt.Errorf("--hints: %w", err)
-		}
-		cfg.Library = lib
-	}
-	cfg.Policy = hint.Policy{
-		Mode: hint.TriggerMode(f.triggerMode), K: f.triggerK, P: f.triggerP,
-		UntilToolCall: f.untilTool, DeferStop: f.deferStop,
-	}
-	return cfg, cfg.Validate()
+	fl, s := cmd.Flags(), &f.spec
+	fl.StringVar(&s.Hints, "hints", hint.HintsPaper, "hint library: none, paper, or a library FILE")
+	fl.StringVar((*string)(&s.Policy.Mode), "trigger-mode", string(hint.TriggerEvery), "which trigger words fire a hint: every, first, prob")
+	fl.IntVar(&s.Policy.K, "trigger-k", 1, "with --trigger-mode first: how many triggers fire")
+	fl.Float64Var(&s.Policy.P, "trigger-p", 0.5, "with --trigger-mode prob: probability per trigger")
+	fl.StringSliceVar(&s.Triggers, "triggers", hint.DefaultTriggers, "trigger words at a sentence start")
+	fl.BoolVar(&s.Policy.UntilToolCall, "until-tool-call", true, "fire trigger hints only until the first tool call")
+	fl.IntVar(&s.Policy.DeferStop, "defer-stop", 0, "replace the model's stop with a hint N times (sequential test-time scaling)")
+	fl.IntVar(&s.MaxToolCalls, "max-tool-calls", hint.DefaultMaxToolCalls, "tool calls per trajectory")
+	fl.IntVar(&s.MaxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
+	fl.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
+	fl.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling")
+	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", or a template FILE")
+	fl.DurationVar(&s.WallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
 }
 
 func newInferCmd() *cobra.Command {
@@ -117,9 +71,9 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			if err != nil {
 				return err
 			}
-			cfg, err := hf.config()
+			cfg, err := hf.spec.LocalConfig(0)
 			if err != nil {
-				return err
+				return fmt.Errorf("hint flags: %w", err)
 			}
 			if len(engines) == 0 {
 				return fmt.Errorf("no --engine given")
@@ -142,7 +96,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			if opt.Label == "" {
-				opt.Label = "hints " + hf.hints
+				opt.Label = "hints " + hf.spec.Hints
 			}
 			if !noTools {
 				specs, err := plf.specs()
