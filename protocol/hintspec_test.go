@@ -15,7 +15,7 @@ func TestHintSpecRoundTrip(t *testing.T) {
 	seed := int64(9)
 	for _, s := range []hint.Spec{
 		{Template: hint.DefaultTemplate, Hints: hint.HintsPaper, Triggers: []string{"Wait"},
-			Policy: hint.Policy{Mode: hint.TriggerProb, P: 0.25, UntilToolCall: true, DeferStop: 2},
+			Policy:       hint.Policy{Mode: hint.TriggerProb, P: 0.25, UntilToolCall: true, DeferStop: 2},
 			MaxToolCalls: 4, MaxTokens: 2048, WallTime: 90 * time.Second, Temperature: 0.6, TopP: 0.95, SampleSeed: &seed},
 		{Hints: hint.HintsNone, Policy: hint.Policy{Mode: hint.TriggerEvery}},
 		{},
