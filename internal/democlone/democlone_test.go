@@ -23,8 +23,9 @@ var names = map[string]int{"math500": 500, "aime24": 30, "aime25": 30, "amc23": 
 // tree), clears every HINTFLEET_* variable, runs `make build` there, has
 // the built binary resolve every named dataset, and runs the demo's first
 // stage (scripts/demo-infer.sh: the simulated engine, a plain and a hinted
-// infer run) on 2 problems per dataset. Nothing above the clone holds
-// datasets, so a lookup outside the repository cannot succeed.
+// infer run) on 2 problems per dataset; afterwards `git status` must be
+// clean. Nothing above the clone holds datasets, so a lookup outside the
+// repository cannot succeed.
 func TestPlainCloneRunsDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary in a fresh clone (tens of seconds)")
@@ -94,6 +95,12 @@ func TestPlainCloneRunsDemo(t *testing.T) {
 		if n := bytes.Count(data, []byte("\n")); n != 4 {
 			t.Errorf("%s run wrote %d trajectories, want 4 (2 MATH500 + 2 GSM8K)", label, n)
 		}
+	}
+
+	// Building and running leaves the clone as it was: whatever they
+	// generate (bin/, __pycache__/) is ignored, nothing tracked changes.
+	if st := stdoutOf(t, ctx, env, clone, "git", "status", "--porcelain"); st != "" {
+		t.Errorf("git status after make build and the demo is not clean:\n%s", st)
 	}
 }
 
