@@ -25,7 +25,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export CGO_CFLAGS
 
-.PHONY: all deps deps-demo apt-install build build-nocgo plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
+.PHONY: all deps deps-demo apt-install build build-nocgo manifests plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
 
 all: build
 
@@ -63,6 +63,13 @@ plugins:
 build-nocgo:
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/hintfleet
 	CGO_ENABLED=0 $(GO) test -count=1 ./gpu/
+
+# manifests renders each overlay of manifests/ with kustomize to
+# out/manifests/<overlay>.yaml (kubectl apply -f, or review). The test in
+# cmd/hintfleet (part of gotest) renders them the same way and checks them
+# against the binary's flags.
+manifests:
+	$(GO) run ./manifests/render -root manifests -out out/manifests
 
 vet:
 	$(GO) vet ./...

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,8 +18,28 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// kustomizations are every buildable root; each must build and decode.
-var kustomizations = []string{"base", "overlays/single-node", "overlays/production"}
+// kustomizations are every buildable root: base and every overlay.
+func kustomizations(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("overlays")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overlays []string
+	for _, e := range ents {
+		if e.IsDir() {
+			overlays = append(overlays, e.Name())
+		}
+	}
+	if len(overlays) < 2 {
+		t.Fatalf("overlays = %v, want single-node and production at least", overlays)
+	}
+	out := []string{"base"}
+	for _, o := range overlays {
+		out = append(out, "overlays/"+o)
+	}
+	return out
+}
 
 // object is one decoded resource of a build.
 type object struct {
@@ -56,6 +77,12 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &policyv1.PodDisruptionBudget{}, nil
 	case "monitoring.coreos.com/v1/ServiceMonitor":
 		return &serviceMonitor{}, nil
+	case "cert-manager.io/v1/Certificate":
+		return &certificate{}, nil
+	case "cert-manager.io/v1/Issuer":
+		return &issuer{}, nil
+	case "v1/PersistentVolumeClaim":
+		return &corev1.PersistentVolumeClaim{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %s %s", apiVersion, kind)
 }
@@ -64,12 +91,11 @@ func newObject(apiVersion, kind string) (any, error) {
 // the Go type does not know (a typo, a wrong indent) fails the build.
 func build(t *testing.T, dir string) []object {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), abs)
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), abs)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
@@ -122,13 +148,15 @@ func all[T any](objs []object) []T {
 }
 
 func TestKustomizationsBuildAndDecodeStrictly(t *testing.T) {
-	for _, dir := range kustomizations {
+	for _, dir := range kustomizations(t) {
 		t.Run(dir, func(t *testing.T) {
 			objs := build(t, dir)
 			checkTopology(t, objs)
 			checkRBAC(t, objs)
 			checkNetworkPolicies(t, objs)
 			checkServiceMonitorTargets(t, objs)
+			checkCertificates(t, objs)
+			checkHardening(t, objs)
 		})
 	}
 }
