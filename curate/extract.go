@@ -3,6 +3,8 @@ package curate
 import (
 	"regexp"
 	"strings"
+
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // Extraction is the answer found in a model's response and the rule that
@@ -52,6 +54,28 @@ var (
 // returned whole (rule "whole") when it is one paragraph of at most 1000
 // bytes, as a bare answer is; a longer text without an answer extracts nothing.
 func Extract(text string) Extraction {
+	return extract(text, true)
+}
+
+// ExtractResponse is Extract for a model's whole response: a text with no
+// answer phrase or final math extracts nothing, never itself.
+func ExtractResponse(text string) Extraction {
+	return extract(text, false)
+}
+
+// ExtractSteps extracts the answer from a trajectory's generated steps:
+// hints and tool output are not the model's answer.
+func ExtractSteps(steps []trajectory.Step) Extraction {
+	var b strings.Builder
+	for _, s := range steps {
+		if s.Kind == trajectory.StepGen {
+			b.WriteString(s.Text)
+		}
+	}
+	return ExtractResponse(b.String())
+}
+
+func extract(text string, whole bool) Extraction {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return Extraction{Rule: RuleEmptyExtract}
@@ -91,7 +115,7 @@ func Extract(text string) Extraction {
 	if a, ok := finalMath(tail); ok {
 		return a
 	}
-	if len(text) <= 1000 && !strings.Contains(text, "\n\n") {
+	if whole && len(text) <= 1000 && !strings.Contains(text, "\n\n") {
 		return Extraction{Answer: text, Rule: RuleWhole}
 	}
 	return Extraction{Rule: RuleEmptyExtract}

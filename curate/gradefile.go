@@ -109,3 +109,17 @@ func decodePair(b []byte) (Pair, *trajectory.ParseError) {
 	}
 	return p, nil
 }
+
+// GradeTrajectory grades a math trajectory against reference: the answer
+// is extracted again from the generated steps with Extract's rules (hint's
+// own extraction is a basic one), replacing tr.Answer when one is found, and
+// tr.Correct is set to the verdict.
+func (g *MathGrader) GradeTrajectory(ctx context.Context, tr *trajectory.Trajectory, reference string) Verdict {
+	if e := ExtractSteps(tr.Steps); e.Answer != "" {
+		tr.Answer = e.Answer
+	}
+	v := g.Grade(ctx, tr.Answer, reference)
+	eq := v.Equal
+	tr.Correct = &eq
+	return v
+}

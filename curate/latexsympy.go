@@ -151,7 +151,7 @@ var (
 	reTexSqrtN  = regexp.MustCompile(`\\sqrt\[([^\]]*)\]\{([^{}]*)\}`)
 	reTexSqrt   = regexp.MustCompile(`\\sqrt\{([^{}]*)\}`)
 	reTexCmd    = regexp.MustCompile(`\\([a-zA-Z]+)`)
-	reSafeSympy = regexp.MustCompile(`^[A-Za-z0-9_+\-*/^().,\s]*$`)
+	reSafeSympy = regexp.MustCompile(`^[A-Za-z0-9_+\-*/^()., ]*$`)
 )
 
 // textualSympy rewrites LaTeX the parser cannot read into text for sympy's

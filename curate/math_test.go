@@ -98,3 +98,39 @@ func FuzzGrade(f *testing.F) {
 		}
 	})
 }
+
+// FuzzToSympy feeds the translator arbitrary answers: it must return a
+// translation or an error, never panic, and a textual translation holds
+// only names, numbers, operators and brackets.
+func FuzzToSympy(f *testing.F) {
+	for _, s := range []string{`\frac{1}{2}`, `\sum_{k=1}^{n} k`, `x \le 5`, `(p, q) = (3, 2)`, `\gcd(12, 18)`, `\lfloor x \rfloor`, `|x|`, `a_{n+1}`, `\sin^{-1} x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := ToSympy(s)
+		if err != nil {
+			return
+		}
+		if strings.Contains(out, "parse(") && strings.ContainsAny(out, "`;\\$") {
+			t.Fatalf("ToSympy(%q) = %q: unsafe characters", s, out)
+		}
+	})
+}
+
+func TestToSympy(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`\frac{1}{2}`, `(Rational("1")/Rational("2"))`},
+		{`a_1 + x`, `(Symbol("a_1")+Symbol("x"))`},
+		{`x \le 5`, `Le(Symbol("x"), Rational("5"))`},
+		{`[1, 2)`, `Interval(Rational("1"), Rational("2"), False, True)`},
+		{`\{1, 2\}`, `FiniteSet(Rational("1"), Rational("2"))`},
+		{`y = 2x`, `Eq(Symbol("y"), (Rational("2")*Symbol("x")), evaluate=False)`},
+		{`\gcd(12, 18)`, `parse("gcd(12, 18)")`},
+		{`\arcsin x`, `asin(Symbol("x"))`},
+	} {
+		got, err := ToSympy(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ToSympy(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -150,21 +150,20 @@ func runFile(ctx context.Context, in string, opt Options, rules []Rule, chain *C
 			rep.bad(in, r.Line(), err.Error())
 			continue
 		}
-		if opt.Grader != nil && t.Reference != "" {
-			v := opt.Grader.Grade(ctx, t.Answer, t.Reference)
-			rep.Regraded++
-			if t.Correct != nil && *t.Correct != v.Equal {
-				rep.Flipped++
-			}
-			eq := v.Equal
-			t.Correct = &eq
-		}
-		if !chain.Keep(&t) {
-			continue
-		}
 		kind := trajectory.KindMath
 		if k, ok := opt.Kinds[t.ProblemID]; ok {
 			kind = k
+		}
+		if opt.Grader != nil && t.Reference != "" && kind != trajectory.KindCode {
+			was := t.Correct
+			v := opt.Grader.GradeTrajectory(ctx, &t, t.Reference)
+			rep.Regraded++
+			if was != nil && *was != v.Equal {
+				rep.Flipped++
+			}
+		}
+		if !chain.Keep(&t) {
+			continue
 		}
 		if changes := Rewrite(&t, kind, rules); len(changes) > 0 {
 			rep.Rewritten++

@@ -194,8 +194,7 @@ func runOne(ctx context.Context, eng *Engines, p trajectory.Problem, sample int,
 		return tr, fmt.Errorf("task %s: %w", id, err)
 	}
 	if opt.Grader != nil && p.Answer != "" && p.Kind != trajectory.KindCode {
-		v := opt.Grader.Grade(ctx, tr.Answer, p.Answer)
-		tr.Correct = &v.Equal
+		opt.Grader.GradeTrajectory(ctx, &tr, p.Answer)
 	}
 	return tr, nil
 }

@@ -188,8 +188,7 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 		// "9i + 6" is "6+9i" and "x^{3}" is "x^3".
 		// No sympy fallback here: curation can regrade in the sandbox.
 		var g curate.MathGrader
-		v := g.Grade(ctx, tr.Answer, t.Problem.Answer)
-		tr.Correct = &v.Equal
+		g.GradeTrajectory(ctx, &tr, t.Problem.Answer)
 	}
 	return tr, rec, err
 }
