@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hintfleet/hintfleet/internal/serve"
 )
 
 // HeaderLeader names the leader's address on a 503 from a standby.
@@ -56,23 +59,14 @@ func (c *Coordinator) Handler() http.Handler {
 	return mux
 }
 
-// ListenAndServe serves Handler on addr until ctx ends, then shuts down,
-// waiting up to 5 s for requests in flight.
-func (c *Coordinator) ListenAndServe(ctx context.Context, addr string) error {
-	srv := &http.Server{Addr: addr, Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+// Serve serves Handler on ln until ctx ends, then shuts down, waiting up to
+// serve.DefaultGrace for requests in flight; long-lived requests (waits,
+// streams) end with ctx.
+func (c *Coordinator) Serve(ctx context.Context, ln net.Listener) error {
+	if err := serve.HTTP(ctx, ln, c.Handler(), serve.WithLogger(c.log)); err != nil {
+		return fmt.Errorf("coordinator api: %w", err)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	<-errc
-	return err
+	return nil
 }
 
 func (c *Coordinator) handleSubmit(w http.ResponseWriter, r *http.Request) {

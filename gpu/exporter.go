@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/hintfleet/hintfleet/internal/serve"
 )
 
 // shutdownTimeout bounds how long Serve waits for in-flight scrapes.
@@ -55,21 +56,11 @@ func (e *Exporter) Handler() http.Handler { return e.handler }
 // is done or either fails; it returns after both have stopped and ln is
 // closed. A cancelled ctx is a clean stop and returns nil.
 func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: e.handler, ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.coll.Run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve metrics: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			return fmt.Errorf("shut down metrics server: %w", err)
+		if err := serve.HTTP(gctx, ln, e.handler, serve.WithGrace(shutdownTimeout)); err != nil {
+			return fmt.Errorf("metrics server: %w", err)
 		}
 		return nil
 	})

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hintfleet/hintfleet/gpu"
+	"github.com/hintfleet/hintfleet/internal/serve"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -193,21 +193,9 @@ func (w *Worker) listenMetrics(ctx context.Context) (net.Listener, error) {
 // serveMetrics serves Handler on ln until ctx ends, then shuts down,
 // waiting up to finishTimeout for scrapes in flight.
 func (w *Worker) serveMetrics(ctx context.Context, ln net.Listener) {
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			w.log.Warn("serve metrics", "worker", w.cfg.ID, "err", err)
-		}
-		return
-	case <-ctx.Done():
+	if err := serve.HTTP(ctx, ln, w.Handler(), serve.WithGrace(finishTimeout), serve.WithLogger(w.log)); err != nil {
+		w.log.Warn("serve metrics", "worker", w.cfg.ID, "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	<-errc
 }
 
 // metricsURL is the advertised /metrics URL: Config.MetricsURL, or one made

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,10 +26,7 @@ import (
 )
 
 // Timing of the fleet processes' own waits.
-const (
-	// apiShutdown bounds how long the HTTP API waits for requests in flight.
-	apiShutdown = 5 * time.Second
-)
+const ()
 
 // coordFlags are the coordinator's knobs shared by up and coordinator.
 type coordFlags struct {
@@ -86,28 +82,6 @@ func advertiseURL(a *net.TCPAddr) string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
-}
-
-// serveAPI serves h on ln until ctx ends, then shuts down, waiting up to
-// apiShutdown for requests in flight.
-func serveAPI(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve api: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdown)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	<-errc
-	if err != nil {
-		return fmt.Errorf("stop api: %w", err)
-	}
-	return nil
 }
 
 // workerFlags say what a worker runs on: engines, model, concurrency, lease
@@ -387,7 +361,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 					return err
 				}
 				ep.API = advertiseURL(ln.Addr().(*net.TCPAddr))
-				fl.svc = append(fl.svc, c.Run, func(ctx context.Context) error { return serveAPI(ctx, ln, c.Handler()) })
+				fl.svc = append(fl.svc, c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) })
 			}
 			if kit != nil {
 				ep.Model = kit.model
@@ -470,7 +444,7 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			}
 			log.Info("coordinator replica up", "api", advertiseURL(ln.Addr().(*net.TCPAddr)))
 			fl := fleet{svc: []func(context.Context) error{
-				c.Run, func(ctx context.Context) error { return serveAPI(ctx, ln, c.Handler()) },
+				c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) },
 			}}
 			return fl.run(ctx)
 		},

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hintfleet/hintfleet/internal/serve"
 )
 
 // maxBodyBytes bounds a request body; a prompt near a 128k context is ~1 MB.
@@ -104,26 +106,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return ErrClosed
 	default:
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }() // waited on below
-	var err error
-	select {
-	case err = <-errc:
-		err = fmt.Errorf("sim: serve %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	case <-s.stop:
-	}
+	// Close (s.stop) ends Serve as ctx does; the watcher is waited for.
+	ctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer func() { cancel(); <-watched }()
+	// Stopping the engine first ends every open stream, so the handlers
+	// return at once and the shutdown does not wait out the grace.
+	err := serve.HTTP(ctx, ln, s, serve.WithGrace(shutdownGrace), serve.WithLogger(s.log), serve.OnShutdown(s.closeStop))
 	s.closeStop()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if shutErr := hs.Shutdown(sctx); shutErr != nil {
-		_ = hs.Close()
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
 	}
-	if err == nil {
-		<-errc
-	}
-	return err
+	return nil
 }
 
 // Start listens on addr ("127.0.0.1:0" for any port) and serves in a
