@@ -17,19 +17,26 @@ func newSimEngineCmd() *cobra.Command {
 	cfg := sim.DefaultConfig()
 	var (
 		listen, datasetsDir string
+		dialect             string
 		problems            []string
 		stepBase, stepSeq   time.Duration
 		prefill, spikeDur   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "sim-engine",
-		Short: "Serve a simulated vLLM engine (no GPU, scripted answers) on an OpenAI-compatible API",
-		Long: "sim-engine serves /v1/completions, /v1/models, /health and /metrics as vLLM does, with a\n" +
+		Short: "Serve a simulated engine (no GPU, scripted answers) on an OpenAI-compatible API",
+		Long: "sim-engine serves /v1/completions, /v1/models, /health, /metrics and the tokenizer routes as\n" +
+			"the engine named by --dialect does (vllm: the current release; vllm-0.9, sglang, llamacpp, tgi), with a\n" +
 			"simulated GPU time model and a scripted reasoner that KNOWS the reference answers of the\n" +
 			"problems given with --problems (dataset names or problem files).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			d, err := sim.ParseDialect(dialect)
+			if err != nil {
+				return fmt.Errorf("sim-engine: --dialect: %w", err)
+			}
+			cfg.Dialect = d
 			cfg.StepBase, cfg.StepPerSeq, cfg.PrefillPerToken, cfg.Faults.SpikeDuration = stepBase, stepSeq, prefill, spikeDur
 			for _, p := range problems {
 				var (
@@ -67,6 +74,7 @@ func newSimEngineCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on (port 0 picks one)")
 	f.StringSliceVar(&problems, "problems", nil, "dataset names (math500, gsm8k, …) or problem files the reasoner knows; repeatable")
 	f.StringVar(&datasetsDir, "datasets-dir", "", "folder of the named datasets (default: $HINTFLEET_DATASETS, else the copies in the binary)")
+	f.StringVar(&dialect, "dialect", string(sim.DialectVLLM), "wire format: vllm (current), vllm-0.9, sglang, llamacpp or tgi")
 	f.StringVar(&cfg.Model, "model", cfg.Model, "served model name")
 	f.IntVar(&cfg.MaxNumSeqs, "max-num-seqs", cfg.MaxNumSeqs, "largest running batch")
 	f.IntVar(&cfg.KVCacheTokens, "kv-cache-tokens", cfg.KVCacheTokens, "KV-cache capacity in tokens")

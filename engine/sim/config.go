@@ -36,8 +36,11 @@ const (
 // Config describes one simulated engine. The zero value is not valid; start
 // from DefaultConfig and change what the test needs.
 type Config struct {
-	// Model is the served model name, the only one /v1/completions accepts.
+	// Model is the served model name; the vLLM dialects refuse others.
 	Model string
+	// Dialect is the engine whose wire format the server speaks; "" is
+	// DialectVLLM.
+	Dialect Dialect
 	// MaxNumSeqs bounds the running batch, as vLLM's --max-num-seqs.
 	MaxNumSeqs int
 	// MaxModelLen is the context length: prompt + max_tokens must fit.
@@ -124,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.Model == "" {
 		bad("Model", "must not be empty")
+	}
+	if _, err := ParseDialect(string(c.Dialect)); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxNumSeqs < 1 {
 		bad("MaxNumSeqs", "must be >= 1, got %d", c.MaxNumSeqs)

@@ -281,7 +281,9 @@ func (e *engine) step() {
 		finished := s.advance(e.filler)
 		newTokens++
 		if finished {
-			e.metrics.e2e.Observe(model.Simulated(now.Sub(s.arrival)).Seconds())
+			e2e := model.Simulated(now.Sub(s.arrival)).Seconds()
+			e.metrics.e2e.Observe(e2e)
+			e.metrics.done(len(s.prompt), s.generated, e2e)
 			e.remove(s)
 			i--
 			continue

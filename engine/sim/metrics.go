@@ -4,9 +4,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the engine's Prometheus series under vLLM's names, so that
-// hintfleet's engine scraper and dashboards read the simulator and vLLM
-// alike. Latencies are in simulated seconds.
+// metrics are the engine's Prometheus series under the dialect's names, so
+// that hintfleet's engine scraper and dashboards read the simulator as they
+// read that engine. The scheduler updates every field; a series the engine
+// does not have is updated but not registered, so /metrics lacks it as the
+// real engine's does. Latencies are in simulated seconds.
 type metrics struct {
 	registry      *prometheus.Registry
 	running       prometheus.Gauge
@@ -19,6 +21,9 @@ type metrics struct {
 	preemptions   prometheus.Counter
 	ttft          prometheus.Histogram
 	e2e           prometheus.Histogram
+	// done observes a finished request: its prompt and generated tokens.
+	// TGI reports tokens only through per-request histograms.
+	done func(prompt, generated int, e2e float64)
 }
 
 // vLLM's bucket boundaries for the two latency histograms.
@@ -29,34 +34,106 @@ var (
 		40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0}
 )
 
-func newMetrics(model string) *metrics {
+// seriesNames are one dialect's names for the fields of metrics; "" for a
+// series the engine lacks.
+type seriesNames struct {
+	running, waiting, kv, prompt, gen, pcQueries, pcHits, preempt, ttft, e2e string
+}
+
+var dialectSeries = map[Dialect]seriesNames{
+	DialectVLLM: {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
+		"vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
+		"vllm:prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds",
+		"vllm:e2e_request_latency_seconds"},
+	DialectVLLM09: {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:gpu_cache_usage_perc",
+		"vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:gpu_prefix_cache_queries_total",
+		"vllm:gpu_prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds",
+		"vllm:e2e_request_latency_seconds"},
+	// SGLang's prefix-cache hits are sglang:cached_tokens_total against
+	// sglang:prompt_tokens_total (queries); preemptions are retractions.
+	DialectSGLang: {"sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage",
+		"sglang:prompt_tokens_total", "sglang:generation_tokens_total", "", "sglang:cached_tokens_total",
+		"sglang:num_retracted_requests_total", "sglang:time_to_first_token_seconds", "sglang:e2e_request_latency_seconds"},
+	DialectLlamaCpp: {"llamacpp:requests_processing", "llamacpp:requests_deferred", "",
+		"llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total", "", "", "", "", ""},
+	DialectTGI: {"tgi_batch_current_size", "tgi_queue_size", "", "", "", "", "", "", "", ""},
+}
+
+func newMetrics(model string, d Dialect) *metrics {
+	names := dialectSeries[d]
 	labels := prometheus.Labels{"model_name": model}
+	switch d {
+	case DialectVLLM, DialectVLLM09:
+		labels["engine"] = "0"
+	case DialectLlamaCpp, DialectTGI:
+		labels = nil
+	}
+	reg := prometheus.NewRegistry()
+	var collectors []prometheus.Collector
+	keep := func(name string, c prometheus.Collector) {
+		if name != "" {
+			collectors = append(collectors, c)
+		}
+	}
 	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels})
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: orUnused(name), Help: help, ConstLabels: labels})
+		keep(name, g)
+		return g
 	}
 	counter := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels})
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: orUnused(name), Help: help, ConstLabels: labels})
+		keep(name, c)
+		return c
+	}
+	histogram := func(name, help string, buckets []float64) prometheus.Histogram {
+		h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: orUnused(name), Help: help, ConstLabels: labels, Buckets: buckets})
+		keep(name, h)
+		return h
 	}
 	m := &metrics{
-		registry:      prometheus.NewRegistry(),
-		running:       gauge("vllm:num_requests_running", "Number of requests in model execution batches."),
-		waiting:       gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed."),
-		kvUsage:       gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage."),
-		promptTokens:  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed."),
-		genTokens:     counter("vllm:generation_tokens_total", "Number of generation tokens processed."),
-		prefixQueries: counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens."),
-		prefixHits:    counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens."),
-		preemptions:   counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine."),
-		ttft: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "vllm:time_to_first_token_seconds", Help: "Histogram of time to first token in seconds.",
-			ConstLabels: labels, Buckets: ttftBuckets,
-		}),
-		e2e: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "vllm:e2e_request_latency_seconds", Help: "Histogram of e2e request latency in seconds.",
-			ConstLabels: labels, Buckets: e2eBuckets,
-		}),
+		registry:      reg,
+		running:       gauge(names.running, "Number of requests in model execution batches."),
+		waiting:       gauge(names.waiting, "Number of requests waiting to be processed."),
+		kvUsage:       gauge(names.kv, "KV-cache usage. 1 means 100 percent usage."),
+		promptTokens:  counter(names.prompt, "Number of prefill tokens processed."),
+		genTokens:     counter(names.gen, "Number of generation tokens processed."),
+		prefixQueries: counter(names.pcQueries, "Prefix cache queries, in terms of number of queried tokens."),
+		prefixHits:    counter(names.pcHits, "Prefix cache hits, in terms of number of cached tokens."),
+		preemptions:   counter(names.preempt, "Cumulative number of preemption from the engine."),
+		ttft:          histogram(names.ttft, "Histogram of time to first token in seconds.", ttftBuckets),
+		e2e:           histogram(names.e2e, "Histogram of e2e request latency in seconds.", e2eBuckets),
+		done:          func(int, int, float64) {},
 	}
-	m.registry.MustRegister(m.running, m.waiting, m.kvUsage, m.promptTokens, m.genTokens,
-		m.prefixQueries, m.prefixHits, m.preemptions, m.ttft, m.e2e)
+	switch d {
+	case DialectSGLang:
+		// The gauge of the last batch's retractions, beside the counter.
+		retracted := prometheus.NewGauge(prometheus.GaugeOpts{Name: "sglang:num_retracted_reqs",
+			Help: "The number of retracted requests.", ConstLabels: labels})
+		collectors = append(collectors, retracted)
+	case DialectTGI:
+		input := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tgi_request_input_length",
+			Help: "Input length per request", Buckets: prometheus.ExponentialBuckets(16, 2, 12)})
+		gen := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tgi_request_generated_tokens",
+			Help: "Generated tokens per request", Buckets: prometheus.ExponentialBuckets(16, 2, 12)})
+		dur := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tgi_request_duration",
+			Help: "Request duration", Buckets: e2eBuckets})
+		success := prometheus.NewCounter(prometheus.CounterOpts{Name: "tgi_request_success", Help: "Number of successful requests"})
+		collectors = append(collectors, input, gen, dur, success)
+		m.done = func(prompt, generated int, e2e float64) {
+			input.Observe(float64(prompt))
+			gen.Observe(float64(generated))
+			dur.Observe(e2e)
+			success.Inc()
+		}
+	}
+	reg.MustRegister(collectors...)
 	return m
+}
+
+// orUnused names a series the dialect lacks; it is never registered.
+func orUnused(name string) string {
+	if name == "" {
+		return "unused"
+	}
+	return name
 }

@@ -115,7 +115,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		body = []byte(`{"object":"error","message":"encode response","type":"InternalServerError","param":null,"code":500}`)

@@ -25,7 +25,7 @@ const maxBodyBytes = 64 << 20
 // they end at once because the engine finishes every stream first.
 const shutdownGrace = 5 * time.Second
 
-// Server is one simulated vLLM server: an http.Handler plus the scheduler
+// Server is one simulated engine server (vLLM unless Config.Dialect says): an http.Handler plus the scheduler
 // goroutine that New starts. Close stops the scheduler and waits for it and
 // for any Start goroutine. Safe for concurrent use.
 type Server struct {
@@ -37,6 +37,9 @@ type Server struct {
 	reasoner *Reasoner
 	mux      *http.ServeMux
 	created  int64
+	vocab    vocab
+	faults   faultState
+	stats    stats
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -49,13 +52,16 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Dialect == "" {
+		cfg.Dialect = DialectVLLM
+	}
 	o := options{clock: wallClock{}, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	m := newMetrics(cfg.Model)
+	m := newMetrics(cfg.Model, cfg.Dialect)
 	s := &Server{
 		cfg:      cfg,
 		log:      o.logger,
@@ -69,8 +75,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.mux.HandleFunc("POST /v1/completions", s.handleCompletions)
 	s.mux.HandleFunc("GET /v1/models", s.handleModels)
-	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	s.mux.HandleFunc("GET /health", s.handleHealth)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	s.registerTokenizer()
 	s.mux.HandleFunc("GET /sim/knobs", s.handleGetKnobs)
 	s.mux.HandleFunc("POST /sim/knobs", s.handleSetKnobs)
 	s.wg.Add(1)
@@ -81,7 +88,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves vLLM's routes plus /sim/knobs.
+// ServeHTTP serves the dialect's routes plus /sim/knobs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
@@ -161,13 +168,6 @@ func (s *Server) Close() error {
 
 func (s *Server) closeStop() { s.closeOnce.Do(func() { close(s.stop) }) }
 
-func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, modelList{Object: "list", Data: []modelCard{{
-		ID: s.cfg.Model, Object: "model", Created: s.created, OwnedBy: "vllm",
-		Root: s.cfg.Model, MaxModelLen: s.cfg.MaxModelLen,
-	}}})
-}
-
 // Knobs are the settings /sim/knobs reads and changes at run time. A POST
 // changes only the fields it carries.
 type Knobs struct {
@@ -176,6 +176,13 @@ type Knobs struct {
 	DropRate  *float64 `json:"drop_rate,omitempty"`
 	SpikeRate *float64 `json:"spike_rate,omitempty"`
 	SpikeMS   *float64 `json:"spike_ms,omitempty"`
+	// Inject makes every request that starts from now on end the way named
+	// (InjectAbort, InjectErrorEvent, …; "" for none) once it has generated
+	// InjectAfter tokens.
+	Inject      *string `json:"inject,omitempty"`
+	InjectAfter *int    `json:"inject_after,omitempty"`
+	// Down makes /health and completions answer 503 (true) until cleared.
+	Down *bool `json:"down,omitempty"`
 }
 
 // SetKnobs applies k, after checking every field.
@@ -195,6 +202,12 @@ func (s *Server) SetKnobs(k Knobs) error {
 	if k.SpikeMS != nil && !(*k.SpikeMS >= 0) {
 		errs = append(errs, fmt.Errorf("%w: spike_ms must be >= 0, got %v", ErrInvalidConfig, *k.SpikeMS))
 	}
+	if k.Inject != nil {
+		errs = append(errs, validInjection(*k.Inject))
+	}
+	if k.InjectAfter != nil && *k.InjectAfter < 0 {
+		errs = append(errs, fmt.Errorf("%w: inject_after must be >= 0, got %d", ErrInvalidConfig, *k.InjectAfter))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -211,6 +224,17 @@ func (s *Server) SetKnobs(k Knobs) error {
 		f.SpikeDuration = time.Duration(*k.SpikeMS * float64(time.Millisecond))
 	}
 	s.engine.setFaults(f)
+	s.faults.mu.Lock()
+	if k.Inject != nil {
+		s.faults.inject.kind = *k.Inject
+	}
+	if k.InjectAfter != nil {
+		s.faults.inject.after = *k.InjectAfter
+	}
+	if k.Down != nil {
+		s.faults.down = *k.Down
+	}
+	s.faults.mu.Unlock()
 	if k.SlowDown != nil {
 		s.engine.setSlowDown(*k.SlowDown)
 	}
@@ -224,8 +248,11 @@ func (s *Server) SetSlowDown(f float64) error { return s.SetKnobs(Knobs{SlowDown
 func (s *Server) CurrentKnobs() Knobs {
 	m, f := s.engine.snapshot()
 	spike := float64(f.SpikeDuration) / float64(time.Millisecond)
+	s.faults.mu.Lock()
+	inj, down := s.faults.inject, s.faults.down
+	s.faults.mu.Unlock()
 	return Knobs{SlowDown: &m.SlowDown, ErrorRate: &f.ErrorRate, DropRate: &f.DropRate,
-		SpikeRate: &f.SpikeRate, SpikeMS: &spike}
+		SpikeRate: &f.SpikeRate, SpikeMS: &spike, Inject: &inj.kind, InjectAfter: &inj.after, Down: &down}
 }
 
 func (s *Server) handleGetKnobs(w http.ResponseWriter, _ *http.Request) {

@@ -109,8 +109,8 @@ func TestCompletionErrors(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.wantStatus, raw)
 			}
-			var e apiError
-			if err := json.Unmarshal(raw, &e); err != nil || e.Object != "error" || e.Code != tt.wantStatus {
+			var e struct{ Error vllmErrorInfo }
+			if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code != tt.wantStatus || e.Error.Message == "" {
 				t.Fatalf("error body %s (%v)", raw, err)
 			}
 			if tt.golden != "" {
