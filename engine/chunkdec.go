@@ -53,7 +53,7 @@ func fastDecode(b []byte, w *wireChunk) bool {
 
 var (
 	topKeys    = []string{"choices", "usage", "error", "message"}
-	choiceKeys = []string{"index", "text", "finish_reason", "stop_reason"}
+	choiceKeys = []string{"index", "text", "finish_reason", "stop_reason", "matched_stop"}
 )
 
 // foldsToKnown reports whether key matches one of known the way
@@ -341,6 +341,11 @@ func (d *fastDec) choice(c *wireChoice) bool {
 				return false // a stop string or token id: once per stream
 			}
 			c.StopReason = nil
+		case "matched_stop": // SGLang's name for it
+			if !d.null() {
+				return false
+			}
+			c.MatchedStop = nil
 		default:
 			if foldsToKnown(key, choiceKeys) || !d.skipScalar() {
 				return false

@@ -33,6 +33,9 @@ type Client struct {
 	model  string
 	apiKey redact.Secret
 	log    *slog.Logger
+	// dialect is WithDialect's; discovered into infos otherwise.
+	dialect Dialect
+	infos   infoCache
 
 	maxAttempts             int
 	baseBackoff, maxBackoff time.Duration
@@ -122,6 +125,19 @@ func (c *Client) get(ctx context.Context, path, accept string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// readLimited reads r up to limit bytes; more is an error rather than a
+// silent truncation.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("reply over %d bytes", limit)
 	}
 	return b, nil
 }

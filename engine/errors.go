@@ -30,6 +30,10 @@ var (
 	// ErrEventTooLarge is returned when a single server-sent event exceeds
 	// the parser's limit (maxEventSize); the engine is misbehaving.
 	ErrEventTooLarge = errors.New("engine: event too large")
+	// ErrProtocol is the identity of a *ProtocolError: the engine answered
+	// something the client cannot use (not JSON, no choices, a negative
+	// token count, a stream past max_tokens).
+	ErrProtocol = errors.New("engine: bad answer")
 )
 
 // errStreamDone is a finished stream's cancel cause; callers never see it.
@@ -98,6 +102,8 @@ type wireError struct {
 	// Error is OpenAI's nested object or TGI's plain string.
 	Error     json.RawMessage `json:"error"`
 	ErrorType string          `json:"error_type"`
+	// HTTPStatusCode is the status inside TGI's in-stream error event.
+	HTTPStatusCode int `json:"http_status_code"`
 }
 
 // decodeStatusError builds a StatusError from an error body. A body that is
@@ -133,6 +139,9 @@ func fillStatusError(se *StatusError, w *wireError) {
 	se.Type = w.Type
 	se.Param = rawText(w.Param)
 	se.Code = rawText(w.Code)
+	if se.Code == "" && w.HTTPStatusCode != 0 {
+		se.Code = strconv.Itoa(w.HTTPStatusCode)
+	}
 }
 
 // rawText renders a JSON scalar as text: strings unquoted, null as "".

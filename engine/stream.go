@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,8 @@ type wireChoice struct {
 	Text         string `json:"text"`
 	FinishReason string `json:"finish_reason"`
 	StopReason   any    `json:"stop_reason"`
+	// MatchedStop is SGLang's stop_reason.
+	MatchedStop any `json:"matched_stop"`
 }
 
 // Stream is a streamed completion. Read it with Next or Chunks until io.EOF
@@ -74,7 +77,21 @@ type Stream struct {
 	usage    Usage
 	hasUsage bool
 	finish   string
+
+	engine    string // base URL, for errors
+	maxTokens int    // the request's max_tokens; 0 for the engine's default
+	// stops are matched here, not by the engine, for engines that do not
+	// say which stop string ended a completion (llama.cpp, TGI); held is
+	// the received text that may be the start of one.
+	stops   []string
+	held    string
+	stopped bool // a local stop matched: the next Next is io.EOF
 }
+
+// runawaySlack is how many chunks past max_tokens a stream may send before
+// it counts as one that never ends (engines may split a token's text, or send
+// empty keep-alive chunks, but not hundreds).
+const runawaySlack = 256
 
 // Stream sends req with streaming on and returns once the engine has
 // answered 2xx. The request is retried (see send) only up to that point:
@@ -84,11 +101,14 @@ type Stream struct {
 // Cancelling ctx, or Close, closes the connection, which makes the engine
 // abort the sequence and free its KV cache.
 func (c *Client) Stream(ctx context.Context, req CompletionRequest) (*Stream, error) {
+	s := &Stream{parent: ctx, idle: c.idleTimeout, engine: c.BaseURL(), maxTokens: req.MaxTokens}
+	if len(req.Stop) > 0 && !c.dialectFor().reportsStop() {
+		s.stops, req.Stop = req.Stop, nil
+	}
 	body, err := req.marshal(c.model, true)
 	if err != nil {
 		return nil, fmt.Errorf("engine: stream: %w", err)
 	}
-	s := &Stream{parent: ctx, idle: c.idleTimeout}
 	var arm func(context.CancelCauseFunc) func()
 	if d := c.firstTokenTimeout; d > 0 {
 		arm = func(cancel context.CancelCauseFunc) func() {
@@ -138,9 +158,16 @@ func (s *Stream) Next() (Chunk, error) {
 	if s.closed.Load() {
 		return s.fail(ErrClosed)
 	}
+	if s.stopped {
+		return s.fail(io.EOF)
+	}
 	for {
 		if s.pending < len(s.wire.Choices) {
-			return s.choice(), nil
+			ch := s.choice()
+			if s.maxTokens > 0 && s.chunks > s.maxTokens+runawaySlack && s.finish == "" {
+				return s.fail(s.protocolErr(fmt.Sprintf("%d chunks for max_tokens %d without finishing", s.chunks, s.maxTokens), nil, nil))
+			}
+			return ch, nil
 		}
 		ev, err := s.sse.next()
 		if err != nil {
@@ -158,10 +185,20 @@ func (s *Stream) Next() (Chunk, error) {
 		if err := s.decode(ev); err != nil {
 			return s.fail(err)
 		}
-		if len(s.wire.Choices) == 0 && s.wire.Usage != nil {
+		if len(s.wire.Choices) == 0 {
+			if s.wire.Usage == nil {
+				return s.fail(s.protocolErr("a chunk without choices", ev, nil))
+			}
 			return Chunk{Usage: s.wire.Usage}, nil
 		}
 	}
+}
+
+func (s *Stream) protocolErr(problem string, data []byte, err error) *ProtocolError {
+	if len(data) > maxProtocolData {
+		data = data[:maxProtocolData]
+	}
+	return &ProtocolError{Engine: s.engine, Route: "/v1/completions", Problem: problem, Data: bytes.Clone(data), Err: err}
 }
 
 // decode parses one event into s.wire, reusing its choice slice.
@@ -183,6 +220,9 @@ func (s *Stream) decode(ev []byte) error {
 		return fmt.Errorf("engine: stream: %w", se)
 	}
 	if u := s.wire.Usage; u != nil {
+		if u.PromptTokens < 0 || u.CompletionTokens < 0 || u.TotalTokens < 0 {
+			return s.protocolErr("a negative token count", ev, nil)
+		}
 		s.usage, s.hasUsage = *u, true
 	}
 	return nil
@@ -192,27 +232,77 @@ func (s *Stream) decodeErr(ev []byte, err error) error {
 	if s.sse.Unterminated() {
 		return s.cut(io.ErrUnexpectedEOF)
 	}
-	return fmt.Errorf("engine: stream: decode event %.200q: %w", ev, err)
+	return s.protocolErr("an event that is not JSON", ev, err)
 }
 
 // choice hands out the next pending choice and updates the accumulators.
 func (s *Stream) choice() Chunk {
 	w := &s.wire.Choices[s.pending]
 	s.pending++
-	ch := Chunk{Index: w.Index, Text: w.Text, FinishReason: w.FinishReason, StopReason: w.StopReason}
+	ch := Chunk{Index: w.Index, Text: w.Text, FinishReason: normFinish(w.FinishReason), StopReason: w.StopReason}
+	if ch.StopReason == nil {
+		ch.StopReason = w.MatchedStop
+	}
 	if s.pending == len(s.wire.Choices) {
 		ch.Usage = s.wire.Usage
+	}
+	if w.Index == 0 && s.stops != nil {
+		s.matchStops(&ch)
 	}
 	if w.Index == 0 {
 		s.text = append(s.text, w.Text...)
 		if w.Text != "" {
 			s.chunks++
 		}
-		if w.FinishReason != "" {
-			s.finish = w.FinishReason
+		if ch.FinishReason != "" {
+			s.finish = ch.FinishReason
 		}
 	}
 	return ch
+}
+
+// normFinish maps an engine's finish reason to the OpenAI words: TGI's
+// eos_token and stop_sequence are stops.
+func normFinish(f string) string {
+	switch f {
+	case "eos_token", "stop_sequence":
+		return "stop"
+	}
+	return f
+}
+
+// matchStops applies the request's stop strings to choice 0's text for an
+// engine that does not report which one matched: text that may begin a stop
+// string is held back until it is known not to; a match ends the chunk there
+// with finish "stop" and that StopReason, and the stream ends (the
+// connection is closed, which aborts the request on the engine).
+func (s *Stream) matchStops(ch *Chunk) {
+	buf := s.held + ch.Text
+	at, which := -1, ""
+	for _, st := range s.stops {
+		if i := strings.Index(buf, st); i >= 0 && (at < 0 || i < at) {
+			at, which = i, st
+		}
+	}
+	if at >= 0 {
+		ch.Text, ch.FinishReason, ch.StopReason = buf[:at], "stop", which
+		s.held, s.stopped = "", true
+		return
+	}
+	if ch.FinishReason != "" {
+		ch.Text, s.held = buf, ""
+		return
+	}
+	keep := 0
+	for _, st := range s.stops {
+		for n := min(len(st)-1, len(buf)); n > keep; n-- {
+			if strings.HasSuffix(buf, st[:n]) {
+				keep = n
+				break
+			}
+		}
+	}
+	ch.Text, s.held = buf[:len(buf)-keep], buf[len(buf)-keep:]
 }
 
 // Chunks returns an iterator over the stream's chunks. It stops after io.EOF

@@ -140,8 +140,9 @@ func TestClientAgainstSim(t *testing.T) {
 	t.Run("bad request is final", func(t *testing.T) {
 		_, err := c.Complete(t.Context(), greedy(prompt, 1<<20))
 		var se *engine.StatusError
-		if !errors.As(err, &se) || se.StatusCode != http.StatusBadRequest || !strings.Contains(se.Message, "maximum context length") {
-			t.Errorf("err %v, want a 400 StatusError about the context length", err)
+		r, ok := engine.ContextRefusal(err)
+		if !errors.As(err, &se) || se.StatusCode != http.StatusBadRequest || !ok || r.Limit != clientSimConfig(1000).MaxModelLen || r.MaxTokens != 1<<20 {
+			t.Errorf("err %v (refusal %+v, %v), want a 400 context refusal naming the context length", err, r, ok)
 		}
 	})
 }

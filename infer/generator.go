@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -17,13 +15,22 @@ import (
 
 // Generator adapts one engine client to hint.Generator.
 //
-// A Generator written as a literal (Generator{Client, Extra}) keeps no state
-// and may be shared by every trajectory: each request asks for the whole
-// token budget left, and when the engine refuses that for its context
-// length (HTTP 400, as vLLM does; budget plus prompt rarely fit), it asks
-// again for what fits. That costs a round trip per request. A Generator
-// from ForTrajectory (Engines.Pick returns one) serves one trajectory and
-// sizes its requests from that trajectory's history instead.
+// Requests are sized from what the engine states, never from the prose of
+// its errors: the context length from engine.Client.Info (vLLM's and
+// SGLang's max_model_len, llama.cpp's n_ctx, TGI's max_total_tokens), and
+// the prompt's tokens from the previous request's usage, or, when the
+// request might not fit, from the engine's tokenizer (CountTokens). A
+// well-behaved engine therefore never refuses a request for its context
+// length. The refusal is still read (engine.ContextRefusal: structured
+// fields first, every engine's wording last) for engines that state
+// nothing, and an engine that truncates instead of refusing (llama.cpp,
+// TGI) is recognised by its usage reaching the context.
+//
+// A Generator written as a literal (Generator{Client, Extra}) keeps no
+// state of its own and may be shared by every trajectory. A Generator from
+// ForTrajectory (Engines.Pick returns one) serves one trajectory and
+// estimates its prompts from that trajectory's history, so it asks the
+// tokenizer only near the end of the context.
 type Generator struct {
 	Client *engine.Client
 	// Extra is sent with every request (top_k, repetition_penalty, …).
@@ -40,8 +47,10 @@ type engineState struct {
 	// inflight counts open streams, for Engines' least-loaded choice.
 	inflight atomic.Int64
 	// contextLen is the engine's context length as its last refusal named
-	// it; 0 until one did.
+	// it, for an engine whose Info does not state it; 0 until one did.
 	contextLen atomic.Int64
+	// refusals counts the context refusals the engine answered.
+	refusals atomic.Int64
 	// perByte is the tokens per byte of the last prompt whose tokens the
 	// engine counted (float64 bits; 0 until one), for a trajectory's first
 	// request.
@@ -108,13 +117,33 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 		p := req.TopP
 		cr.TopP = &p
 	}
+	info := g.info(ctx)
+	limit := g.contextLen(info)
 	bound := g.promptBound(req.Prompt)
-	if limit := g.contextLen(); limit > 0 && bound > 0 && limit-bound > 0 {
-		cr.MaxTokens = min(cr.MaxTokens, limit-bound)
+	sized, promptTokens := false, 0
+	if limit > 0 && bound+cr.MaxTokens+info.Slack > limit {
+		// It may not fit: count exactly, once, rather than be refused.
+		if n, err := g.Client.CountTokens(ctx, req.Prompt); err == nil {
+			promptTokens = n
+			room := limit - n - info.Slack
+			if room <= 0 {
+				g.counted(req.Prompt, n)
+				g.remember(req.Prompt, n, "", 0)
+				return &contextFull{}, nil
+			}
+			if room <= cr.MaxTokens {
+				cr.MaxTokens, sized = room, true
+			}
+		} else if room := limit - bound - info.Slack; room > 0 {
+			cr.MaxTokens = min(cr.MaxTokens, room)
+		}
 	}
-	s, sent, promptTokens, err := g.open(ctx, cr)
+	s, sent, refused, err := g.open(ctx, cr, info)
 	if err != nil {
 		return nil, err
+	}
+	if refused > 0 {
+		promptTokens, sized = refused, true
 	}
 	g.counted(req.Prompt, promptTokens)
 	if s == nil {
@@ -126,49 +155,90 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 	if g.eng != nil {
 		g.eng.inflight.Add(1)
 	}
-	gs := &genStream{ctx: ctx, g: g, s: s, req: sent, sized: promptTokens > 0, want: req.MaxTokens,
-		prompt: req.Prompt, promptTokens: promptTokens}
+	gs := &genStream{ctx: ctx, g: g, s: s, req: sent, sized: sized, want: req.MaxTokens,
+		prompt: req.Prompt, promptTokens: promptTokens, info: info, limit: limit}
 	if promptTokens == 0 {
 		gs.promptTokens = bound
 	}
 	return gs, nil
 }
 
-// open starts cr. When the engine refuses it for the context length, it
-// learns that length and asks again for what the prompt leaves room for;
-// it returns a nil stream when the prompt leaves none. sent is the request
-// that started s; promptTokens is the prompt's token count when a refusal
-// named it (and sent asks exactly the context's room), else 0.
-func (g Generator) open(ctx context.Context, cr engine.CompletionRequest) (s *engine.Stream, sent engine.CompletionRequest, promptTokens int, err error) {
+// info is what the engine states; the zero Info (nothing known) when it
+// cannot say.
+func (g Generator) info(ctx context.Context) engine.Info {
+	i, err := g.Client.Info(ctx)
+	if err != nil {
+		return engine.Info{}
+	}
+	return i
+}
+
+// open starts cr. When the engine refuses it for the context length
+// nonetheless (an engine that states nothing, or an estimate that came out
+// low), it learns the length and asks again for what the prompt leaves room
+// for; it returns a nil stream when the prompt leaves none. sent is the
+// request that started s; prompt is the prompt's token count when a refusal
+// led to knowing it (and sent asks exactly the context's room), else 0.
+func (g Generator) open(ctx context.Context, cr engine.CompletionRequest, info engine.Info) (s *engine.Stream, sent engine.CompletionRequest, prompt int, err error) {
 	s, err = g.Client.Stream(ctx, cr)
-	if limit, prompt, ok := contextRefusal(err); ok {
+	if r, ok := engine.ContextRefusal(err); ok {
 		if g.eng != nil {
+			g.eng.refusals.Add(1)
+		}
+		limit, p := r.Limit, r.Prompt
+		if limit == 0 {
+			limit = info.ContextLen
+		}
+		if p == 0 || r.PromptAtLeast {
+			if n, cerr := g.Client.CountTokens(ctx, cr.Prompt); cerr == nil {
+				p = n
+			}
+		}
+		if limit == 0 || p == 0 {
+			return nil, cr, 0, fmt.Errorf("generate on %s: the engine refused the request for its context length "+
+				"without saying the length and the prompt's tokens, and has no tokenizer route: %w", g.Client.BaseURL(), err)
+		}
+		if g.eng != nil && info.ContextLen == 0 {
 			g.eng.contextLen.Store(int64(limit))
 		}
-		if limit-prompt <= 0 {
-			return nil, cr, prompt, nil
+		room := limit - p - info.Slack
+		if room <= 0 {
+			return nil, cr, p, nil
 		}
-		cr.MaxTokens = limit - prompt
-		promptTokens = prompt
+		cr.MaxTokens = min(cr.MaxTokens, room)
+		prompt = p
 		s, err = g.Client.Stream(ctx, cr)
 	}
 	if err != nil {
 		return nil, cr, 0, fmt.Errorf("generate on %s: %w", g.Client.BaseURL(), err)
 	}
-	return s, cr, promptTokens, nil
+	return s, cr, prompt, nil
 }
 
-// contextLen is the engine's context length once a refusal told it; 0
-// before, and always for a shared Generator, which does not size requests.
-func (g Generator) contextLen() int {
-	if g.traj == nil || g.eng == nil {
+// Refusals is how many requests the engine refused for its context length
+// (each was sized again); zero for a well-behaved engine that states its
+// context length. Copies made by ForTrajectory share the count.
+func (g Generator) Refusals() int64 {
+	if g.eng == nil {
+		return 0
+	}
+	return g.eng.refusals.Load()
+}
+
+// contextLen is the engine's context length: as it states it, else as a
+// refusal named it; 0 when neither said.
+func (g Generator) contextLen(info engine.Info) int {
+	if info.ContextLen > 0 {
+		return info.ContextLen
+	}
+	if g.eng == nil {
 		return 0
 	}
 	return int(g.eng.contextLen.Load())
 }
 
-// promptBound estimates prompt's tokens on the high side, 0 for a shared
-// Generator: the last prompt's tokens, plus the kept part of the last
+// promptBound estimates prompt's tokens on the high side: for a shared
+// Generator from its bytes alone; for a trajectory's, the last prompt's tokens, plus the kept part of the last
 // request's text (its completion tokens, plus one for a cut inside a token,
 // when the engine counted them), plus the rest at the trajectory's tokens
 // per byte with a margin. High costs nothing unless the trajectory reaches
@@ -176,7 +246,11 @@ func (g Generator) contextLen() int {
 func (g Generator) promptBound(prompt string) int {
 	t := g.traj
 	if t == nil {
-		return 0
+		perByte := 0.0
+		if g.eng != nil {
+			perByte = math.Float64frombits(g.eng.perByte.Load())
+		}
+		return tokensAbove(len(prompt), perByte) + 1
 	}
 	if t.promptTokens == 0 || !strings.HasPrefix(prompt, t.prompt) {
 		return tokensAbove(len(prompt), math.Float64frombits(g.eng.perByte.Load())) + 1 // BOS
@@ -206,11 +280,13 @@ func tokensAbove(n int, perByte float64) int {
 
 // counted records that the engine counted tokens in prompt.
 func (g Generator) counted(prompt string, tokens int) {
-	if g.traj == nil || tokens <= 0 || len(prompt) == 0 {
+	if tokens <= 0 || len(prompt) == 0 || g.eng == nil {
 		return
 	}
 	r := float64(tokens) / float64(len(prompt))
-	g.traj.perByte = r
+	if g.traj != nil {
+		g.traj.perByte = r
+	}
 	g.eng.perByte.Store(math.Float64bits(r))
 }
 
@@ -231,30 +307,6 @@ func commonPrefix(a, b string) int {
 		}
 	}
 	return n
-}
-
-// reContextLimit reads vLLM's context-length refusal: "This model's maximum
-// context length is 32768 tokens. However, you requested 32884 tokens (116
-// in the messages, 32768 in the completion)." A prompt that alone is longer
-// than the context gets another message ("… you requested 32900 tokens in
-// the messages, …"), which is not matched: that task cannot succeed, and
-// fails with the engine's words.
-var reContextLimit = regexp.MustCompile(`maximum context length is (\d+) tokens.*?\((\d+) in the messages`)
-
-// contextRefusal reads an engine's context-length refusal: the context
-// length and the prompt's tokens.
-func contextRefusal(err error) (limit, prompt int, ok bool) {
-	var se *engine.StatusError
-	if !errors.As(err, &se) || se.StatusCode != 400 {
-		return 0, 0, false
-	}
-	m := reContextLimit.FindStringSubmatch(se.Message)
-	if m == nil {
-		return 0, 0, false
-	}
-	limit, _ = strconv.Atoi(m[1])
-	prompt, _ = strconv.Atoi(m[2])
-	return limit, prompt, true
 }
 
 // contextFull is the stream of a request whose prompt fills the context: it
@@ -292,6 +344,8 @@ type genStream struct {
 	text         string // text of earlier parts
 	parts        int
 	closed       bool
+	info         engine.Info
+	limit        int // the context length, 0 when unknown
 }
 
 func (g *genStream) Next() (hint.Chunk, error) {
@@ -299,7 +353,7 @@ func (g *genStream) Next() (hint.Chunk, error) {
 	if err != nil {
 		return hint.Chunk{}, err
 	}
-	if c.FinishReason == hint.GenLength && !g.sized && g.req.MaxTokens < g.want-g.done {
+	if c.FinishReason == hint.GenLength && !g.sized && !g.contextReached() && g.req.MaxTokens < g.want-g.done {
 		// Stopped at the cap the bound set, not at hint's budget: go on
 		// while the context has room.
 		if err := g.continuation(); err != nil {
@@ -314,6 +368,15 @@ func (g *genStream) Next() (hint.Chunk, error) {
 		out.StopReason = s
 	}
 	return out, nil
+}
+
+// contextReached reports whether the current part stopped because the
+// context is full: its usage (prompt plus completion) reached the context
+// length. That is how an engine that truncates instead of refusing
+// (llama.cpp, TGI) says it; it needs no continuation.
+func (g *genStream) contextReached() bool {
+	u, ok := g.s.Usage()
+	return ok && g.limit > 0 && u.PromptTokens+u.CompletionTokens+g.info.Slack >= g.limit
 }
 
 // continuation reads the finished part to its end (its usage) and starts
@@ -331,7 +394,7 @@ func (g *genStream) continuation() error {
 	next := g.req
 	next.Prompt = g.prompt + text
 	next.MaxTokens = g.want - tokens
-	s, sent, prompt, err := g.g.open(g.ctx, next)
+	s, sent, prompt, err := g.g.open(g.ctx, next, g.info)
 	if err != nil {
 		return err
 	}
