@@ -6,8 +6,11 @@ import (
 )
 
 // Signals is one reading of the engine's state, taken by a SignalSource.
-// Unknown values: KVUsage and GPUUtil < 0, TTFT 0 (no request started in the
-// interval).
+// Unknown values (an engine that does not report the signal, or a failed
+// reading): Waiting, Running, Preemptions, KVUsage and GPUUtil < 0, TTFT 0
+// (no request started in the interval). The controller never reads an
+// unknown value as idle: it decides on the signals it has, and holds the
+// limit when it has none about load at all.
 type Signals struct {
 	// Waiting and Running are the engine's queued and batched sequences,
 	// everyone's, not only ours.
@@ -15,7 +18,7 @@ type Signals struct {
 	// KVUsage is the engine's KV-cache usage, 0..1.
 	KVUsage float64
 	// Preemptions is how many sequences the engine preempted (evicted to
-	// recompute later) since the previous reading; 0 when it does not say.
+	// recompute later) since the previous reading; < 0 when it does not say.
 	Preemptions int
 	// TTFTp50 and TTFTp90 are quantiles of the time to first token of the
 	// requests that got it since the previous reading.
@@ -26,7 +29,9 @@ type Signals struct {
 }
 
 // Unknown returns Signals with every value unknown.
-func Unknown() Signals { return Signals{KVUsage: -1, GPUUtil: -1} }
+func Unknown() Signals {
+	return Signals{Waiting: -1, Running: -1, Preemptions: -1, KVUsage: -1, GPUUtil: -1}
+}
 
 // Window is what the Limiter saw of its own sessions in one interval.
 type Window struct {
@@ -128,8 +133,12 @@ func (c *controller) update(s Signals, w Window, ok bool) (int, Reason) {
 		c.kv = ewma(c.kv, s.KVUsage, a)
 		c.rawKV = s.KVUsage
 	}
-	c.waiting = ewma(c.waiting, float64(s.Waiting), a)
-	c.preempt = ewma(c.preempt, float64(max(s.Preemptions, 0)), a)
+	if s.Waiting >= 0 {
+		c.waiting = ewma(c.waiting, float64(s.Waiting), a)
+	}
+	if s.Preemptions >= 0 {
+		c.preempt = ewma(c.preempt, float64(s.Preemptions), a)
+	}
 	c.observe(s, w)
 	reason := c.decide(s, w)
 	c.learnBaseline(s)
@@ -153,6 +162,11 @@ func (c *controller) decide(s Signals, w Window) Reason {
 	}
 	if done := w.Completed + w.Errors; w.Errors > 0 && float64(w.Errors) >= cfg.ErrorRatio*float64(done) {
 		return c.decrease(lim*cfg.MaxBackoff, ReasonErrors)
+	}
+	if c.waiting < 0 && c.kv < 0 && c.preempt < 0 {
+		// Nothing about the engine's load is known: an engine that does
+		// not report a signal is not idle. Hold rather than grow blind.
+		return ReasonNoSignals
 	}
 	cooling := c.cooldown > 0
 	if cooling {
@@ -218,7 +232,7 @@ func (c *controller) decide(s Signals, w Window) Reason {
 // reason); with none, the batch runs a slot short between a session's
 // requests.
 func (c *controller) queueTarget(s Signals) float64 {
-	return float64(c.cfg.WaitingTolerance) + c.cfg.QueueFraction*float64(s.Running)
+	return float64(c.cfg.WaitingTolerance) + c.cfg.QueueFraction*float64(max(s.Running, 0))
 }
 
 // congestion returns the limit the congestion signals ask for and the
@@ -292,7 +306,7 @@ func (c *controller) observe(s Signals, w Window) {
 	if n <= 0 {
 		return
 	}
-	r := reading{running: min(s.Running, w.InFlight)}
+	r := reading{running: max(min(s.Running, w.InFlight), 0)}
 	if s.KVUsage >= 0 && w.InFlight > 0 {
 		r.perSession = s.KVUsage / float64(w.InFlight)
 	}

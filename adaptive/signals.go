@@ -64,16 +64,34 @@ func (e *Engine) Signals(ctx context.Context) (Signals, error) {
 	if err != nil {
 		return s, fmt.Errorf("adaptive: engine signals: %w", err)
 	}
-	s.Waiting, s.Running = int(m.RequestsWaiting), int(m.RequestsRunning)
-	s.KVUsage = m.KVCacheUsage
+	// A snapshot that says nothing of what it reports (a test double, an
+	// older engine package) is taken at its word on every field.
+	rep := m.Reported
+	if rep == 0 {
+		rep = ^engine.Signal(0)
+	}
+	if rep.Has(engine.SignalWaiting) {
+		s.Waiting = int(m.RequestsWaiting)
+	}
+	if rep.Has(engine.SignalRunning) {
+		s.Running = int(m.RequestsRunning)
+	}
+	if rep.Has(engine.SignalKVCache) {
+		s.KVUsage = m.KVCacheUsage
+	}
 	e.mu.Lock()
 	d := delta(m.TTFT, e.prev)
 	e.prev = m.TTFT
 	// The first scrape sets the counter's origin: preemptions from before
 	// we watched say nothing about the limit we set. A counter that went
-	// down is an engine restart; its new total is the interval's.
+	// down is an engine restart; its new total is the interval's. SGLang's
+	// gauge of the last batch's retractions is an interval's count as is.
 	switch p := m.Preemptions; {
+	case !rep.Has(engine.SignalPreemptions):
+	case m.PreemptionsRecent:
+		s.Preemptions = int(p)
 	case !e.scraped:
+		s.Preemptions = 0
 	case p >= e.prevPreempt:
 		s.Preemptions = int(p - e.prevPreempt)
 	default:

@@ -102,3 +102,38 @@ func TestEngineSignalsPreemptionsDelta(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineSignalsUnreported reads engines that report only some signals:
+// what they do not report must come out unknown (< 0), never 0, and a
+// controller that knows nothing of the load holds its limit instead of
+// growing as it would for an idle engine.
+func TestEngineSignalsUnreported(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		snap engine.MetricsSnapshot
+		want Signals
+	}{
+		{"llama.cpp", engine.MetricsSnapshot{Engine: "llamacpp", RequestsRunning: 3, RequestsWaiting: 0,
+			Reported: engine.SignalRunning | engine.SignalWaiting | engine.SignalTokens},
+			Signals{Running: 3, Waiting: 0, Preemptions: -1, KVUsage: -1, GPUUtil: -1}},
+		{"sglang retraction gauge", engine.MetricsSnapshot{Engine: "sglang", RequestsRunning: 5, Preemptions: 2, PreemptionsRecent: true,
+			KVCacheUsage: 0.5, Reported: engine.SignalRunning | engine.SignalWaiting | engine.SignalKVCache | engine.SignalPreemptions},
+			Signals{Running: 5, Preemptions: 2, KVUsage: 0.5, GPUUtil: -1}},
+		{"nothing", engine.MetricsSnapshot{Reported: engine.SignalTokens},
+			Signals{Running: -1, Waiting: -1, Preemptions: -1, KVUsage: -1, GPUUtil: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := tc.snap
+			src := EngineSignals(&scriptedMetrics{snaps: []*engine.MetricsSnapshot{&snap}}, nil)
+			got, err := src.Signals(t.Context())
+			if err != nil || got != tc.want {
+				t.Fatalf("Signals = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	c := newController(DefaultConfig())
+	blind := Signals{Running: -1, Waiting: -1, Preemptions: -1, KVUsage: -1, GPUUtil: -1}
+	if l, r := c.update(blind, Window{PeakInFlight: c.limit, InFlight: c.limit, Completed: 4}, true); l != DefaultConfig().Initial || r != ReasonNoSignals {
+		t.Fatalf("limit %d (%s) with no load signal; want %d held (%s)", l, r, DefaultConfig().Initial, ReasonNoSignals)
+	}
+}

@@ -18,9 +18,18 @@ import (
 // scheduling and admission need, summed over label sets (model_name, engine
 // index under data parallelism…). Counters are totals since engine start;
 // take differences between snapshots for rates.
+//
+// Each engine names its series differently and reports a different subset
+// (see docs/engines.md): a field the engine does not report stays zero and
+// is missing from Reported, so that a consumer can tell "idle" from
+// "unknown". llama.cpp (with --metrics) reports running, waiting and token
+// counters only; TGI running, waiting and per-request token histograms.
 type MetricsSnapshot struct {
-	// Engine is "vllm" or "sglang" by the series found, "" for neither.
-	Engine          string
+	// Engine is "vllm", "sglang", "llamacpp" or "tgi" by the series found,
+	// "" for none of them.
+	Engine string
+	// Reported says which signals the engine's series carried.
+	Reported        Signal
 	RequestsRunning float64
 	RequestsWaiting float64
 	// KVCacheUsage is the fraction of KV-cache in use, 0..1, averaged over
@@ -31,17 +40,23 @@ type MetricsSnapshot struct {
 	GenerationTokens float64
 	// HasPrefixCache says whether prefix-cache series were present.
 	HasPrefixCache bool
-	// PrefixCacheQueries and PrefixCacheHits are vLLM's token counters.
+	// PrefixCacheQueries and PrefixCacheHits are prompt tokens looked up in
+	// and found in the prefix cache: vLLM's counters, SGLang's
+	// prompt_tokens_total and cached_tokens_total.
 	PrefixCacheQueries float64
 	PrefixCacheHits    float64
-	// PrefixCacheHitRate is hits/queries for vLLM, SGLang's cache_hit_rate.
+	// PrefixCacheHitRate is hits/queries, or SGLang's cache_hit_rate gauge.
 	PrefixCacheHitRate float64
-	// Preemptions is vLLM's num_preemptions_total: sequences evicted from
-	// the batch because the KV cache could not hold their next token. A rise
-	// means the engine admitted more than its cache holds, and pays for it
-	// by recomputing the evicted sequences; adaptive concurrency reads it as
-	// congestion.
+	// Preemptions is vLLM's num_preemptions_total, SGLang's
+	// num_retracted_requests_total: sequences evicted from the batch because
+	// the KV cache could not hold their next token. A rise means the engine
+	// admitted more than its cache holds, and pays for it by recomputing the
+	// evicted sequences; adaptive concurrency reads it as congestion.
 	Preemptions float64
+	// PreemptionsRecent says Preemptions is not a running total but the
+	// count in the engine's last batch (SGLang's num_retracted_reqs gauge,
+	// where its counter is missing).
+	PreemptionsRecent bool
 	// TTFT is the time-to-first-token histogram in seconds.
 	TTFT Histogram
 }
@@ -100,22 +115,63 @@ func (c *Client) Metrics(ctx context.Context) (*MetricsSnapshot, error) {
 	return ParseMetrics(bytes.NewReader(b))
 }
 
+// Signal is a set of the signals a MetricsSnapshot can carry.
+type Signal uint16
+
+// The signals.
+const (
+	SignalRunning Signal = 1 << iota
+	SignalWaiting
+	SignalKVCache
+	SignalPreemptions
+	SignalPrefixCache
+	SignalTTFT
+	SignalTokens
+)
+
+var signalNames = []string{"running", "waiting", "kv_cache", "preemptions", "prefix_cache", "ttft", "tokens"}
+
+// Has reports whether every signal in t is in s.
+func (s Signal) Has(t Signal) bool { return s&t == t }
+
+// Missing names the signals of all that s lacks, in a stable order.
+func (s Signal) Missing() []string {
+	var out []string
+	for i, n := range signalNames {
+		if s&(1<<i) == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // metricNames maps snapshot fields to series, first found wins.
 var (
-	runningNames   = []string{"vllm:num_requests_running", "sglang:num_running_reqs"}
-	waitingNames   = []string{"vllm:num_requests_waiting", "sglang:num_queue_reqs"}
-	kvNames        = []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "sglang:token_usage"}
-	promptNames    = []string{"vllm:prompt_tokens_total", "sglang:prompt_tokens_total"}
-	genNames       = []string{"vllm:generation_tokens_total", "sglang:generation_tokens_total"}
+	runningNames = []string{"vllm:num_requests_running", "sglang:num_running_reqs", "llamacpp:requests_processing", "tgi_batch_current_size"}
+	waitingNames = []string{"vllm:num_requests_waiting", "sglang:num_queue_reqs", "llamacpp:requests_deferred", "tgi_queue_size"}
+	// llamacpp:kv_cache_usage_ratio is from llama.cpp builds before mid-2025.
+	kvNames        = []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "sglang:token_usage", "llamacpp:kv_cache_usage_ratio"}
+	promptNames    = []string{"vllm:prompt_tokens_total", "sglang:prompt_tokens_total", "llamacpp:prompt_tokens_total"}
+	genNames       = []string{"vllm:generation_tokens_total", "sglang:generation_tokens_total", "llamacpp:tokens_predicted_total"}
 	pcQueriesNames = []string{"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"}
 	pcHitsNames    = []string{"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"}
 	ttftNames      = []string{"vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds"}
-	preemptNames   = []string{"vllm:num_preemptions_total", "vllm:num_preemptions"}
+	preemptNames   = []string{"vllm:num_preemptions_total", "vllm:num_preemptions", "sglang:num_retracted_requests_total"}
+	// TGI counts tokens only per request, in histograms whose sums are the
+	// totals.
+	tgiPromptHist = "tgi_request_input_length"
+	tgiGenHist    = "tgi_request_generated_tokens"
 )
 
-// ParseMetrics reads Prometheus text exposition (format 0.0.4) as vLLM and
-// SGLang serve it. Series it does not know are ignored; missing ones stay
-// zero.
+// enginePrefixes tells the engine from its series' names.
+var enginePrefixes = []struct{ prefix, engine string }{
+	{"vllm:", "vllm"}, {"sglang:", "sglang"}, {"llamacpp:", "llamacpp"}, {"tgi_", "tgi"},
+}
+
+// ParseMetrics reads Prometheus text exposition (format 0.0.4) as vLLM,
+// SGLang, llama.cpp (--metrics) and TGI serve it. Series it does not know
+// are ignored; signals whose series are missing stay zero and out of
+// Reported.
 func ParseMetrics(r io.Reader) (*MetricsSnapshot, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
@@ -123,26 +179,59 @@ func ParseMetrics(r io.Reader) (*MetricsSnapshot, error) {
 		return nil, fmt.Errorf("engine: parse metrics: %w", err)
 	}
 	s := &MetricsSnapshot{}
-	for name := range fams {
-		switch {
-		case strings.HasPrefix(name, "vllm:"):
-			s.Engine = "vllm"
-		case strings.HasPrefix(name, "sglang:") && s.Engine == "":
-			s.Engine = "sglang"
+	for _, ep := range enginePrefixes {
+		for name := range fams {
+			if strings.HasPrefix(name, ep.prefix) {
+				s.Engine = ep.engine
+				break
+			}
+		}
+		if s.Engine != "" {
+			break
 		}
 	}
-	s.RequestsRunning, _ = sumFirst(fams, runningNames)
-	s.RequestsWaiting, _ = sumFirst(fams, waitingNames)
+	report := func(sig Signal, ok bool) {
+		if ok {
+			s.Reported |= sig
+		}
+	}
+	var ok bool
+	s.RequestsRunning, ok = sumFirst(fams, runningNames)
+	report(SignalRunning, ok)
+	s.RequestsWaiting, ok = sumFirst(fams, waitingNames)
+	report(SignalWaiting, ok)
 	if mf := first(fams, kvNames); mf != nil && len(mf.GetMetric()) > 0 {
 		sum, _ := sumFamily(mf)
 		s.KVCacheUsage = sum / float64(len(mf.GetMetric()))
+		report(SignalKVCache, true)
 	}
-	s.PromptTokens, _ = sumFirst(fams, promptNames)
-	s.GenerationTokens, _ = sumFirst(fams, genNames)
-	s.Preemptions, _ = sumFirst(fams, preemptNames)
+	var okP, okG bool
+	s.PromptTokens, okP = sumFirst(fams, promptNames)
+	s.GenerationTokens, okG = sumFirst(fams, genNames)
+	if h := fams[tgiPromptHist]; !okP && h != nil {
+		s.PromptTokens, okP = mergeHistograms(h).Sum, true
+	}
+	if h := fams[tgiGenHist]; !okG && h != nil {
+		s.GenerationTokens, okG = mergeHistograms(h).Sum, true
+	}
+	report(SignalTokens, okP && okG)
+	s.Preemptions, ok = sumFirst(fams, preemptNames)
+	if !ok {
+		if mf := fams["sglang:num_retracted_reqs"]; mf != nil {
+			s.Preemptions, ok = sumFamily(mf)
+			s.PreemptionsRecent = ok
+		}
+	}
+	report(SignalPreemptions, ok)
 	var okQ, okH bool
 	s.PrefixCacheQueries, okQ = sumFirst(fams, pcQueriesNames)
 	s.PrefixCacheHits, okH = sumFirst(fams, pcHitsNames)
+	if !okQ && !okH {
+		if mf := fams["sglang:cached_tokens_total"]; mf != nil {
+			s.PrefixCacheHits, okH = sumFamily(mf)
+			s.PrefixCacheQueries, okQ = s.PromptTokens, okH
+		}
+	}
 	if okQ || okH {
 		s.HasPrefixCache = true
 		if s.PrefixCacheQueries > 0 {
@@ -153,8 +242,10 @@ func ParseMetrics(r io.Reader) (*MetricsSnapshot, error) {
 		s.HasPrefixCache = true
 		s.PrefixCacheHitRate = sum / float64(len(mf.GetMetric()))
 	}
+	report(SignalPrefixCache, s.HasPrefixCache)
 	if mf := first(fams, ttftNames); mf != nil {
 		s.TTFT = mergeHistograms(mf)
+		report(SignalTTFT, true)
 	}
 	return s, nil
 }

@@ -29,6 +29,13 @@ func TestParseMetrics(t *testing.T) {
 		{file: "sglang_metrics.txt", want: MetricsSnapshot{Engine: "sglang", RequestsRunning: 7, RequestsWaiting: 2, KVCacheUsage: 0.28,
 			PromptTokens: 8.128902e+06, GenerationTokens: 7.557572e+06, HasPrefixCache: true, PrefixCacheHitRate: 0.75},
 			ttftCount: 100, ttftSum: 25, ttftBuckets: 6, ttftP50: 0.2},
+		// llama.cpp's server with --metrics: no KV cache, preemption, prefix
+		// cache or TTFT series; those must read as unreported, not zero.
+		{file: "llamacpp_metrics.txt", want: MetricsSnapshot{Engine: "llamacpp", RequestsRunning: 3, RequestsWaiting: 2,
+			PromptTokens: 5120, GenerationTokens: 2048, Reported: SignalRunning | SignalWaiting | SignalTokens}},
+		// TGI: token totals are the sums of its per-request histograms.
+		{file: "tgi_metrics.txt", want: MetricsSnapshot{Engine: "tgi", RequestsRunning: 8, RequestsWaiting: 4,
+			PromptTokens: 3000, GenerationTokens: 5400, Reported: SignalRunning | SignalWaiting | SignalTokens}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -43,6 +50,9 @@ func TestParseMetrics(t *testing.T) {
 			}
 			ttft := got.TTFT
 			got.TTFT = Histogram{}
+			if tt.want.Reported != 0 && got.Reported != tt.want.Reported {
+				t.Errorf("reported %v (missing %v), want %v", got.Reported, got.Reported.Missing(), tt.want.Reported)
+			}
 			if !approxSnapshot(*got, tt.want) {
 				t.Errorf("snapshot\n got %+v\nwant %+v", *got, tt.want)
 			}

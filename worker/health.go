@@ -57,11 +57,15 @@ type EngineStatus struct {
 	Error   string `json:"error,omitempty"`
 	// GPUs are the devices it runs on ("0", "1:2" for MIG instance 2 of
 	// GPU 1); empty when not given, which counts as every GPU.
-	GPUs         []string `json:"gpus,omitempty"`
-	InFlight     int      `json:"in_flight"`
-	Limit        int      `json:"limit"`
-	Waiting      float64  `json:"waiting"`
-	KVUsage      float64  `json:"kv_cache_usage"`
+	GPUs     []string `json:"gpus,omitempty"`
+	InFlight int      `json:"in_flight"`
+	Limit    int      `json:"limit"`
+	Waiting  float64  `json:"waiting"`
+	KVUsage  float64  `json:"kv_cache_usage"`
+	// Unreported names the signals the engine's /metrics lacks (llama.cpp:
+	// kv_cache, preemptions, prefix_cache, ttft), whose fields above then
+	// read 0 for "unknown", not "idle".
+	Unreported   []string `json:"unreported,omitempty"`
 	TokensPerSec float64  `json:"tokens_per_s"`
 }
 
@@ -88,6 +92,9 @@ func (w *Worker) Status() Status {
 		}
 		if snap := s.snap.Load(); snap != nil {
 			es.Waiting, es.KVUsage = snap.RequestsWaiting, snap.KVCacheUsage
+			if snap.Reported != 0 {
+				es.Unreported = snap.Reported.Missing()
+			}
 		}
 		es.TokensPerSec = s.tps.Load().(float64)
 		st.InFlight += es.InFlight

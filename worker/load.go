@@ -80,25 +80,46 @@ func (l *EngineLoad) Run(ctx context.Context, every time.Duration, readers ...Me
 	}
 }
 
-// loadSum aggregates engine snapshots into one load.
+// loadSum aggregates engine snapshots into one load. A signal an engine
+// does not report (llama.cpp and TGI have no KV-cache series) is left out
+// rather than counted as zero.
 type loadSum struct {
 	running, waiting int
 	kv, tps          float64
-	n                int
+	n, nKV           int
+	busy             bool // an engine without a KV series runs sequences
 }
 
 func (s *loadSum) add(snap *engine.MetricsSnapshot, tps float64) {
+	rep := snap.Reported
+	if rep == 0 {
+		rep = ^engine.Signal(0) // a snapshot that does not say reports all
+	}
 	s.running += int(snap.RequestsRunning)
 	s.waiting += int(snap.RequestsWaiting)
-	s.kv += snap.KVCacheUsage
+	if rep.Has(engine.SignalKVCache) {
+		s.kv += snap.KVCacheUsage
+		s.nKV++
+	} else if snap.RequestsRunning > 0 || !rep.Has(engine.SignalRunning) {
+		s.busy = true
+	}
 	s.tps += tps
 	s.n++
 }
 
+// unknownKV is the KV-cache use set for engines that do not report it while
+// they run sequences (or do not say whether they do): llama.cpp and TGI
+// allocate their whole cache at start, so the memory is in use whatever the
+// batch, and an unknown load must not read as an idle GPU.
+const unknownKV = 1.0
+
 func (s *loadSum) setOn(l *EngineLoad) {
 	kv := 0.0
-	if s.n > 0 {
-		kv = s.kv / float64(s.n)
+	switch {
+	case s.nKV > 0:
+		kv = s.kv / float64(s.nKV)
+	case s.busy:
+		kv = unknownKV
 	}
 	l.Set(s.running, s.waiting, kv, s.tps)
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"github.com/hintfleet/hintfleet/engine"
 	"net"
 	"net/http"
 	"strconv"
@@ -144,8 +145,13 @@ func (g gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		if snap := s.snap.Load(); snap != nil {
-			gauge(descQueue, snap.RequestsWaiting, id, url)
-			gauge(descKV, snap.KVCacheUsage, id, url)
+			// A series the engine does not report is left out, not 0.
+			if snap.Reported == 0 || snap.Reported.Has(engine.SignalWaiting) {
+				gauge(descQueue, snap.RequestsWaiting, id, url)
+			}
+			if snap.Reported == 0 || snap.Reported.Has(engine.SignalKVCache) {
+				gauge(descKV, snap.KVCacheUsage, id, url)
+			}
 		}
 	}
 	w.mu.Lock()
