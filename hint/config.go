@@ -14,6 +14,9 @@ const (
 	DefaultMaxHints     = 16
 	DefaultOutputLimit  = 4096 // bytes of tool output shown to the model
 	DefaultTemplate     = "qwq-preview"
+	// DefaultResumes is how many times in a row a request the engine broke
+	// off (abort, error, a cut or failed stream) is resumed in place.
+	DefaultResumes = 2
 )
 
 // DefaultTriggers are the words the paper inserts hints after.
@@ -66,6 +69,11 @@ type Config struct {
 	MaxHints int
 	// MaxToolCalls caps tool calls; 0 means DefaultMaxToolCalls, <0 none.
 	MaxToolCalls int
+	// Resumes caps how many times in a row a request the engine broke off
+	// (finish reason abort or error, or a stream error the Generator marks
+	// ErrInterrupted) is resumed from the text so far; past it the run
+	// fails with ErrEngine. 0 means DefaultResumes, <0 none.
+	Resumes int
 	// MaxTokens is the completion-token budget over all requests, wasted
 	// tokens included; 0 means DefaultMaxTokens.
 	MaxTokens int
@@ -159,6 +167,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.MaxHints = orDefault(c.MaxHints, DefaultMaxHints)
 	c.MaxToolCalls = orDefault(c.MaxToolCalls, DefaultMaxToolCalls)
+	c.Resumes = orDefault(c.Resumes, DefaultResumes)
 	c.MaxTokens = orDefault(c.MaxTokens, DefaultMaxTokens)
 	c.OutputLimit = orDefault(c.OutputLimit, DefaultOutputLimit)
 	if c.TopP == 0 {

@@ -21,6 +21,11 @@ var (
 	// ErrNoFinish is wrapped when a stream ends without a finish reason, as a
 	// truncated SSE stream does.
 	ErrNoFinish = errors.New("hint: stream ended without finish reason")
+	// ErrInterrupted is wrapped by a Generator's stream error when the
+	// engine broke the request off but may serve the next one (a connection
+	// cut, an engine restart, an error event mid-stream): Run resumes from
+	// the text so far, up to Config.Resumes times in a row.
+	ErrInterrupted = errors.New("hint: engine interrupted the request")
 	// ErrWallTime is the cause set when Config.WallTime runs out; the
 	// trajectory then finishes with reason budget.
 	ErrWallTime = errors.New("hint: wall-time budget exhausted")

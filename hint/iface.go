@@ -26,13 +26,22 @@ type GenRequest struct {
 const (
 	GenStop   = "stop"   // EOS, an end-of-turn token or a stop string
 	GenLength = "length" // MaxTokens or the context length
+	// GenAbort and GenError: the engine gave up on the request (it was
+	// aborted, or failed while generating). Run resumes from the text so
+	// far, up to Config.Resumes times in a row, then fails with ErrEngine.
+	GenAbort = "abort"
+	GenError = "error"
+	// GenRepetition: the engine's repetition detection ended a degenerate
+	// loop. The trajectory finishes with reason repetition; it is not
+	// retried, since the same decode would repeat itself again.
+	GenRepetition = "repetition"
 )
 
 // Chunk is one streamed piece of a completion.
 type Chunk struct {
 	Text string
-	// FinishReason is set on the last chunk: GenStop or GenLength. Any other
-	// value (an engine-side "abort") ends the trajectory with an error.
+	// FinishReason is set on the last chunk: one of the Gen* reasons. Any
+	// other value ends the trajectory with an error naming it.
 	FinishReason string
 	// StopReason is the stop string that ended the completion; empty for EOS
 	// or an end-of-turn token the engine knows itself.

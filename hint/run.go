@@ -33,7 +33,7 @@ func Run(ctx context.Context, gen Generator, tools ToolSession, problem trajecto
 	if err != nil {
 		return trajectory.Trajectory{}, err
 	}
-	prompt, err := c.Template.Render(problem)
+	prompt, err := c.Template.RenderContext(ctx, problem)
 	if err != nil {
 		return trajectory.Trajectory{}, err
 	}
@@ -66,6 +66,7 @@ type runner struct {
 
 	used        int    // completion tokens over all requests
 	defers      int    // stops deferred
+	resumes     int    // requests in a row the engine broke off
 	invite      string // tool language the last hint invited, until a tool call
 	promptKnown bool
 	reqStart    int      // where the current request's text begins
@@ -211,6 +212,9 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 		}
 		if err != nil {
 			r.account(st, cum, len(r.buf))
+			if errors.Is(err, ErrInterrupted) && ctx.Err() == nil && r.resume() {
+				return action{kind: actContinue}, nil
+			}
 			return action{}, r.fail(ctx, fmt.Errorf("%w: stream: %w", ErrEngine, err))
 		}
 		if !r.gotFirst {
@@ -241,7 +245,18 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 		return act, nil
 	}
 	r.account(st, cum, len(r.buf))
+	if finish != GenAbort && finish != GenError {
+		r.resumes = 0
+	}
 	switch finish {
+	case GenAbort, GenError:
+		if r.resume() {
+			return action{kind: actContinue}, nil
+		}
+		return action{}, r.fail(ctx, fmt.Errorf("%w: finish reason %q %d times in a row", ErrEngine, finish, r.resumes+1))
+	case GenRepetition:
+		r.tr.FinishReason = trajectory.FinishRepetition
+		return action{}, nil
 	case GenLength:
 		r.tr.FinishReason = trajectory.FinishLength
 		if r.used >= r.c.MaxTokens {
@@ -254,6 +269,16 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 		return action{}, r.fail(ctx, ErrNoFinish)
 	}
 	return action{}, r.fail(ctx, fmt.Errorf("%w: finish reason %q", ErrEngine, finish))
+}
+
+// resume reports whether a request the engine broke off may be resumed
+// from the text so far, and counts it.
+func (r *runner) resume() bool {
+	if r.resumes >= r.c.Resumes {
+		return false
+	}
+	r.resumes++
+	return true
 }
 
 // stopped decides what an engine stop means.

@@ -165,7 +165,7 @@ var runCases = []runCase{
 		wantFinish: "length"},
 	{name: "engine_error", resps: []resp{{Text: "partial text Wait", Err: errors.New("connection reset")}},
 		wantErr: ErrEngine, wantFinish: "error"},
-	{name: "unknown_finish", resps: []resp{{Text: "partial", Finish: "abort"}},
+	{name: "unknown_finish", resps: []resp{{Text: "partial", Finish: "content_filter"}},
 		wantErr: ErrEngine, wantFinish: "error"},
 	{name: "stream_without_finish", resps: []resp{{Text: "partial", Finish: "-"}},
 		wantErr: ErrNoFinish, wantFinish: "error"},

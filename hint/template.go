@@ -2,6 +2,7 @@ package hint
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -31,6 +32,34 @@ type Template struct {
 	// engine stopping on one counts as the model's own stop (EOS).
 	Stop []string
 	tmpl *template.Template
+	// chat renders through the engine's own chat template instead of tmpl
+	// (EngineTemplate).
+	chat ChatRenderer
+}
+
+// ChatRenderer renders one user message through the served model's own
+// chat template, with the assistant's turn opened: the engine's tokenizer
+// or template route (engine.Client.RenderChat). Declared here so that hint
+// needs no engine import.
+type ChatRenderer interface {
+	RenderChat(ctx context.Context, user string) (string, error)
+}
+
+// EngineTemplateName is the --template value that selects EngineTemplate.
+const EngineTemplateName = "engine"
+
+// EngineTemplate returns a template that asks the engine to render the
+// problem (question and instruction as one user message) with the served
+// model's exact chat template, so any model gets its own format without a
+// built-in template. The engine does not say how the model marks the end of
+// its thinking or its turn: thinkEnd (nil: "</think>", the marker of current
+// reasoning models) and stop (nil: none; the engine stops at the model's EOS
+// itself) say it.
+func EngineTemplate(r ChatRenderer, thinkEnd, stop []string) *Template {
+	if thinkEnd == nil {
+		thinkEnd = []string{"</think>"}
+	}
+	return &Template{Name: EngineTemplateName, ThinkEnd: thinkEnd, Stop: stop, chat: r}
 }
 
 // templateData is what a template sees.
@@ -41,12 +70,41 @@ type templateData struct {
 }
 
 // Render returns the prompt for p: Question, Instruction (by p.Kind) and Kind
-// are available to the template.
+// are available to the template. An EngineTemplate needs the engine: use
+// RenderContext.
 func (t *Template) Render(p trajectory.Problem) (string, error) {
+	if t.chat != nil {
+		return "", fmt.Errorf("%w: %s: rendering through the engine needs a context (RenderContext)", ErrTemplate, t.Name)
+	}
+	return t.renderText(p)
+}
+
+// RenderContext is Render for every kind of template: an EngineTemplate asks
+// the engine, within ctx.
+// A failure of the engine is ErrEngine (the task is retried), not
+// ErrTemplate.
+func (t *Template) RenderContext(ctx context.Context, p trajectory.Problem) (string, error) {
+	if t.chat == nil {
+		return t.renderText(p)
+	}
+	d := data(p)
+	out, err := t.chat.RenderChat(ctx, d.Question+"\n\n"+d.Instruction)
+	if err != nil {
+		return "", fmt.Errorf("%w: render the prompt through the engine's chat template: %w", ErrEngine, err)
+	}
+	return out, nil
+}
+
+func data(p trajectory.Problem) templateData {
 	d := templateData{Question: p.Question, Instruction: MathInstruction, Kind: p.Kind}
 	if p.Kind == trajectory.KindCode {
 		d.Instruction = CodeInstruction
 	}
+	return d
+}
+
+func (t *Template) renderText(p trajectory.Problem) (string, error) {
+	d := data(p)
 	var b strings.Builder
 	if err := t.tmpl.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("%w: render %s: %v", ErrTemplate, t.Name, err)

@@ -351,7 +351,7 @@ type genStream struct {
 func (g *genStream) Next() (hint.Chunk, error) {
 	c, err := g.s.Next()
 	if err != nil {
-		return hint.Chunk{}, err
+		return hint.Chunk{}, interruption(err)
 	}
 	if c.FinishReason == hint.GenLength && !g.sized && !g.contextReached() && g.req.MaxTokens < g.want-g.done {
 		// Stopped at the cap the bound set, not at hint's budget: go on
@@ -368,6 +368,24 @@ func (g *genStream) Next() (hint.Chunk, error) {
 		out.StopReason = s
 	}
 	return out, nil
+}
+
+// interruption marks err hint.ErrInterrupted when the engine broke the
+// request off but may serve the next one: the connection was cut (an engine
+// restart, a proxy timeout, the idle timeout) or the engine sent an error
+// event mid-stream. hint resumes from the text so far. An answer the client
+// cannot use (engine.ErrProtocol) and the caller's own cancellation are not
+// interruptions.
+func interruption(err error) error {
+	var se *engine.StatusError
+	switch {
+	case errors.Is(err, engine.ErrProtocol), errors.Is(err, engine.ErrClosed), errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, engine.ErrStreamCut), errors.As(err, &se):
+		return fmt.Errorf("%w: %w", hint.ErrInterrupted, err)
+	}
+	return err
 }
 
 // contextReached reports whether the current part stopped because the

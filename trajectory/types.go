@@ -108,6 +108,9 @@ const (
 	FinishBudget    = "budget"     // hintfleet's token or wall-time budget ran out
 	FinishToolLimit = "tool_limit" // stopped after the maximum number of tool calls
 	FinishError     = "error"      // an engine or tool error ended it
+	// FinishRepetition: the engine's repetition detection ended a
+	// degenerate loop (vLLM's finish reason "repetition").
+	FinishRepetition = "repetition"
 )
 
 // TaskID names one sample of one problem within a job: "<job>/<problem>/<sample>".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,7 +37,7 @@ func (f *hintFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&s.MaxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
 	fl.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
 	fl.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling")
-	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", or a template FILE")
+	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", a template FILE, or engine (the served model's own chat template, asked of the engine)")
 	fl.DurationVar(&s.WallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
 }
 
@@ -71,7 +72,11 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			if err != nil {
 				return err
 			}
-			cfg, err := hf.spec.LocalConfig(0)
+			spec := hf.spec
+			if spec.Template == hint.EngineTemplateName {
+				spec.Template = "" // set once the engine is dialled: engineTemplate
+			}
+			cfg, err := spec.LocalConfig(0)
 			if err != nil {
 				return fmt.Errorf("hint flags: %w", err)
 			}
@@ -89,6 +94,11 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			eng, err := infer.NewEngines(clients, nil)
 			if err != nil {
 				return err
+			}
+			if hf.spec.Template == hint.EngineTemplateName {
+				if cfg.Template, err = engineTemplate(ctx, clients[0]); err != nil {
+					return err
+				}
 			}
 			opt := infer.Options{
 				Label: label, JobID: jobID, Samples: samples, Concurrency: concurrency, Hint: cfg, Out: out,
@@ -154,6 +164,15 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	return cmd
+}
+
+// engineTemplate renders prompts through the served model's own chat
+// template (--template engine), checking once that the engine can.
+func engineTemplate(ctx context.Context, c *engine.Client) (*hint.Template, error) {
+	if _, err := c.RenderChat(ctx, "?"); err != nil {
+		return nil, fmt.Errorf("--template engine: %w", err)
+	}
+	return hint.EngineTemplate(c, nil, nil), nil
 }
 
 // engineOptions are the client options the engine flags give: the API key
