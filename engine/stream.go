@@ -165,7 +165,8 @@ func (s *Stream) Next() (Chunk, error) {
 		if s.pending < len(s.wire.Choices) {
 			ch := s.choice()
 			if s.maxTokens > 0 && s.chunks > s.maxTokens+runawaySlack && s.finish == "" {
-				return s.fail(s.protocolErr(fmt.Sprintf("%d chunks for max_tokens %d without finishing", s.chunks, s.maxTokens), nil, nil))
+				return s.fail(s.protocolErr(fmt.Sprintf("%d chunks for max_tokens %d without finishing", s.chunks, s.maxTokens),
+					[]byte(fmt.Sprintf("last chunk text %q", ch.Text)), nil))
 			}
 			return ch, nil
 		}

@@ -212,16 +212,19 @@ func TestClientRetries503(t *testing.T) {
 	c := newClient(t, url, engine.WithHTTPClient(hc), engine.WithRetry(50, 2*time.Millisecond, 20*time.Millisecond))
 	prompt := "Question: " + clientProblem.Question
 
-	// Two streams occupy the batch and the queue. They are read to the
-	// end by goroutines this test waits for.
-	first, err := c.Stream(t.Context(), greedy(prompt, 400))
+	// Two streams occupy the batch and the queue, long enough (ignore_eos)
+	// to still do so when the race detector slows this test down. They are
+	// read to the end by goroutines this test waits for.
+	long := greedy(prompt, 2000)
+	long.Extra = map[string]any{"ignore_eos": true}
+	first, err := c.Stream(t.Context(), long)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := first.Next(); err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Stream(t.Context(), greedy(prompt, 400))
+	second, err := c.Stream(t.Context(), long)
 	if err != nil {
 		t.Fatal(err)
 	}
