@@ -138,12 +138,12 @@ func TestPackageTable(t *testing.T) {
 		want := slices.Sorted(slices.Values(r.imports))
 		got = slices.Sorted(slices.Values(got))
 		if !slices.Equal(got, want) {
-			t.Errorf("architecture.md:%d: %s imports %v, the table says %v", r.line, r.names[0], got, want)
+			t.Errorf("architecture.md:%d: %s imports %v, the table says %v: update the row (and the design, if an import now runs the wrong way)", r.line, r.names[0], got, want)
 		}
 	}
 	for p := range pkgs {
 		if !covered[p] {
-			t.Errorf("architecture.md's package table does not name %s", p)
+			t.Errorf("architecture.md's package table does not name %s: add a row saying what it owns and imports", p)
 		}
 	}
 }
