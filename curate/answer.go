@@ -36,9 +36,9 @@ func choiceLetter(s string) (string, bool) {
 }
 
 // reLoneVar is what may stand alone on the left of an assignment: a
-// letter or greek letter, with a subscript, or a function name with its
-// argument, f(x).
-var reLoneVar = regexp.MustCompile(`^(?:[A-Za-z]|\\[a-zA-Z]+)(?:_\{?[A-Za-z0-9]+\}?)?(?:\([A-Za-z, ]+\))?$`)
+// letter or greek letter, with a subscript, a function name with its
+// argument, f(x), or a segment or figure named by capitals, AB, |AB|, ABCD.
+var reLoneVar = regexp.MustCompile(`^(?:[A-Za-z]|[A-Z]{2,4}|\|[A-Z]{2}\||\\[a-zA-Z]+)(?:_\{?[A-Za-z0-9]+\}?)?(?:\([A-Za-z, ]+\))?$`)
 
 func isLoneVar(s string) bool {
 	s = strings.TrimSpace(s)
@@ -118,6 +118,10 @@ func parseAnswer(s string) value {
 			{kind: 'e', src: parts[0] + "+" + wrap(parts[1])},
 			{kind: 'e', src: parts[0] + "-" + wrap(parts[1])},
 		}}
+	}
+	// A mixed number, as MATH writes 137 \frac{1}{2}, also inside a list.
+	if m := reMixed.FindStringSubmatch(s); m != nil {
+		s = m[1] + "(" + m[2] + "+" + m[3] + "/" + m[4] + ")"
 	}
 	return value{kind: 'e', src: s}
 }

@@ -45,6 +45,11 @@ func compareShapes(a, r value, tol float64) (bool, string, string, bool) {
 		return compareValues(a.items[0], r, tol)
 	case r.kind == 's' && len(r.items) == 1 && !r.union:
 		return compareValues(a, r.items[0], tol)
+	case sameForms(a, tol):
+		// "\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}": one answer in two forms.
+		return compareValues(a.items[0], r, tol)
+	case sameForms(r, tol):
+		return compareValues(a, r.items[0], tol)
 	case a.kind == 'q' || r.kind == 'q':
 		q, o := a, r
 		if r.kind == 'q' {
@@ -88,6 +93,20 @@ func compareShapes(a, r value, tol float64) (bool, string, string, bool) {
 	_, aerr := evalAll(a)
 	_, rerr := evalAll(r)
 	return false, MethodList, "different shapes", aerr == nil && rerr == nil
+}
+
+// sameForms reports whether v is a bare list whose items are all equal,
+// one answer written in several forms.
+func sameForms(v value, tol float64) bool {
+	if v.kind != 's' || v.open != 0 || v.union || len(v.items) < 2 {
+		return false
+	}
+	for _, it := range v.items[1:] {
+		if eq, _, _, ok := compareValues(v.items[0], it, tol); !ok || !eq {
+			return false
+		}
+	}
+	return true
 }
 
 func allAssignments(v value) bool {

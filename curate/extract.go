@@ -26,6 +26,8 @@ const (
 	RuleChoice       = "choice"       // "the correct option is (B)"
 	RuleDisplay      = "display_math" // the text ends on \[ … \] or $$ … $$
 	RuleInline       = "inline_math"  // the text ends on $ … $
+	RuleStatement    = "statement"    // the last sentence states it: "… is 2/3."
+	RuleLastNumber   = "last_number"  // a short text in words: its last number
 	RuleWhole        = "whole"        // no rule matched: the text is the answer
 	RuleEmptyExtract = "none"         // nothing to extract
 	boxedListGap     = 48             // most bytes between boxes of one list
@@ -39,7 +41,19 @@ var (
 	reAnswerIs    = regexp.MustCompile(`(?i)\bthe\s+(?:correct\s+)?answer\s+(?:is|should\s+be|would\s+be)\s*[:：]?\s*(.+)`)
 	reChoiceIs    = regexp.MustCompile(`(?i)\b(?:correct\s+)?(?:option|choice)\s+(?:is\s+)?[:：]?\s*\(?\**\s*\(?([A-E])\)?(?:\W|$)`)
 	reLeadChoice  = regexp.MustCompile(`^\**\(?([A-E])\)?\**(?:[.:)\s]|$)`)
-	reTrailPunct  = regexp.MustCompile(`[\s.。,;!*]+$`)
+	// reBoxGap is what may stand between the boxes of one list: commas,
+	// "and"/"or", spacing, and the next variable's "y =".
+	reBoxGap = regexp.MustCompile(`^[\s$,]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|\\,|\\;|\\\(|\\\))[\s$,]*)*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*(?:\\\()?[\s$]*$`)
+	// reBoxNoun allows the first box's noun: "\boxed{1} paper and \boxed{2} bins".
+	reBoxNoun    = regexp.MustCompile(`^\s*[A-Za-z]+\s*,?\s*(?:and|or)\s*$`)
+	reChatEnd    = regexp.MustCompile(`<\|(?:im_start|im_end|endoftext|eot_id)\|>|</s>`)
+	reHope       = regexp.MustCompile(`(?i)\s*I hope (?:it|this) is correct\.?\s*$`)
+	reProse      = regexp.MustCompile(`[A-Za-z]{2,}[\s,:]+[A-Za-z]{2,}`)
+	reMathSpan   = regexp.MustCompile(`\$\$?([^$]+?)\$\$?`)
+	reLastNumber = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?`)
+	reLeadNumber = regexp.MustCompile(`^-?\d[\d,]*(?:\.\d+)?(?:/\d+)?`)
+	reStatement  = regexp.MustCompile(`(?i)\b(?:is|are|equals|was|be)\s+(?:equal\s+to\s+|exactly\s+|approximately\s+)?`)
+	reTrailPunct = regexp.MustCompile(`[\s.。,;!*]+$`)
 	// reSentenceEnd ends an answer phrase at a sentence end: ". I hope it
 	// is correct", not at the point of 3.5.
 	reSentenceEnd = regexp.MustCompile(`[.。!](?:\s+[A-Z(]|\s*$)|\s+(?:because|since|which|as|so|where)\s`)
@@ -63,6 +77,18 @@ func ExtractResponse(text string) Extraction {
 	return extract(text, false)
 }
 
+// ExtractReference extracts a reference answer: its boxed part when it is
+// a whole solution, else the text itself ("$1$ and $2$" is both).
+func ExtractReference(text string) Extraction {
+	if a, ok := boxedAnswer(text); ok {
+		return Extraction{Answer: strings.TrimSpace(a), Rule: RuleBoxed}
+	}
+	if strings.TrimSpace(text) == "" {
+		return Extraction{Rule: RuleEmptyExtract}
+	}
+	return Extraction{Answer: strings.TrimSpace(text), Rule: RuleWhole}
+}
+
 // ExtractSteps extracts the answer from a trajectory's generated steps:
 // hints and tool output are not the model's answer.
 func ExtractSteps(steps []trajectory.Step) Extraction {
@@ -76,7 +102,10 @@ func ExtractSteps(steps []trajectory.Step) Extraction {
 }
 
 func extract(text string, whole bool) Extraction {
-	text = strings.TrimSpace(text)
+	if i := reChatEnd.FindStringIndex(text); i != nil {
+		text = text[:i[0]] // "… is 2/3. <|im_start|>user": the turn ended there
+	}
+	text = strings.TrimSpace(reHope.ReplaceAllString(strings.TrimSpace(text), ""))
 	if text == "" {
 		return Extraction{Rule: RuleEmptyExtract}
 	}
@@ -115,10 +144,47 @@ func extract(text string, whole bool) Extraction {
 	if a, ok := finalMath(tail); ok {
 		return a
 	}
-	if whole && len(text) <= 1000 && !strings.Contains(text, "\n\n") {
-		return Extraction{Answer: text, Rule: RuleWhole}
+	if a := finalStatement(tail); a != "" {
+		return Extraction{Answer: a, Rule: RuleStatement}
 	}
-	return Extraction{Rule: RuleEmptyExtract}
+	if !whole || len(text) > 1000 || strings.Contains(text, "\n\n") {
+		return Extraction{Rule: RuleEmptyExtract}
+	}
+	if reProse.MatchString(reMathSpan.ReplaceAllString(text, " ")) {
+		// A short text in words: its last math span or number.
+		if m := reMathSpan.FindAllStringSubmatch(text, -1); m != nil {
+			return Extraction{Answer: strings.TrimSpace(m[len(m)-1][1]), Rule: RuleInline}
+		}
+		if m := reLastNumber.FindAllString(text, -1); m != nil {
+			return Extraction{Answer: m[len(m)-1], Rule: RuleLastNumber}
+		}
+	}
+	return Extraction{Answer: text, Rule: RuleWhole}
+}
+
+// finalStatement reads the last sentence of a response when it states a
+// value: "Therefore, the probability that Alice wins is 2/3." gives 2/3,
+// "there are 12 distinct sequences." gives 12.
+func finalStatement(text string) string {
+	t := strings.TrimRight(strings.TrimSpace(text), ".")
+	if i := strings.LastIndexAny(t, ".\n"); i >= 0 {
+		for i >= 0 && i+1 < len(t) && t[i] == '.' && t[i+1] >= '0' && t[i+1] <= '9' {
+			i = strings.LastIndexAny(t[:i], ".\n") // 3.5 is no sentence end
+		}
+		t = t[i+1:]
+	}
+	m := reStatement.FindAllStringSubmatchIndex(t, -1)
+	if m == nil {
+		return ""
+	}
+	rest := strings.TrimSpace(t[m[len(m)-1][1]:])
+	if sp := reMathSpan.FindStringSubmatchIndex(rest); sp != nil && sp[0] == 0 {
+		return strings.TrimSpace(rest[sp[2]:sp[3]])
+	}
+	if n := reLeadNumber.FindString(rest); n != "" {
+		return strings.TrimSpace(n)
+	}
+	return ""
 }
 
 // cleanPhrase trims what follows an answer phrase: surrounding math
@@ -138,6 +204,15 @@ func cleanPhrase(s string) string {
 	}
 	if i := reSentenceEnd.FindStringIndex(s); i != nil {
 		s = s[:i[0]]
+	}
+	if reProse.MatchString(reMathSpan.ReplaceAllString(s, " ")) {
+		// "The volume of $ABCDEFGH$ is 120": the value the sentence states.
+		if a := finalStatement(s); a != "" {
+			return a
+		}
+		if m := reLastNumber.FindAllString(s, -1); m != nil {
+			return m[len(m)-1]
+		}
 	}
 	s = reTrailPunct.ReplaceAllString(s, "")
 	s = strings.Trim(s, "*")
@@ -219,7 +294,7 @@ func boxedAnswer(text string) (string, bool) {
 	first := last
 	for first > 0 {
 		gap := text[boxes[first-1].end:boxes[first].start]
-		if len(gap) > boxedListGap || strings.Contains(gap, "\n\n") || strings.ContainsAny(gap, ".;") && !strings.Contains(gap, "...") {
+		if len(gap) > boxedListGap || !reBoxGap.MatchString(gap) && !reBoxNoun.MatchString(gap) {
 			break
 		}
 		first--

@@ -33,10 +33,10 @@ type Graded struct {
 	Error     string      `json:"error,omitempty"`
 }
 
-// GradeAnswer extracts the answer from answer and from reference (a bare
-// reference is taken whole) and compares the two.
+// GradeAnswer extracts the answer from answer (Extract) and from reference
+// (ExtractReference: a bare reference is taken whole) and compares the two.
 func (g *MathGrader) GradeAnswer(ctx context.Context, answer, reference string) Graded {
-	a, r := Extract(answer), Extract(reference)
+	a, r := Extract(answer), ExtractReference(reference)
 	v := g.Grade(ctx, a.Answer, r.Answer)
 	return Graded{Extracted: &a, Reference: &r, Verdict: &v}
 }

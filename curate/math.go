@@ -117,7 +117,7 @@ func firstErr(errs ...error) error {
 }
 
 var (
-	reText       = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}`)
+	reText       = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|textnormal|textsf|mbox|mathrm|mathbf|mathsf|operatorname)\s*\{([^{}]*)\}`)
 	reDegrees    = regexp.MustCompile(`\^\s*\{?\\circ\}?|°|\\circ|\\degree`)
 	reThousands  = regexp.MustCompile(`^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$`)
 	reSpaced     = regexp.MustCompile(`^-?[1-9]\d{0,2}( \d{3})+(\.\d+)?$`)
@@ -132,7 +132,7 @@ var (
 	reMixed      = regexp.MustCompile(`^(-?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$`)
 	reWord       = regexp.MustCompile(`^\\text\{\s*([A-Za-z][A-Za-z ]{2,})\s*\}$`)
 	reBoxed      = regexp.MustCompile(`^\\(?:boxed|fbox)\s*\{(.*)\}$`)
-	reMatrix     = regexp.MustCompile(`^\\begin\{[pbvBV]?matrix\}(.*)\\end\{[pbvBV]?matrix\}$`)
+	reMatrix     = regexp.MustCompile(`^(?:\[\s*)?\\begin\{(?:[pbvBV]?matrix|array)\}(?:\{[lcr|]*\})?(.*)\\end\{(?:[pbvBV]?matrix|array)\}(?:\s*\])?$`)
 )
 
 const unitWords = `units?|cm|mm|centimeters?|m|meters?|metres?|km|kilometers?|inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|mph|` +
@@ -193,10 +193,25 @@ func Normalize(s string) string {
 	if loc := reVarIn.FindStringIndex(s); loc != nil {
 		s = s[loc[1]:]
 	}
+	s = strings.TrimSpace(s)
+	if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && balanced(s[1:len(s)-1]) {
+		s = strings.TrimSpace(s[1 : len(s)-1]) // {1,3}: braces only group in LaTeX
+	}
+	if !strings.Contains(s, ",") && strings.Contains(s, ";") {
+		s = strings.ReplaceAll(s, ";", ",") // -12; -11; -10: a list with semicolons
+	}
+	if parts := splitTop(s, `\approx`); len(parts) == 2 {
+		// x \approx 11 is 11; 1/3 \approx 0.33 is 1/3.
+		if isLoneVar(parts[0]) {
+			s = parts[1]
+		} else {
+			s = parts[0]
+		}
+	}
 	compact := strings.TrimSpace(s)
 	switch {
-	case reThousands.MatchString(strings.ReplaceAll(compact, " ", "")):
-		s = strings.ReplaceAll(strings.ReplaceAll(compact, " ", ""), ",", "")
+	case reThousands.MatchString(compact):
+		s = strings.ReplaceAll(compact, ",", "")
 	case reSpaced.MatchString(compact):
 		s = strings.ReplaceAll(compact, " ", "")
 	case reDecComma.MatchString(compact):
@@ -221,8 +236,8 @@ func hasNotUnit(words string) bool {
 
 var normReplacer = strings.NewReplacer(
 	`\\`, `\\`, // a row break stays: its second backslash starts no command
-	`\left`, "", `\right`, "", `\!`, "", `\,`, " ", `\;`, " ", `\:`, " ", `\ `, " ", "~", " ", `\quad`, " ", `\qquad`, " ",
+	`,\! `, ",", `,\!`, ",", `\left`, "", `\right`, "", `\!`, "", `\,`, " ", `\;`, " ", `\:`, " ", `\ `, " ", "~", " ", `\quad`, " ", `\qquad`, " ",
 	`\displaystyle`, "", `\dfrac`, `\frac`, `\tfrac`, `\frac`, `\cfrac`, `\frac`, `\%`, "", "%", "", `\$`, "",
-	`{,}`, ",", `\emptyset`, `\varnothing`, "−", "-", "–", "-", "×", `\times `, "÷", `\div `, "π", `\pi `, "∞", `\infty `,
+	"$", "", `{,}`, ",", `\emptyset`, `\varnothing`, "−", "-", "–", "-", "×", `\times `, "÷", `\div `, "π", `\pi `, "∞", `\infty `,
 	"√", `\sqrt`, "≤", `\le `, "≥", `\ge `, "≠", `\ne `, "·", `\cdot `, `\dots`, "", `\ldots`, "", `\cdots`, "",
 )

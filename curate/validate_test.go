@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	hintpkg "github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/plugins/python"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -27,7 +26,7 @@ func TestMath500ReferenceAnswers(t *testing.T) {
 	var g MathGrader
 	equal, methods := 0, map[string]int{}
 	for _, p := range ps {
-		v := g.Grade(context.Background(), hintpkg.ExtractMathAnswer(p.Solution), p.Answer)
+		v := g.Grade(context.Background(), ExtractResponse(p.Solution).Answer, p.Answer)
 		if v.Equal {
 			equal++
 			methods[v.Method]++
