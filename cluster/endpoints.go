@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // EndpointsFile is the file `hintfleet up` writes in its data directory once
@@ -89,7 +91,7 @@ func ReadEndpoints(path string) (Endpoints, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return Endpoints{}, fmt.Errorf("%s: %w", path, err)
+		return Endpoints{}, trajectory.JSONDocumentError(path, b, dec.InputOffset(), err)
 	}
 	return e, nil
 }

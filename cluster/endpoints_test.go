@@ -47,7 +47,7 @@ func TestReadEndpointsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, content, want string
 	}{
-		{"unknown field", `{"nats":["n"],"etcd":["e"],"pid":1,"token":"x"}`, `unknown field "token"`},
+		{"unknown field", `{"nats":["n"],"etcd":["e"],"pid":1,"token":"x"}`, `:1: field "token": unknown field`},
 		{"not json", `nats=n`, "invalid character"},
 		{"wrong type", `{"nats":"n"}`, "nats"},
 	} {

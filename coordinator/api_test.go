@@ -25,7 +25,7 @@ func TestDecodeSpec(t *testing.T) {
 	}{
 		{"valid", `{"model":"m","dataset":"math500","samples":4}`, nil},
 		{"unknown field", "{\n  \"model\": \"m\",\n  \"sampels\": 4\n}", []string{`job spec:3: field "sampels": unknown field`}},
-		{"wrong type", "{\"model\": \"m\",\n\"samples\": \"four\"}", []string{`job spec:2: field "samples": want int, got string`}},
+		{"wrong type", "{\"model\": \"m\",\n\"samples\": \"four\"}", []string{`job spec:2: field "samples": want integer, got string`}},
 		{"nested wrong type", `{"model":"m","dataset":"math500","hint":{"max_tokens":"x"}}`, []string{`field "hint.max_tokens"`}},
 		{"syntax", "{\"model\": \"m\",\n\n  oops}", []string{"job spec:3:"}},
 		{"trailing", `{"model":"m","dataset":"math500"} {}`, []string{"trailing data"}},

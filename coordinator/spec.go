@@ -59,38 +59,13 @@ func DecodeSpec(body []byte) (JobSpec, error) {
 		return s, specDecodeError(body, dec, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return s, fmt.Errorf("%w: %s:%d: trailing data after the spec", ErrInvalidSpec, specName, lineAt(body, dec.InputOffset()))
+		return s, fmt.Errorf("%w: %s:%d: trailing data after the spec", ErrInvalidSpec, specName, trajectory.LineAt(body, dec.InputOffset()))
 	}
 	return s, nil
 }
 
 func specDecodeError(body []byte, dec *json.Decoder, err error) error {
-	var (
-		se *json.SyntaxError
-		te *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("%w: %s:%d: %v", ErrInvalidSpec, specName, lineAt(body, se.Offset), err)
-	case errors.As(err, &te):
-		return fmt.Errorf("%w: %s:%d: field %q: want %s, got %s", ErrInvalidSpec, specName, lineAt(body, te.Offset), te.Field, te.Type, te.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		line := lineAt(body, dec.InputOffset())
-		if i := bytes.Index(body, []byte(`"`+field+`"`)); i >= 0 {
-			line = lineAt(body, int64(i))
-		}
-		return fmt.Errorf("%w: %s:%d: field %q: unknown field", ErrInvalidSpec, specName, line, field)
-	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: %s: empty", ErrInvalidSpec, specName)
-	}
-	return fmt.Errorf("%w: %s:%d: %v", ErrInvalidSpec, specName, lineAt(body, dec.InputOffset()), err)
-}
-
-// lineAt is the 1-based line of byte offset off in b.
-func lineAt(b []byte, off int64) int {
-	off = min(max(off, 0), int64(len(b)))
-	return 1 + bytes.Count(b[:off], []byte("\n"))
+	return fmt.Errorf("%w: %w", ErrInvalidSpec, trajectory.JSONDocumentError(specName, body, dec.InputOffset(), err))
 }
 
 // Validate reports every problem with s, joined, each wrapping ErrInvalidSpec

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -87,15 +86,14 @@ func decodePair(b []byte) (Pair, *trajectory.ParseError) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		var te *json.UnmarshalTypeError
+		field, _, what := trajectory.DescribeJSONError(err)
 		switch {
-		case errors.As(err, &te):
-			return p, &trajectory.ParseError{Field: te.Field, Err: fmt.Errorf("want %s, got JSON %s", te.Type, te.Value)}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return p, &trajectory.ParseError{Field: f, Err: errors.New("unknown field (want id, answer, reference)")}
+		case errors.Is(what, trajectory.ErrUnknownField):
+			what = fmt.Errorf("%w (want id, answer, reference)", what)
+		case field == "":
+			what = fmt.Errorf("not a JSON object: %w", what)
 		}
-		return p, &trajectory.ParseError{Err: fmt.Errorf("not a JSON object: %w", err)}
+		return p, &trajectory.ParseError{Field: field, Err: what}
 	}
 	if dec.More() {
 		return p, &trajectory.ParseError{Err: errors.New("text after the JSON object")}

@@ -30,7 +30,7 @@ func TestGradeFileOneOutputPerLine(t *testing.T) {
 		"equal",
 		`pairs.jsonl:2: field "note": unknown field (want id, answer, reference)`,
 		`pairs.jsonl:3: empty line, want a JSON object`,
-		`pairs.jsonl:4: field "answer": want string, got JSON number`,
+		`pairs.jsonl:4: field "answer": want string, got number`,
 		`pairs.jsonl:5: field "reference": missing`,
 		`pairs.jsonl:6: not a JSON object`,
 		`pairs.jsonl:7: text after the JSON object`,

@@ -56,7 +56,7 @@ func parseRules(name string, b []byte) ([]Rule, error) {
 	dec.DisallowUnknownFields()
 	var rules []Rule
 	if err := dec.Decode(&rules); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, trajectory.JSONDocumentError(name, b, dec.InputOffset(), err)
 	}
 	for i := range rules {
 		r := &rules[i]

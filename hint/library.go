@@ -107,11 +107,11 @@ func LoadLibrary(path string) (*Library, error) {
 // skipped. name is used in errors ("file:line: ...").
 func ParseLibrary(name string, data []byte) (*Library, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
-		dec := json.NewDecoder(bytes.NewReader(t))
+		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		var hints []Hint
 		if err := dec.Decode(&hints); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrLibrary, name, err)
+			return nil, fmt.Errorf("%w: %w", ErrLibrary, trajectory.JSONDocumentError(name, data, dec.InputOffset(), err))
 		}
 		l, err := NewLibrary(hints)
 		if err != nil {

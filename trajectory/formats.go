@@ -252,7 +252,7 @@ func mapLiveCodeBench(r *row) (Problem, error) {
 	}
 	var cases []LiveCodeBenchTest
 	if err := json.Unmarshal(tests, &cases); err != nil {
-		_, what := describeJSONError(err)
+		_, _, what := DescribeJSONError(err)
 		return p, r.err("public_test_cases", fmt.Errorf("want a JSON array of {input, output, testtype}: %w", what))
 	}
 	for i, c := range cases {

@@ -9,7 +9,6 @@ import (
 	"iter"
 	"os"
 	"reflect"
-	"strings"
 )
 
 // DefaultMaxLineSize is the longest line a Reader accepts unless told
@@ -316,7 +315,7 @@ func (r *Reader[T]) decodeAt(n int, line []byte, v *T) error {
 	if err == nil {
 		return nil
 	}
-	field, what := describeJSONError(err)
+	field, _, what := DescribeJSONError(err)
 	return r.parseErr(n, field, what)
 }
 
@@ -340,57 +339,6 @@ func decodeJSON(line []byte, v any, strict bool) error {
 		return errors.New("invalid JSON: data after the value")
 	}
 	return nil
-}
-
-// describeJSONError turns an encoding/json error into the field it is about
-// and a short statement of what is wrong.
-func describeJSONError(err error) (field string, what error) {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "", fmt.Errorf("invalid JSON at byte %d: %s", se.Offset, se.Error())
-	case errors.As(err, &te):
-		got := te.Value
-		if got == "bool" {
-			got = "boolean"
-		}
-		if strings.HasPrefix(got, "number ") {
-			got = "number out of range " + strings.TrimPrefix(got, "number ")
-		}
-		return te.Field, &TypeError{Want: jsonTypeName(te.Type), Got: got}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "", errors.New("invalid JSON: unexpected end of line")
-	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, `json: unknown field "`); ok {
-		return strings.TrimSuffix(name, `"`), ErrUnknownField
-	}
-	return "", fmt.Errorf("invalid JSON: %s", strings.TrimPrefix(msg, "json: "))
-}
-
-func jsonTypeName(t reflect.Type) string {
-	if t == nil {
-		return "value"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "integer"
-	case reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Struct, reflect.Map:
-		return "object"
-	case reflect.Pointer:
-		return jsonTypeName(t.Elem())
-	}
-	return t.String()
 }
 
 func isBlank(b []byte) bool {
