@@ -204,3 +204,32 @@ func Summarize(label, path string) (*Summary, error) {
 		}
 	}
 }
+
+// ProgressBar redraws one status line of a run on a terminal, at most every
+// 100ms but always for the last task; Update is Options.Progress.
+type ProgressBar struct {
+	w    io.Writer
+	last time.Time
+}
+
+// NewProgressBar returns a bar drawing on w.
+func NewProgressBar(w io.Writer) *ProgressBar { return &ProgressBar{w: w} }
+
+// Update redraws the bar for s.
+func (p *ProgressBar) Update(s Summary) {
+	if time.Since(p.last) < 100*time.Millisecond && s.Trajectories < s.Total {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	filled := 0
+	if s.Total > 0 {
+		filled = min(width, width*s.Trajectories/s.Total)
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %6.0f tok/s  tools %d  hints %d  acc %5.1f%%  err %d ",
+		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), s.Trajectories, s.Total,
+		s.TokensPerSec(), s.ToolCalls, s.Hints, 100*s.Accuracy(), s.Errors)
+}
+
+// Done ends the bar's line.
+func (p *ProgressBar) Done() { fmt.Fprintln(p.w) }

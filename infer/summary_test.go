@@ -165,3 +165,15 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("Run with bad options created %s (%v)", out, err)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	bar := infer.NewProgressBar(&b)
+	bar.Update(infer.Summary{Total: 4, Trajectories: 1, Graded: 1, Correct: 1})
+	bar.Update(infer.Summary{Total: 4, Trajectories: 4}) // the last: drawn however soon
+	bar.Done()
+	out := b.String()
+	if !strings.Contains(out, "1/4") || !strings.Contains(out, "4/4") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("bar output %q: want 1/4 and 4/4 drawn, line ended", out)
+	}
+}

@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,12 +16,6 @@ import (
 	"github.com/hintfleet/hintfleet/plugins/python"
 	"github.com/hintfleet/hintfleet/report"
 )
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
 
 // sandboxGrader returns a math grader that falls back on sympy inside the
 // bubblewrap sandbox, and a stop function.
@@ -61,7 +53,7 @@ func newGradeCmd() *cobra.Command {
 				}
 				res := g.GradeAnswer(cmd.Context(), answer, reference)
 				if jsonOut {
-					return writeJSON(out, res)
+					return printJSON(out, res)
 				}
 				_, err := fmt.Fprintln(out, gradedLine(res))
 				return err
@@ -197,9 +189,9 @@ func newCurateCmd() *cobra.Command {
 				}
 			}
 			if jsonOut {
-				return writeJSON(cmd.OutOrStdout(), rep)
+				return printJSON(cmd.OutOrStdout(), rep)
 			}
-			return printCuration(cmd.OutOrStdout(), rep)
+			return rep.WriteText(cmd.OutOrStdout())
 		},
 	}
 	fl := cmd.Flags()
@@ -220,27 +212,6 @@ func newCurateCmd() *cobra.Command {
 	return cmd
 }
 
-func printCuration(w io.Writer, rep *curate.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "input\t%d\n", rep.Funnel.In)
-	left := rep.Funnel.In
-	for _, st := range rep.Funnel.Stages {
-		left -= st.Removed
-		fmt.Fprintf(tw, "- %s\t%d\t(%d left)\n", st.Filter, st.Removed, left)
-	}
-	fmt.Fprintf(tw, "kept\t%d\n", rep.Funnel.Kept)
-	fmt.Fprintf(tw, "not matching the contract\t%d\n", rep.BadCount)
-	fmt.Fprintf(tw, "regraded / changed\t%d / %d\n", rep.Regraded, rep.Flipped)
-	fmt.Fprintf(tw, "rewritten\t%d\n", rep.Rewritten)
-	for f, p := range rep.Files {
-		fmt.Fprintf(tw, "%s\t%s\n", f, p)
-	}
-	for _, b := range rep.Bad {
-		fmt.Fprintf(tw, "bad\t%s:%d: %s\n", b.File, b.Line, b.Err)
-	}
-	return tw.Flush()
-}
-
 func newRFTCmd() *cobra.Command {
 	var in, out string
 	var jsonOut bool
@@ -256,7 +227,7 @@ func newRFTCmd() *cobra.Command {
 				return err
 			}
 			if jsonOut {
-				return writeJSON(cmd.OutOrStdout(), res)
+				return printJSON(cmd.OutOrStdout(), res)
 			}
 			s := res.Stats
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "problems %d  k %d  pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  kept %d (dropped %d duplicates)  bad lines %d\n",

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,9 +16,6 @@ import (
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
-
-// waitPoll is how often submit --wait reads the job's progress.
-const waitPoll = 500 * time.Millisecond
 
 // client builds the coordinator client the flags point at.
 func (f *apiFlags) client() (*coordinator.Client, string, error) {
@@ -35,12 +28,6 @@ func (f *apiFlags) client() (*coordinator.Client, string, error) {
 		return nil, "", fmt.Errorf("--api: %w", err)
 	}
 	return c, u, nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func newSubmitCmd() *cobra.Command {
@@ -121,16 +108,15 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if !af.jsonOut {
 				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(samples, 1), j.Counts.Tasks)
 			}
-			var bar *jobBar
+			var onUpdate func(coordinator.Job)
 			if !quiet && !af.jsonOut && isTerminal(os.Stderr) {
-				bar = &jobBar{w: cmd.ErrOrStderr(), start: time.Now()}
+				onUpdate = coordinator.NewProgressBar(cmd.ErrOrStderr()).Update
 			}
-			j, err = waitJob(ctx, c, j.ID, bar)
-			if err != nil {
+			if j, err = c.Wait(ctx, j.ID, onUpdate); err != nil {
 				return err
 			}
 			if out != "" {
-				if err := download(ctx, c, j.ID, out); err != nil {
+				if err := c.Download(ctx, j.ID, out); err != nil {
 					return err
 				}
 			}
@@ -174,87 +160,6 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 	return cmd
 }
 
-// waitJob polls the job until it is terminal, redrawing bar. A coordinator
-// that is briefly unreachable (failover) is retried until ctx ends.
-func waitJob(ctx context.Context, c *coordinator.Client, id string, bar *jobBar) (coordinator.Job, error) {
-	t := time.NewTicker(waitPoll)
-	defer t.Stop()
-	var (
-		last    coordinator.Job
-		lastErr error
-	)
-	for {
-		j, err := c.Get(ctx, id)
-		switch {
-		case err == nil:
-			last, lastErr = j, nil
-			if bar != nil {
-				bar.update(j)
-			}
-			if j.State.Terminal() {
-				if bar != nil {
-					bar.done()
-				}
-				return j, nil
-			}
-		case errors.Is(err, coordinator.ErrJobNotFound):
-			return last, err
-		default:
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			return last, fmt.Errorf("wait for job %s: %w", id, errors.Join(context.Cause(ctx), lastErr))
-		case <-t.C:
-		}
-	}
-}
-
-// download copies the job's trajectories to path (temp file and rename).
-func download(ctx context.Context, c *coordinator.Client, id, path string) error {
-	rc, err := c.Trajectories(ctx, id, false)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("download trajectories: %w", err)
-	}
-	_, err = io.Copy(f, rc)
-	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("download trajectories: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("download trajectories: %w", err)
-	}
-	return nil
-}
-
-// jobBar redraws one progress line for a job on a terminal.
-type jobBar struct {
-	w     io.Writer
-	start time.Time
-}
-
-func (b *jobBar) update(j coordinator.Job) {
-	const width = 30
-	c := j.Counts
-	ended := c.Done + c.DeadLettered
-	filled := 0
-	if c.Tasks > 0 {
-		filled = width * ended / c.Tasks
-	}
-	el := time.Since(b.start).Seconds()
-	fmt.Fprintf(b.w, "\r[%s%s] %d/%d  %-9s in flight %d  dead %d  %6.0f tok/s ",
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), ended, c.Tasks, j.State,
-		c.InFlight, c.DeadLettered, float64(c.Tokens)/max(el, 1e-3))
-}
-
-func (b *jobBar) done() { fmt.Fprintln(b.w) }
-
 func newStatusCmd() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
@@ -276,9 +181,9 @@ func newStatusCmd() *cobra.Command {
 				if af.jsonOut {
 					return printJSON(w, j)
 				}
-				return writeJob(w, j)
+				return coordinator.WriteJob(w, j)
 			}
-			health, herr := healthz(ctx, base)
+			health, herr := c.Health(ctx)
 			jobs, err := c.List(ctx)
 			if err != nil {
 				return errors.Join(herr, err)
@@ -291,65 +196,11 @@ func newStatusCmd() *cobra.Command {
 			} else {
 				fmt.Fprintf(w, "coordinator %s: ok, leader here: %v\n", base, health["leader"])
 			}
-			return writeJobs(w, jobs)
+			return coordinator.WriteJobs(w, jobs)
 		},
 	}
 	af.register(cmd)
 	return cmd
-}
-
-// healthz reads the replica's /healthz.
-func healthz(ctx context.Context, base string) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/healthz", nil)
-	if err != nil {
-		return nil, fmt.Errorf("healthz: %w", err)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("healthz: %w", err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		return nil, fmt.Errorf("healthz: %s: %w", resp.Status, err)
-	}
-	return m, nil
-}
-
-func writeJob(w io.Writer, j coordinator.Job) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	src := j.Spec.Dataset
-	if src == "" {
-		src = "inline"
-	}
-	c := j.Counts
-	fmt.Fprintf(tw, "job\t%s\n", j.ID)
-	fmt.Fprintf(tw, "state\t%s\n", j.State)
-	fmt.Fprintf(tw, "model\t%s\n", j.Spec.Model)
-	fmt.Fprintf(tw, "problems\t%d (%s) × %d samples\n", j.Problems, src, max(j.Spec.Samples, 1))
-	fmt.Fprintf(tw, "tasks\t%d\n", c.Tasks)
-	fmt.Fprintf(tw, "dispatched\t%d\n", c.Dispatched)
-	fmt.Fprintf(tw, "in flight\t%d\n", c.InFlight)
-	fmt.Fprintf(tw, "written\t%d\n", c.Done)
-	fmt.Fprintf(tw, "dead-lettered\t%d\n", c.DeadLettered)
-	fmt.Fprintf(tw, "tokens\t%d\n", c.Tokens)
-	fmt.Fprintf(tw, "created\t%s\n", j.Created.Format(time.RFC3339))
-	fmt.Fprintf(tw, "updated\t%s\n", j.Updated.Format(time.RFC3339))
-	if j.Error != "" {
-		fmt.Fprintf(tw, "error\t%s\n", j.Error)
-	}
-	return tw.Flush()
-}
-
-func writeJobs(w io.Writer, jobs []coordinator.Job) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tMODEL\tTASKS\tWRITTEN\tDEAD\tIN FLIGHT\tTOKENS\tCREATED")
-	for _, j := range jobs {
-		c := j.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", j.ID, j.State, j.Spec.Model, c.Tasks, c.Done,
-			c.DeadLettered, c.InFlight, c.Tokens, j.Created.Local().Format("2006-01-02 15:04:05"))
-	}
-	return tw.Flush()
 }
 
 func newJobsCmd() *cobra.Command {
@@ -370,7 +221,7 @@ func newJobsCmd() *cobra.Command {
 			if af.jsonOut {
 				return printJSON(cmd.OutOrStdout(), jobs)
 			}
-			return writeJobs(cmd.OutOrStdout(), jobs)
+			return coordinator.WriteJobs(cmd.OutOrStdout(), jobs)
 		},
 	}
 	af.register(cmd)

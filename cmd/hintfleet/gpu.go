@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -101,9 +100,7 @@ func newGPUListCmd() *cobra.Command {
 			if devs == nil {
 				devs = []gpu.Device{}
 			}
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(devs); err != nil {
+			if err := printJSON(out, devs); err != nil {
 				return fmt.Errorf("gpu list: %w", err)
 			}
 			return nil

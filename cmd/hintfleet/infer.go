@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -120,20 +117,18 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 				defer mgr.Close()
 				opt.Tools = &infer.Tools{Router: mgr}
 			}
-			var bar *progressBar
+			var bar *infer.ProgressBar
 			if !quiet && !jsonOut && isTerminal(os.Stderr) {
-				bar = newProgressBar(cmd.ErrOrStderr())
-				opt.Progress = bar.update
+				bar = infer.NewProgressBar(cmd.ErrOrStderr())
+				opt.Progress = bar.Update
 			}
 			sum, err := infer.Run(ctx, eng, problems, opt)
 			if bar != nil {
-				bar.done()
+				bar.Done()
 			}
 			if sum != nil {
 				if jsonOut {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					if jerr := enc.Encode(sum); jerr != nil {
+					if jerr := printJSON(cmd.OutOrStdout(), sum); jerr != nil {
 						return jerr
 					}
 				} else {
@@ -192,28 +187,3 @@ func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
-
-// progressBar redraws one status line on a terminal.
-type progressBar struct {
-	w    io.Writer
-	last time.Time
-}
-
-func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
-
-func (p *progressBar) update(s infer.Summary) {
-	if time.Since(p.last) < 100*time.Millisecond && s.Trajectories < s.Total {
-		return
-	}
-	p.last = time.Now()
-	const width = 30
-	filled := 0
-	if s.Total > 0 {
-		filled = width * s.Trajectories / s.Total
-	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %6.0f tok/s  tools %d  hints %d  acc %5.1f%%  err %d ",
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), s.Trajectories, s.Total,
-		s.TokensPerSec(), s.ToolCalls, s.Hints, 100*s.Accuracy(), s.Errors)
-}
-
-func (p *progressBar) done() { fmt.Fprintln(p.w) }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,27 +89,13 @@ func newPluginsListCmd() *cobra.Command {
 			}
 			defer m.Close()
 			infos := m.List(cmd.Context())
-			out := cmd.OutOrStdout()
 			if f.jsonOut {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(infos)
+				return printJSON(cmd.OutOrStdout(), infos)
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tLANGUAGES\tCHECKSUM\tHEALTHY\tRESTARTS\tPATH")
-			for _, in := range infos {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\n", in.Name, dash(in.Version), dash(strings.Join(in.Languages, ",")), in.Checksum, in.Healthy, in.Restarts, in.Path)
-			}
-			if err := tw.Flush(); err != nil {
+			if err := host.WriteList(cmd.OutOrStdout(), infos); err != nil {
 				return err
 			}
-			var errs []error
-			for _, in := range infos {
-				if in.Error != "" {
-					errs = append(errs, fmt.Errorf("plugin %s: %s", in.Name, in.Error))
-				}
-			}
-			return errors.Join(errs...)
+			return host.ListErr(infos)
 		},
 	}
 	f.register(cmd)
@@ -160,50 +143,14 @@ func newPluginsExecCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printResult(cmd.OutOrStdout(), res, f.jsonOut)
+			if f.jsonOut {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			return res.WriteText(cmd.OutOrStdout())
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&code, "code", "", "code to run (default: read stdin)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "wall-clock limit for the call (default: the tool's)")
 	return cmd
-}
-
-func printResult(w io.Writer, res plugins.ExecResult, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	trunc := func(b bool) string {
-		if b {
-			return " (truncated)"
-		}
-		return ""
-	}
-	kind := string(res.ErrorKind)
-	if kind == "" {
-		kind = "none"
-	}
-	_, err := fmt.Fprintf(w, "--- stdout%s\n%s--- stderr%s\n%s--- exit %d, kind %s, %v\n",
-		trunc(res.StdoutTruncated), withNewline(res.Stdout), trunc(res.StderrTruncated), withNewline(res.Stderr),
-		res.ExitCode, kind, res.Duration.Round(time.Microsecond))
-	if err == nil && res.Error != "" {
-		_, err = fmt.Fprintf(w, "--- error: %s\n", res.Error)
-	}
-	return err
-}
-
-func withNewline(s string) string {
-	if s == "" || strings.HasSuffix(s, "\n") {
-		return s
-	}
-	return s + "\n"
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

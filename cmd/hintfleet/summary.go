@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -40,9 +39,7 @@ labelled by its name. --json prints a list of summaries instead.`,
 				sums = append(sums, s)
 			}
 			if jsonOut {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(sums)
+				return printJSON(cmd.OutOrStdout(), sums)
 			}
 			return infer.WriteTable(cmd.OutOrStdout(), sums...)
 		},

@@ -1,0 +1,113 @@
+package coordinator_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/coordinator"
+)
+
+// TestClientWaitDownloadHealth: Wait follows a job to its end (here a
+// cancel, there being no worker), reporting every state read; it ends at
+// once for an unknown job and with the ctx's cause when the ctx ends;
+// Download writes what the API serves; Health reads /healthz.
+func TestClientWaitDownloadHealth(t *testing.T) {
+	env := clustertest.Start(t)
+	r := startReplica(t, env, t.TempDir(), coordinator.Config{})
+	waitLeader(t, r)
+	ctx := context.Background()
+	h, err := r.client.Health(ctx)
+	if err != nil || h["leader"] != true {
+		t.Fatalf("Health = %v, %v; want leader true", h, err)
+	}
+	if _, err := r.client.Submit(ctx, coordinator.JobSpec{ID: "w", Model: testModel, ProblemsJSONL: problemsJSONL(testProblems(2))}); err != nil {
+		t.Fatal(err)
+	}
+
+	cause := errors.New("gave up")
+	cctx, cancel := context.WithCancelCause(ctx)
+	cancel(cause)
+	if _, err := r.client.Wait(cctx, "w", nil); !errors.Is(err, cause) {
+		t.Errorf("Wait on an ended ctx = %v, want its cause", err)
+	}
+	if _, err := r.client.Wait(ctx, "nope", nil); !errors.Is(err, coordinator.ErrJobNotFound) {
+		t.Errorf("Wait for an unknown job = %v, want ErrJobNotFound", err)
+	}
+
+	updates := make(chan coordinator.Job, 1000)
+	done := make(chan error, 1)
+	go func() {
+		j, err := r.client.Wait(ctx, "w", func(j coordinator.Job) { updates <- j })
+		if err == nil && j.State != coordinator.JobCancelled {
+			err = errors.New("ended " + string(j.State))
+		}
+		done <- err
+	}()
+	select { // Wait has read the job at least once before the cancel
+	case <-updates:
+	case <-time.After(waitLimit):
+		t.Fatal("Wait reported no state")
+	}
+	if _, err := r.client.Cancel(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Wait: %v, want the job cancelled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Wait did not return after the job ended")
+	}
+
+	out := filepath.Join(t.TempDir(), "t.jsonl")
+	if err := r.client.Download(ctx, "w", out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("Download wrote nothing: %v", err)
+	}
+	if err := r.client.Download(ctx, "nope", filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Error("Download of an unknown job: nil error")
+	}
+}
+
+func TestWriteJobs(t *testing.T) {
+	j := coordinator.Job{ID: "j1", State: coordinator.JobRunning, Problems: 3,
+		Spec:   coordinator.JobSpec{Model: "m", Samples: 2},
+		Counts: coordinator.Counts{Tasks: 6, Done: 2, InFlight: 1, Tokens: 99}}
+	var b bytes.Buffer
+	if err := coordinator.WriteJob(&b, j); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"job            j1", "problems       3 (inline) × 2 samples", "written        2"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("WriteJob lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := coordinator.WriteJobs(&b, []coordinator.Job{j}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "j1 ") {
+		t.Errorf("WriteJobs = %q, want a header and one row for j1", b.String())
+	}
+	b.Reset()
+	bar := coordinator.NewProgressBar(&b)
+	bar.Update(j)
+	if !strings.Contains(b.String(), "2/6") || strings.HasSuffix(b.String(), "\n") {
+		t.Errorf("bar = %q, want 2/6 on an open line", b.String())
+	}
+	j.State = coordinator.JobDone
+	bar.Update(j)
+	if !strings.HasSuffix(b.String(), "\n") {
+		t.Errorf("bar after the end = %q, want the line ended", b.String())
+	}
+}

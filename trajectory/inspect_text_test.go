@@ -1,0 +1,22 @@
+package trajectory
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+// TestInspectionWriteTextGolden: the text report of a file with bad lines
+// lists counts, field types and each bad line as FILE:LINE.
+func TestInspectionWriteTextGolden(t *testing.T) {
+	in, err := Inspect(context.Background(), filepath.Join("testdata", "inspect_bad.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := in.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "inspect_bad.golden.txt", b.Bytes())
+}
