@@ -86,6 +86,11 @@ var codeHarness string
 // (python.WithPreload()); a program that imports them imports them itself,
 // before its first test's clock starts.
 //
+// One program's whole run (its imports and all its tests) is one call into
+// the sandbox, so the sandbox's own per-call limit (python.WithLimits'
+// Timeout, 30 s by default) caps it: size that limit for the number of tests
+// times Timeout. A program that runs past it is an error, not a verdict.
+//
 // CodeGrader is safe for concurrent use; Close kills its sessions.
 type CodeGrader struct {
 	Sandbox Sessions

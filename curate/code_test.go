@@ -37,6 +37,8 @@ func TestCodeGraderPrograms(t *testing.T) {
 		{"kill parent", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", echo, nil},
 		{"daemon", "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\nprint(int(input()) * 2)", echo, []string{TestPass, TestPass}},
 		{"big output", "print('x' * 10_000_000)", echo, []string{TestFail, TestSkipped}},
+		{"memory hog", "x = bytearray(4 << 30)\nprint(len(x))", echo, []string{TestError, TestSkipped}},
+		{"fork bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", echo, []string{TestTimeout, TestSkipped}},
 		{"imports numpy", "import numpy as np\nprint(int(np.int64(input()) * 2))", echo, []string{TestPass, TestPass}},
 		{"after all that", "print(int(input()) * 2)", echo, []string{TestPass, TestPass}},
 	} {
