@@ -149,14 +149,18 @@ func AttemptsKey(task string) string { return AttemptsPrefix + Token(task) }
 // leaves its registry entry alone.
 func JobDonePrefix(job string) string     { return DonePrefix + Token(job+"/") }
 func JobAttemptsPrefix(job string) string { return AttemptsPrefix + Token(job+"/") }
-func JobKey(id string) string             { return JobsPrefix + Token(id) }
+
+// JobClaimsPrefix holds the claims of every task of job, for the same
+// deletion.
+func JobClaimsPrefix(job string) string { return ClaimsPrefix + Token(job+"/") }
+func JobKey(id string) string           { return JobsPrefix + Token(id) }
 
 // Default stream settings. Named so the defaults live in one place.
 const (
 	DefaultDuplicateWindow = 2 * time.Hour
 	DefaultAckWait         = 30 * time.Minute
 	DefaultMaxDeliver      = 10
-	DefaultMaxAckPending   = 1024
+	DefaultMaxAckPending   = 1 << 20
 	DefaultCheckpointTTL   = 24 * time.Hour
 	DefaultResultsMaxAge   = 7 * 24 * time.Hour
 )
@@ -247,7 +251,12 @@ type ConsumerOptions struct {
 	AckWait time.Duration
 	// MaxDeliver caps JetStream redeliveries of one message.
 	MaxDeliver int
-	// MaxAckPending caps unacked messages across the consumer's pullers.
+	// MaxAckPending caps unacked messages across the consumer's pullers. A
+	// worker acks a task when it ends, so on the pool's shared consumer this
+	// caps the sessions running in the whole pool: the default (2^20) is
+	// far above any fleet, since the coordinator's MaxOutstanding is the
+	// cap meant for dispatch. (It was 1024, which held a fleet of 100
+	// workers × 64 sessions to 1024 running; make scale found it.)
 	MaxAckPending int
 }
 

@@ -158,9 +158,15 @@ func putJob(ctx context.Context, cli *clientv3.Client, rec Job, create bool) err
 			// the intake), and keeping them would grow etcd by one key per
 			// task ever run. Rewriting a terminal record deletes empty
 			// ranges, so a new leader that finishes the job again is fine.
+			// Its claims go too: a task that ends after this (a cancelled
+			// job's tasks run on until the workers see the record) then
+			// fails its release's claim compare and writes no done marker
+			// behind the deletion. The requeuer sees the claims end and
+			// plans nothing for an ended job (jobLedger).
 			ops = append(ops,
 				clientv3.OpDelete(cluster.JobDonePrefix(rec.ID), clientv3.WithPrefix()),
-				clientv3.OpDelete(cluster.JobAttemptsPrefix(rec.ID), clientv3.WithPrefix()))
+				clientv3.OpDelete(cluster.JobAttemptsPrefix(rec.ID), clientv3.WithPrefix()),
+				clientv3.OpDelete(cluster.JobClaimsPrefix(rec.ID), clientv3.WithPrefix()))
 		}
 		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 			return fmt.Errorf("write job %s: %w", rec.ID, err)

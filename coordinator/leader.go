@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -215,14 +216,39 @@ type jobLedger struct {
 }
 
 func (l jobLedger) Done(ctx context.Context, task string) (bool, error) {
+	if l.over(ctx, task) {
+		return true, nil
+	}
+	return l.etcdLedger.Done(ctx, task)
+}
+
+// Record skips the write for a job that ended since Done was asked, which
+// narrows the window in which an attempt outlives its job to the etcd round
+// trip of the write itself.
+func (l jobLedger) Record(ctx context.Context, task string, attempt int, version int64, deadLetter bool) error {
+	if l.over(ctx, task) {
+		return nil
+	}
+	return l.etcdLedger.Record(ctx, task, attempt, version, deadLetter)
+}
+
+// over reports whether task's job has ended: terminal on this leader, or,
+// for a job it does not hold (terminal jobs are not loaded after a
+// leadership change), terminal or gone in the registry. A failed read is
+// not an end.
+func (l jobLedger) over(ctx context.Context, task string) bool {
 	id, _, _ := strings.Cut(task, "/")
 	if j, live := l.c.liveJob(id); live {
 		j.mu.Lock()
-		over := j.rec.State.Terminal()
-		j.mu.Unlock()
-		if over {
-			return true, nil
-		}
+		defer j.mu.Unlock()
+		return j.rec.State.Terminal()
 	}
-	return l.etcdLedger.Done(ctx, task)
+	rec, err := getJob(ctx, l.c.conn.Etcd, id)
+	switch {
+	case errors.Is(err, ErrJobNotFound):
+		return true
+	case err != nil:
+		return false
+	}
+	return rec.State.Terminal()
 }

@@ -34,8 +34,12 @@ type GPU struct {
 	chunkEvery time.Duration
 	name       string
 
+	// warm is how many first requests start mid-life (see Generate).
+	warm int
+
 	mu      sync.Mutex
 	running int
+	starts  int
 	freed   []time.Time // ends of generations not yet matched by a start
 	gaps    []time.Duration
 }
@@ -51,13 +55,20 @@ type MixPart struct {
 var MixedLengths = []MixPart{{0.5, 450, 0.5}, {0.3, 1800, 0.7}, {0.2, 9000, 0.6}}
 
 // NewGPU returns a GPU named name with engine/sim's default step costs.
-func NewGPU(name string, mix []MixPart, chunkEvery time.Duration) *GPU {
+// Its first warm requests start mid-life, as the sessions of a fleet that
+// has run for a while are: their lengths are drawn length-biased (a
+// session in progress is more likely a long one) and they have a uniform
+// share of it left. Without that, a run would need the longest task's
+// lifetime (minutes) of warm-up before its completions had the mix's
+// composition.
+func NewGPU(name string, mix []MixPart, chunkEvery time.Duration, warm int) *GPU {
 	cfg := sim.DefaultConfig()
 	return &GPU{
 		model:      sim.Model{StepBase: cfg.StepBase, StepPerSeq: cfg.StepPerSeq, Speedup: 1, SlowDown: 1},
 		mix:        mix,
 		chunkEvery: chunkEvery,
 		name:       name,
+		warm:       warm,
 	}
 }
 
@@ -84,8 +95,16 @@ func (g *GPU) Generate(ctx context.Context, req hint.GenRequest) (hint.GenStream
 	h := fnv.New64a()
 	_, _ = io.WriteString(h, req.Prompt)
 	rng := rand.New(rand.NewPCG(h.Sum64(), 0x5ca1e))
-	tokens := min(g.draw(rng), max(req.MaxTokens, 1))
 	now := time.Now()
+	g.mu.Lock()
+	warm := g.starts < g.warm
+	g.starts++
+	g.mu.Unlock()
+	tokens := g.draw(rng, warm)
+	if warm {
+		tokens = max(1, int(rng.Float64()*float64(tokens)))
+	}
+	tokens = min(tokens, max(req.MaxTokens, 1))
 	g.mu.Lock()
 	g.running++
 	if len(g.freed) > 0 {
@@ -96,11 +115,23 @@ func (g *GPU) Generate(ctx context.Context, req hint.GenRequest) (hint.GenStream
 	return &stream{g: g, ctx: ctx, left: tokens, last: now, rng: rng}, nil
 }
 
-func (g *GPU) draw(rng *rand.Rand) int {
-	part := g.mix[len(g.mix)-1]
-	u, acc := rng.Float64(), 0.0
+// draw is a completion length; biased draws a part with odds share × mean,
+// the mix of the sessions in progress at a random moment.
+func (g *GPU) draw(rng *rand.Rand, biased bool) int {
+	weight := func(p MixPart) float64 {
+		if biased {
+			return p.Share * p.Mean
+		}
+		return p.Share
+	}
+	total := 0.0
 	for _, p := range g.mix {
-		if acc += p.Share; u < acc {
+		total += weight(p)
+	}
+	part := g.mix[len(g.mix)-1]
+	u, acc := rng.Float64()*total, 0.0
+	for _, p := range g.mix {
+		if acc += weight(p); u < acc {
 			part = p
 			break
 		}
@@ -126,17 +157,16 @@ func (g *GPU) end() {
 
 // stream is one request's text, released chunk by chunk in real time.
 type stream struct {
-	g       *GPU
-	ctx     context.Context
-	rng     *rand.Rand
-	left    int
-	done    int
-	owed    float64 // tokens earned but not yet released (fractions)
-	last    time.Time
-	closed  bool
-	finish  bool
-	timer   *time.Timer
-	emitted bool
+	g      *GPU
+	ctx    context.Context
+	rng    *rand.Rand
+	left   int
+	done   int
+	owed   float64 // tokens earned but not yet released (fractions)
+	last   time.Time
+	closed bool
+	finish bool
+	timer  *time.Timer
 }
 
 // vocabulary is lower-case filler: no sentence starts, so no trigger word

@@ -75,6 +75,7 @@ type Result struct {
 	EtcdWritesPerSec, EtcdWritesPerTask float64
 	EtcdDBBytes, EtcdKeys               int64
 	KeysAfterJob                        int64
+	LeftKeys                            []string // the first few of them
 	TasksDone                           int
 	// NATS: messages and bytes into and out of the server per second.
 	NATSInMsgsPerSec, NATSOutMsgsPerSec   float64
@@ -140,7 +141,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		defer conn.Close()
 		for k := i; k < min(o.Workers, i+o.WorkersPerConn); k++ {
 			id := fmt.Sprintf("sim-%04d", k)
-			g := NewGPU(id, o.Mix, worker.DefaultCheckpointEvery)
+			g := NewGPU(id, o.Mix, worker.DefaultCheckpointEvery, o.Sessions)
 			gpus = append(gpus, g)
 			cfg := worker.Config{ID: id, Model: Model, Engines: []worker.Engine{g}, Concurrency: o.Sessions, DrainTimeout: time.Second}
 			wg.Go(func() {
@@ -157,7 +158,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	// One job that outlasts the run: the fleet finishes about
 	// sessions / mean task time tasks a second.
 	perTask := meanTokens(o.Mix) * GPUStep(o.Sessions).Seconds()
-	need := float64(o.Workers*o.Sessions) * (1 + (o.Warmup+o.Window).Seconds()/perTask) * 1.5
+	need := float64(o.Workers*o.Sessions) * (2 + (o.Warmup+o.Window).Seconds()/perTask) * 1.5
 	const samples = 8
 	problems := int(math.Ceil(need / samples))
 	job := "scale"
@@ -202,12 +203,22 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 
 	// The job ends (cancelled: it was sized to outlast the run), the
 	// workers stop, and what the job leaves in etcd is counted.
-	if _, err := api.Cancel(ctx, job); err != nil {
-		return res, fmt.Errorf("scale: cancel: %w", err)
+	for try := 0; ; try++ {
+		// A cancel purges the job's queued tasks and deletes its keys; on a
+		// loaded machine it can outlast the API's deadline. It is
+		// idempotent.
+		_, err := api.Cancel(ctx, job)
+		if err == nil {
+			break
+		}
+		if try == 4 {
+			return res, fmt.Errorf("scale: cancel: %w", err)
+		}
+		o.Log.Warn("cancel", "err", err)
 	}
 	stopWorkers()
 	wg.Wait()
-	if res.KeysAfterJob, err = keysAfterJob(ctx, admin.Etcd, job); err != nil {
+	if res.KeysAfterJob, res.LeftKeys, err = keysAfterJob(ctx, admin.Etcd, job); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -215,7 +226,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 
 // GPUStep is the simulated decode step at a batch of sessions.
 func GPUStep(batch int) time.Duration {
-	g := NewGPU("", MixedLengths, time.Second)
+	g := NewGPU("", MixedLengths, time.Second, 0)
 	return g.model.StepTime(batch, 0)
 }
 
@@ -264,31 +275,33 @@ func waitWorkers(ctx context.Context, cli *clientv3.Client, n int) error {
 
 // keysAfterJob counts the keys under /hintfleet/ once the job is terminal,
 // the election's keys aside (they belong to the coordinator replicas).
-func keysAfterJob(ctx context.Context, cli *clientv3.Client, job string) (int64, error) {
+func keysAfterJob(ctx context.Context, cli *clientv3.Client, job string) (n int64, keys []string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := cli.Get(ctx, cluster.JobKey(job))
 		if err != nil {
-			return 0, fmt.Errorf("scale: read job: %w", err)
+			return 0, nil, fmt.Errorf("scale: read job: %w", err)
 		}
 		if len(resp.Kvs) == 1 && strings.Contains(string(resp.Kvs[0].Value), `"state":"cancelled"`) || time.Now().After(deadline) {
 			break
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	all, err := cli.Get(ctx, cluster.KeyPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return 0, fmt.Errorf("scale: count keys: %w", err)
+		return 0, nil, fmt.Errorf("scale: count keys: %w", err)
 	}
-	var n int64
 	for _, kv := range all.Kvs {
 		if !strings.HasPrefix(string(kv.Key), cluster.ElectionPrefix) {
 			n++
+			if len(keys) < 10 {
+				keys = append(keys, string(kv.Key))
+			}
 		}
 	}
-	return n, nil
+	return n, keys, nil
 }
 
 // snapshot is the counters read at one end of the window.
