@@ -25,7 +25,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export CGO_CFLAGS
 
-.PHONY: all deps deps-demo apt-install build build-nocgo manifests plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
+.PHONY: all deps deps-demo apt-install build build-nocgo manifests image image-test plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
 
 all: build
 
@@ -70,6 +70,19 @@ build-nocgo:
 # against the binary's flags.
 manifests:
 	$(GO) run ./manifests/render -root manifests -out out/manifests
+
+# image assembles the hintfleet image (the Dockerfile's, without a daemon
+# or registry) as an OCI layout in out/image/oci: debootstrap makes the
+# Debian root (cached in out/image/base), go-containerregistry writes the
+# layout. Needs root and Debian's mirror; minutes on the first run, so it
+# is not part of `make test`. image-test runs the image's `hintfleet
+# version` and a sandboxed print(1+1) from its unpacked root as uid 10001.
+image:
+	./scripts/image.sh
+
+image-test:
+	@[ -d out/image/oci ] || $(MAKE) --no-print-directory image
+	./scripts/image-test.sh
 
 vet:
 	$(GO) vet ./...

@@ -39,6 +39,38 @@ func BenchmarkNVMLPoll(b *testing.B) {
 	fmt.Printf("BENCH nvml_poll_us_per_device %.3f us\n", perDevice)
 }
 
+// BenchmarkNVMLPollReal times full snapshots through the real driver, the
+// same reader as BenchmarkNVMLPoll; it skips on a machine without one.
+func BenchmarkNVMLPollReal(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	src, err := Open(ctx, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	devs, err := src.Devices(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(devs) == 0 {
+		b.Skipf("no GPU here: %v", src.Missing())
+	}
+	const polls = 200 // a real poll costs milliseconds per device, not microseconds
+	var elapsed time.Duration
+	for range b.N {
+		start := time.Now()
+		for range polls {
+			if _, err := src.Snapshot(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+	}
+	perDevice := float64(elapsed.Microseconds()) / float64(b.N*polls*len(devs))
+	fmt.Printf("BENCH nvml_poll_us_per_device_real %.3f us\n", perDevice)
+}
+
 // BenchmarkMetricsScrape times GET /metrics over real HTTP with 8
 // simulated GPUs, as Prometheus would scrape it.
 func BenchmarkMetricsScrape(b *testing.B) {

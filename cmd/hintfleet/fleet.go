@@ -114,7 +114,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.checkpointEvery, "checkpoint-every", worker.DefaultCheckpointEvery, "longest stretch of generation without a checkpoint")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long in-flight tasks may finish before they are checkpointed and handed back")
 	fl.BoolVar(&f.noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
-	fl.StringVar(&f.plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ./bin/plugins)")
+	fl.StringVar(&f.plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
 	fl.StringVar(&f.plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&f.plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	fl.BoolVar(&f.adaptive, "adaptive", false, "set each engine's concurrency adaptively from its queue, KV cache and time to first token (--concurrency is then the upper bound)")

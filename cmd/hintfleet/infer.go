@@ -155,7 +155,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
 	fl.BoolVar(&noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
-	fl.StringVar(&plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ./bin/plugins)")
+	fl.StringVar(&plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
 	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	return cmd

@@ -24,7 +24,7 @@ type pluginFlags struct {
 }
 
 func (f *pluginFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dir, "dir", "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ./bin/plugins)")
+	cmd.Flags().StringVar(&f.dir, "dir", "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
 	cmd.Flags().StringVar(&f.config, "config", "", "plugin list file (YAML or JSON: [{name, path, sha256, args, env}]); overrides --dir")
 	cmd.Flags().BoolVar(&f.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
@@ -43,12 +43,18 @@ func (f *pluginFlags) specs() ([]host.PluginConfig, error) {
 }
 
 // defaultPluginDir is plugins/ beside the running binary (bin/hintfleet →
-// bin/plugins, where `make plugins` puts them), else ./bin/plugins.
+// bin/plugins, where `make plugins` puts them), else ../lib/hintfleet/plugins
+// from it (/usr/bin/hintfleet → /usr/lib/hintfleet/plugins, the image's
+// layout), else ./bin/plugins.
 func defaultPluginDir() string {
 	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Join(filepath.Dir(exe), "plugins")
-		if st, err := os.Stat(dir); err == nil && st.IsDir() {
-			return dir
+		for _, dir := range []string{
+			filepath.Join(filepath.Dir(exe), "plugins"),
+			filepath.Join(filepath.Dir(exe), "..", "lib", "hintfleet", "plugins"),
+		} {
+			if st, err := os.Stat(dir); err == nil && st.IsDir() {
+				return filepath.Clean(dir)
+			}
 		}
 	}
 	return filepath.Join("bin", "plugins")
