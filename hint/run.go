@@ -228,8 +228,12 @@ func (r *runner) request(ctx context.Context, remaining int) (action, error) {
 		if ch.Text == "" {
 			continue
 		}
+		from := len(r.buf)
 		r.buf = append(r.buf, ch.Text...)
 		r.marks.push(mark{end: len(r.buf), cum: cum})
+		if r.sc.skipQuiet(r.buf, from) {
+			continue // most chunks: a word with no punctuation, newline or marker
+		}
 		if act, cut, ok := r.scan(endMore); ok {
 			r.account(st, cum, cut)
 			return act, nil

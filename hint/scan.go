@@ -114,6 +114,24 @@ func (s *scanner) reset(n int) {
 	s.pos = n - 1
 }
 
+// skipQuiet is next's fast path for the common chunk: when nothing is
+// pending (the scan had reached from, the chunk's start) and buf[from:]
+// holds no byte the scanner acts on (newline, sentence punctuation, a
+// marker's first byte), there can be no event in it and the scan moves past
+// it. It reports whether it did; otherwise call next.
+func (s *scanner) skipQuiet(buf []byte, from int) bool {
+	if s.pos != from {
+		return false
+	}
+	for _, c := range buf[from:] {
+		if s.tab[c] != 0 {
+			return false
+		}
+	}
+	s.pos = len(buf)
+	return true
+}
+
 // next returns the next event in buf at or after the resume position, or an
 // event of kind evNone when the text so far holds none (or ends in a
 // candidate that needs more text, unless end says no more will come). After
