@@ -4,11 +4,16 @@
 // hintfleet depends on vLLM's behaviour.
 //
 // What is faithful:
-//   - The wire format of vLLM's OpenAI-compatible server for POST
-//     /v1/completions (streamed as SSE and not), GET /v1/models, GET /health
-//     and GET /metrics (Prometheus text with vLLM's metric names), including
-//     vLLM's error bodies and status codes, stop strings (excluded from the
-//     output, reported as stop_reason), max_tokens and the context limit.
+//   - The wire format of the engine named by Config.Dialect — vLLM's current
+//     release (the default), vLLM v0.9, SGLang, llama.cpp's server or TGI;
+//     dialect.go says which release of each it follows — for POST
+//     /v1/completions (streamed as SSE and not), GET /v1/models, GET /health,
+//     the engine's tokenizer, template and info routes, and GET /metrics
+//     (Prometheus text with that engine's metric names), including its error
+//     bodies and status codes for each refusal, its context-length rule
+//     (refuse, or truncate as llama.cpp and TGI do), how it reports stop
+//     strings, finish reasons and usage, and how a failure mid-stream looks.
+//     testdata/<dialect>/ holds the goldens.
 //   - The shape of GPU time: one scheduler goroutine runs continuous batching
 //     (up to MaxNumSeqs sequences per step, a decode step costs a+b·batch),
 //     prefill costs time per uncached prompt token, a KV cache of fixed size
@@ -26,5 +31,8 @@
 // about any real model; they only exercise the pipeline.
 //
 // Fault knobs (500s, 503 when the queue is full, dropped connections, latency
-// spikes) are seeded so that failures are reproducible.
+// spikes) are seeded so that failures are reproducible. Injections
+// (Knobs.Inject: abort, error and repetition finishes, a stop token id, an
+// error event mid-stream, a restart, and four kinds of garbage) and Down (503
+// on /health) give clients every finish and failure real engines produce.
 package sim
