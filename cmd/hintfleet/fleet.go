@@ -316,9 +316,9 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			}
 			eopts := []cluster.EmbeddedOption{cluster.WithEmbeddedLogger(log.With("component", "cluster"))}
 			if natsTokenFile != "" {
-				tok, err := secret("--nats-token-file", natsTokenFile, "", false)
+				tok, err := cluster.ReadSecret(natsTokenFile)
 				if err != nil {
-					return err
+					return fmt.Errorf("--nats-token-file: %w", err)
 				}
 				eopts = append(eopts, cluster.WithNATSToken(tok))
 			}

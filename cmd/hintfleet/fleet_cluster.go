@@ -1,16 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/cluster"
-	"github.com/hintfleet/hintfleet/redact"
 )
 
 // defaultAPI is where commands look for the coordinator when neither --api
@@ -20,120 +17,31 @@ const (
 	defaultAPI    = "http://" + defaultListen
 )
 
-// Environment variables that may hold secrets. Secrets come only from files
-// or the environment, never from flags, so they stay out of `ps` and shell
-// history.
-const (
-	envNATSToken    = "HINTFLEET_NATS_TOKEN"
-	envNATSPassword = "HINTFLEET_NATS_PASSWORD"
-	envEtcdPassword = "HINTFLEET_ETCD_PASSWORD"
-	envAPI          = "HINTFLEET_API"
-)
+// envAPI names the coordinator's URL when no flag does.
+const envAPI = "HINTFLEET_API"
 
-// clusterFlags say how to reach NATS and etcd: an endpoints file, or URLs
-// with TLS and auth for an external cluster. Flags given beside
-// --endpoints override what the file says.
-type clusterFlags struct {
-	endpoints        string
-	nats             []string
-	etcd             []string
-	natsTokenFile    string
-	natsCreds        string
-	natsUser         string
-	natsPasswordFile string
-	tlsCA            string
-	tlsCert          string
-	tlsKey           string
-	etcdUser         string
-	etcdPasswordFile string
-}
+// clusterFlags bind the flags that say how to reach NATS and etcd to a
+// cluster.Access, which resolves them (with the endpoints file and the
+// environment) into a cluster.Config.
+type clusterFlags struct{ a cluster.Access }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.endpoints, "endpoints", "", "endpoints.json written by `hintfleet up` (NATS and etcd addresses)")
-	fl.StringSliceVar(&f.nats, "nats", nil, "NATS URL; repeatable")
-	fl.StringSliceVar(&f.etcd, "etcd", nil, "etcd endpoint URL; repeatable")
-	fl.StringVar(&f.natsTokenFile, "nats-token-file", "", "file holding the NATS token (else $"+envNATSToken+")")
-	fl.StringVar(&f.natsCreds, "nats-creds", "", "NATS credentials file (JWT + nkey)")
-	fl.StringVar(&f.natsUser, "nats-user", "", "NATS user; password from --nats-password-file or $"+envNATSPassword)
-	fl.StringVar(&f.natsPasswordFile, "nats-password-file", "", "file holding the NATS password")
-	fl.StringVar(&f.tlsCA, "tls-ca", "", "CA bundle that verifies the NATS and etcd servers")
-	fl.StringVar(&f.tlsCert, "tls-cert", "", "client certificate for NATS and etcd (mutual TLS)")
-	fl.StringVar(&f.tlsKey, "tls-key", "", "client key for --tls-cert")
-	fl.StringVar(&f.etcdUser, "etcd-user", "", "etcd user; password from --etcd-password-file or $"+envEtcdPassword)
-	fl.StringVar(&f.etcdPasswordFile, "etcd-password-file", "", "file holding the etcd password")
+	fl, a := cmd.Flags(), &f.a
+	fl.StringVar(&a.Endpoints, "endpoints", "", "endpoints.json written by `hintfleet up` (NATS and etcd addresses)")
+	fl.StringSliceVar(&a.NATS, "nats", nil, "NATS URL; repeatable")
+	fl.StringSliceVar(&a.Etcd, "etcd", nil, "etcd endpoint URL; repeatable")
+	fl.StringVar(&a.NATSTokenFile, "nats-token-file", "", "file holding the NATS token (else $"+cluster.EnvNATSToken+")")
+	fl.StringVar(&a.NATSCreds, "nats-creds", "", "NATS credentials file (JWT + nkey)")
+	fl.StringVar(&a.NATSUser, "nats-user", "", "NATS user; password from --nats-password-file or $"+cluster.EnvNATSPassword)
+	fl.StringVar(&a.NATSPasswordFile, "nats-password-file", "", "file holding the NATS password")
+	fl.StringVar(&a.TLS.CA, "tls-ca", "", "CA bundle that verifies the NATS and etcd servers")
+	fl.StringVar(&a.TLS.Cert, "tls-cert", "", "client certificate for NATS and etcd (mutual TLS)")
+	fl.StringVar(&a.TLS.Key, "tls-key", "", "client key for --tls-cert")
+	fl.StringVar(&a.EtcdUser, "etcd-user", "", "etcd user; password from --etcd-password-file or $"+cluster.EnvEtcdPassword)
+	fl.StringVar(&a.EtcdPasswordFile, "etcd-password-file", "", "file holding the etcd password")
 }
 
-// config resolves the flags, the endpoints file and the environment into a
-// validated cluster.Config. Secrets are read here and held as
-// redact.Secret, which redacts itself in logs and errors.
-func (f *clusterFlags) config() (cluster.Config, error) {
-	var cfg cluster.Config
-	tokenFile := f.natsTokenFile
-	if f.endpoints != "" {
-		e, err := cluster.ReadEndpoints(f.endpoints)
-		if err != nil {
-			return cfg, fmt.Errorf("--endpoints: %w", err)
-		}
-		cfg = e.Config()
-		if tokenFile == "" {
-			tokenFile = e.NATSTokenFile
-		}
-	}
-	if len(f.nats) > 0 {
-		cfg.NATS.URLs = f.nats
-	}
-	if len(f.etcd) > 0 {
-		cfg.Etcd.Endpoints = f.etcd
-	}
-	if len(cfg.NATS.URLs) == 0 || len(cfg.Etcd.Endpoints) == 0 {
-		return cfg, errors.New("say where the cluster is: --endpoints FILE, or --nats URL and --etcd URL")
-	}
-	tls := cluster.TLSFiles{CA: cfg.NATS.TLS.CA, Cert: f.tlsCert, Key: f.tlsKey}
-	if f.tlsCA != "" {
-		tls.CA = f.tlsCA
-	}
-	cfg.NATS.TLS, cfg.Etcd.TLS = tls, tls
-	cfg.NATS.CredsFile = f.natsCreds
-	var err error
-	if cfg.NATS.Token, err = secret("--nats-token-file", tokenFile, envNATSToken, f.natsCreds == "" && f.natsUser == ""); err != nil {
-		return cfg, err
-	}
-	if f.natsUser != "" {
-		cfg.NATS.User = f.natsUser
-		if cfg.NATS.Password, err = secret("--nats-password-file", f.natsPasswordFile, envNATSPassword, true); err != nil {
-			return cfg, err
-		}
-	}
-	if f.etcdUser != "" {
-		cfg.Etcd.Username = f.etcdUser
-		if cfg.Etcd.Password, err = secret("--etcd-password-file", f.etcdPasswordFile, envEtcdPassword, true); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, cfg.Validate()
-}
-
-// secret reads a secret from file, else (when useEnv) from the environment
-// variable env. Trailing newlines of the file are dropped. The value never
-// appears in an error.
-func secret(flag, file, env string, useEnv bool) (redact.Secret, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", flag, err)
-		}
-		s := strings.TrimRight(string(b), "\r\n")
-		if s == "" {
-			return "", fmt.Errorf("%s: %s is empty", flag, file)
-		}
-		return redact.Secret(s), nil
-	}
-	if useEnv {
-		return redact.Secret(os.Getenv(env)), nil
-	}
-	return "", nil
-}
+func (f *clusterFlags) config() (cluster.Config, error) { return f.a.Config() }
 
 // apiFlags say which coordinator a command talks to and how it prints.
 type apiFlags struct {

@@ -20,6 +20,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hintfleet/hintfleet/cluster"
 )
 
 // The manifests are checked against the binary they run: every overlay is
@@ -274,7 +276,7 @@ func hintfleetProcess(t *testing.T, where string, args []string, p *process) {
 			p.reads = append(p.reads, f.Value.String())
 		}
 	})
-	p.env = []string{"HINTFLEET_ENGINE_API_KEY", envNATSToken, envNATSPassword, envEtcdPassword}
+	p.env = []string{"HINTFLEET_ENGINE_API_KEY", cluster.EnvNATSToken, cluster.EnvNATSPassword, cluster.EnvEtcdPassword}
 }
 
 func urlPort(t *testing.T, where, raw string) int {

@@ -1,0 +1,127 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hintfleet/hintfleet/redact"
+)
+
+// Environment variables that may hold the cluster's secrets. Secrets come
+// only from files or the environment, never from flags, so they stay out
+// of `ps` and shell history.
+const (
+	EnvNATSToken    = "HINTFLEET_NATS_TOKEN"
+	EnvNATSPassword = "HINTFLEET_NATS_PASSWORD"
+	EnvEtcdPassword = "HINTFLEET_ETCD_PASSWORD"
+)
+
+// ErrNoAddress: neither an endpoints file nor NATS and etcd URLs were given.
+var ErrNoAddress = errors.New("say where the cluster is: --endpoints FILE, or --nats URL and --etcd URL")
+
+// Access says, in plain values as a client's flags give them, how to reach
+// the cluster: an endpoints file (`hintfleet up`'s), or URLs with TLS and
+// credentials for an external cluster. What is set beside Endpoints
+// overrides what the file says.
+type Access struct {
+	// Endpoints is an endpoints file; its addresses, CA and token file are
+	// the starting point.
+	Endpoints  string
+	NATS, Etcd []string
+	// TLS's CA verifies the servers (default: the file's); Cert and Key are
+	// a client certificate.
+	TLS TLSFiles
+	// NATS credentials: at most one of a token (NATSTokenFile, else the
+	// file's, else $HINTFLEET_NATS_TOKEN), a creds file, or a user with a
+	// password (NATSPasswordFile, else $HINTFLEET_NATS_PASSWORD).
+	NATSTokenFile    string
+	NATSCreds        string
+	NATSUser         string
+	NATSPasswordFile string
+	// etcd user, with a password from EtcdPasswordFile, else
+	// $HINTFLEET_ETCD_PASSWORD.
+	EtcdUser         string
+	EtcdPasswordFile string
+}
+
+// Config resolves a, the endpoints file and the environment into a
+// validated Config. Secrets are read here and held as redact.Secret; no
+// error carries one.
+func (a Access) Config() (Config, error) {
+	var cfg Config
+	tokenFile := a.NATSTokenFile
+	if a.Endpoints != "" {
+		e, err := ReadEndpoints(a.Endpoints)
+		if err != nil {
+			return cfg, err
+		}
+		cfg = e.Config()
+		if tokenFile == "" {
+			tokenFile = e.NATSTokenFile
+		}
+	}
+	if len(a.NATS) > 0 {
+		cfg.NATS.URLs = a.NATS
+	}
+	if len(a.Etcd) > 0 {
+		cfg.Etcd.Endpoints = a.Etcd
+	}
+	if len(cfg.NATS.URLs) == 0 || len(cfg.Etcd.Endpoints) == 0 {
+		return cfg, ErrNoAddress
+	}
+	tls := TLSFiles{CA: cfg.NATS.TLS.CA, Cert: a.TLS.Cert, Key: a.TLS.Key}
+	if a.TLS.CA != "" {
+		tls.CA = a.TLS.CA
+	}
+	cfg.NATS.TLS, cfg.Etcd.TLS = tls, tls
+	cfg.NATS.CredsFile = a.NATSCreds
+	var err error
+	if cfg.NATS.Token, err = secretFrom("nats token", tokenFile, EnvNATSToken, a.NATSCreds == "" && a.NATSUser == ""); err != nil {
+		return cfg, err
+	}
+	if a.NATSUser != "" {
+		cfg.NATS.User = a.NATSUser
+		if cfg.NATS.Password, err = secretFrom("nats password", a.NATSPasswordFile, EnvNATSPassword, true); err != nil {
+			return cfg, err
+		}
+	}
+	if a.EtcdUser != "" {
+		cfg.Etcd.Username = a.EtcdUser
+		if cfg.Etcd.Password, err = secretFrom("etcd password", a.EtcdPasswordFile, EnvEtcdPassword, true); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// ReadSecret reads a secret file, dropping trailing newlines. An empty file
+// is an error; the value never appears in one.
+func ReadSecret(file string) (redact.Secret, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("read secret: %s is empty", file)
+	}
+	return redact.Secret(s), nil
+}
+
+// secretFrom reads what from file, else (when useEnv) from the environment
+// variable env.
+func secretFrom(what, file, env string, useEnv bool) (redact.Secret, error) {
+	if file != "" {
+		s, err := ReadSecret(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		return s, nil
+	}
+	if useEnv {
+		return redact.Secret(os.Getenv(env)), nil
+	}
+	return "", nil
+}
