@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -167,27 +163,16 @@ func newCurateCmd() *cobra.Command {
 				return err
 			}
 			if reportPath != "" {
-				f, err := os.Create(reportPath)
+				ri, err := report.Sources{Title: "hintfleet curation", Files: in}.Load()
 				if err != nil {
 					return err
 				}
-				var runs []*report.Run
-				for _, p := range in {
-					r, err := report.LoadRun(strings.TrimSuffix(filepath.Base(p), ".jsonl"), p, -1)
-					if err != nil {
-						f.Close()
-						return err
-					}
-					runs = append(runs, r)
-				}
-				err = report.Write(f, report.Input{Title: "hintfleet curation", Runs: runs, Curation: rep, Now: time.Now()})
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
+				ri.Curation = rep
+				if err := report.WriteFile(reportPath, ri); err != nil {
 					return err
 				}
 			}
+
 			if jsonOut {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
@@ -242,8 +227,10 @@ func newRFTCmd() *cobra.Command {
 }
 
 func newReportCmd() *cobra.Command {
-	var runs, scaling []string
-	var curation, rft, out, title string
+	var (
+		src report.Sources
+		out string
+	)
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write an HTML report with SVG charts: accuracy per dataset, sequential scaling, tool calls, curation funnel",
@@ -252,60 +239,11 @@ func newReportCmd() *cobra.Command {
     --curation seed/curation.json --out report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := report.Input{Title: title, Now: time.Now()}
-			for _, r := range runs {
-				label, path, ok := strings.Cut(r, "=")
-				if !ok {
-					return fmt.Errorf("--run %q: want LABEL=FILE", r)
-				}
-				run, err := report.LoadRun(label, path, -1)
-				if err != nil {
-					return err
-				}
-				in.Runs = append(in.Runs, run)
-			}
-			for _, s := range scaling {
-				n, path, ok := strings.Cut(s, "=")
-				d, err := strconv.Atoi(n)
-				if !ok || err != nil || d < 0 {
-					return fmt.Errorf("--scaling %q: want N=FILE with N the --defer-stop of that run", s)
-				}
-				run, err := report.LoadRun("defer "+n, path, d)
-				if err != nil {
-					return err
-				}
-				in.Runs = append(in.Runs, run)
-			}
-			if curation != "" {
-				b, err := os.ReadFile(curation)
-				if err != nil {
-					return err
-				}
-				in.Curation = &curate.Report{}
-				if err := json.Unmarshal(b, in.Curation); err != nil {
-					return fmt.Errorf("%s: %w", curation, err)
-				}
-			}
-			if rft != "" {
-				b, err := os.ReadFile(rft)
-				if err != nil {
-					return err
-				}
-				var res curate.RFTResult
-				if err := json.Unmarshal(b, &res); err != nil {
-					return fmt.Errorf("%s: %w", rft, err)
-				}
-				in.RFT = &res.Stats
-			}
-			f, err := os.Create(out)
+			in, err := src.Load()
 			if err != nil {
 				return err
 			}
-			if err := report.Write(f, in); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
+			if err := report.WriteFile(out, in); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), "report:", out)
@@ -313,11 +251,11 @@ func newReportCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&runs, "run", nil, "LABEL=FILE: a run to compare per dataset (repeatable; plain, hinted, rft…)")
-	fl.StringSliceVar(&scaling, "scaling", nil, "N=FILE: a run with --defer-stop N, for the sequential-scaling chart (repeatable)")
-	fl.StringVar(&curation, "curation", "", "curation.json written by hintfleet curate")
-	fl.StringVar(&rft, "rft", "", "JSON from hintfleet rft --json")
+	fl.StringSliceVar(&src.Runs, "run", nil, "LABEL=FILE: a run to compare per dataset (repeatable; plain, hinted, rft…)")
+	fl.StringSliceVar(&src.Scaling, "scaling", nil, "N=FILE: a run with --defer-stop N, for the sequential-scaling chart (repeatable)")
+	fl.StringVar(&src.Curation, "curation", "", "curation.json written by hintfleet curate")
+	fl.StringVar(&src.RFT, "rft", "", "JSON from hintfleet rft --json")
 	fl.StringVar(&out, "out", "report.html", "the HTML file")
-	fl.StringVar(&title, "title", "hintfleet report", "report title")
+	fl.StringVar(&src.Title, "title", "hintfleet report", "report title")
 	return cmd
 }
