@@ -67,7 +67,7 @@ curl -sf http://127.0.0.1:19401/metrics > "$OUT/worker-metrics.txt"
 grep '^\(DCGM_FI_DEV_GPU_UTIL\|DCGM_FI_DEV_FB_USED\|hintfleet_engine_gpu_info\|hintfleet_engine_healthy\|hintfleet_worker_healthy\)' "$OUT/worker-metrics.txt"
 "$BIN" submit --data "$OUT/fleet" --dataset math500 --limit 4 --samples 1 --wait > "$OUT/submit.txt" 2>&1 || true
 tail -3 "$OUT/submit.txt"
-grep -c "no NVIDIA driver" "$OUT/up.log" && { echo "gpu-check: the worker found no driver" >&2; exit 1; } || true
+if grep -q "no NVIDIA driver" "$OUT/up.log"; then echo "gpu-check: the worker found no driver" >&2; exit 1; fi
 
 echo "== 5. NVML poll cost, real and simulated"
 go test -run '^$' -bench 'NVMLPoll' -benchtime 1x -count 1 ./gpu/ 2>&1 | tee "$OUT/bench.txt" | grep '^BENCH'
