@@ -46,7 +46,6 @@ var (
 	reBoxGap = regexp.MustCompile(`^[\s$,]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|\\,|\\;|\\\(|\\\))[\s$,]*)*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*(?:\\\()?[\s$]*$`)
 	// reBoxNoun allows the first box's noun: "\boxed{1} paper and \boxed{2} bins".
 	reBoxNoun    = regexp.MustCompile(`^\s*[A-Za-z]+\s*,?\s*(?:and|or)\s*$`)
-	reChatEnd    = regexp.MustCompile(`<\|(?:im_start|im_end|endoftext|eot_id)\|>|</s>`)
 	reHope       = regexp.MustCompile(`(?i)\s*I hope (?:it|this) is correct\.?\s*$`)
 	reProse      = regexp.MustCompile(`[A-Za-z]{2,}[\s,:]+[A-Za-z]{2,}`)
 	reMathSpan   = regexp.MustCompile(`\$\$?([^$]+?)\$\$?`)
@@ -70,6 +69,9 @@ var (
 func Extract(text string) Extraction {
 	return extract(text, true)
 }
+
+// chatEnds are the chat-template tokens after which a response is over.
+var chatEnds = []string{"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>"}
 
 // ExtractResponse is Extract for a model's whole response: a text with no
 // answer phrase or final math extracts nothing, never itself.
@@ -102,10 +104,17 @@ func ExtractSteps(steps []trajectory.Step) Extraction {
 }
 
 func extract(text string, whole bool) Extraction {
-	if i := reChatEnd.FindStringIndex(text); i != nil {
-		text = text[:i[0]] // "… is 2/3. <|im_start|>user": the turn ended there
+	for _, tok := range chatEnds {
+		if i := strings.Index(text, tok); i >= 0 {
+			text = text[:i] // "… is 2/3. <|im_start|>user": the turn ended there
+		}
 	}
-	text = strings.TrimSpace(reHope.ReplaceAllString(strings.TrimSpace(text), ""))
+	text = strings.TrimSpace(text)
+	if n := len(text) - 40; n > 0 { // the regexp only sees the end: texts run long
+		text = strings.TrimSpace(text[:n] + reHope.ReplaceAllString(text[n:], ""))
+	} else {
+		text = strings.TrimSpace(reHope.ReplaceAllString(text, ""))
+	}
 	if text == "" {
 		return Extraction{Rule: RuleEmptyExtract}
 	}
