@@ -170,6 +170,7 @@ func checkTopology(t *testing.T, objs []object) {
 	if c := coord.Spec.Template.Spec.Containers[0]; c.Args[0] != "coordinator" || !hasPrefix(c.Args, "--etcd=") || !hasPrefix(c.Args, "--nats=") {
 		t.Errorf("coordinator args = %q, want coordinator --etcd=… --nats=…", c.Args)
 	}
+	checkSharedData(t, objs, coord)
 
 	for _, name := range []string{"etcd", "nats"} {
 		sts := find[*appsv1.StatefulSet](t, objs, "StatefulSet", name)
@@ -336,4 +337,39 @@ func labelsMatch(labels, selector map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// checkSharedData: the coordinators' --data is one ReadWriteMany claim that
+// every replica mounts, so a new leader on another node has the output.
+func checkSharedData(t *testing.T, objs []object, coord *appsv1.Deployment) {
+	t.Helper()
+	c := coord.Spec.Template.Spec.Containers[0]
+	data := ""
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--data="); ok {
+			data = v
+		}
+	}
+	if data == "" {
+		t.Fatalf("coordinator has no --data")
+	}
+	for _, m := range c.VolumeMounts {
+		if m.MountPath != data {
+			continue
+		}
+		for _, v := range coord.Spec.Template.Spec.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			if v.PersistentVolumeClaim == nil {
+				t.Fatalf("coordinator --data %s is volume %s, not a claim the replicas share", data, v.Name)
+			}
+			pvc := find[*corev1.PersistentVolumeClaim](t, objs, "PersistentVolumeClaim", v.PersistentVolumeClaim.ClaimName)
+			if !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany) {
+				t.Errorf("claim %s of --data: access modes %v, want ReadWriteMany", pvc.Name, pvc.Spec.AccessModes)
+			}
+			return
+		}
+	}
+	t.Errorf("coordinator --data %s is on no mounted volume (the container's own filesystem)", data)
 }
