@@ -153,7 +153,9 @@ func extract(text string, whole bool) Extraction {
 	if a, ok := finalMath(tail); ok {
 		return a
 	}
-	if a := finalStatement(tail); a != "" {
+	// Only a finished sentence: a response cut off mid-thought ("so far the
+	// count is 5") states nothing.
+	if a := finalStatement(tail); a != "" && strings.HasSuffix(tail, ".") {
 		return Extraction{Answer: a, Rule: RuleStatement}
 	}
 	if !whole || len(text) > 1000 || strings.Contains(text, "\n\n") {

@@ -1,6 +1,7 @@
 package curate
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -53,4 +54,19 @@ func FuzzExtract(f *testing.F) {
 			t.Fatalf("Extract(%q) = %q: invalid UTF-8 from valid input", s, e.Answer)
 		}
 	})
+}
+
+// TestExtractResponseUnfinished: a trajectory cut off mid-sentence has no
+// answer, even when its last clause states a number.
+func TestExtractResponseUnfinished(t *testing.T) {
+	long := strings.Repeat("We add the rows one at a time and keep a running count. ", 30)
+	for _, tc := range []struct{ text, answer string }{
+		{long + "So far the count is 14", ""},
+		{long + "So the count is 14.", "14"},
+		{long + "Thus the answer is \\boxed{14}", "14"},
+	} {
+		if got := ExtractResponse(tc.text).Answer; got != tc.answer {
+			t.Errorf("ExtractResponse(…%q) = %q, want %q", tc.text[len(tc.text)-30:], got, tc.answer)
+		}
+	}
 }
