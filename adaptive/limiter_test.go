@@ -9,24 +9,8 @@ import (
 	"time"
 
 	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
-
-// waitFor polls cond until it holds or the deadline passes; it waits on
-// the condition, never a fixed time.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(5 * time.Second)
-	defer deadline.Stop()
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-poll.C:
-		}
-	}
-}
 
 func (l *Limiter) waiting() int {
 	l.mu.Lock()
@@ -68,7 +52,7 @@ func TestAcquireBlocksAtLimitAndFIFO(t *testing.T) {
 			order <- i
 			r(Outcome{})
 		}()
-		waitFor(t, "waiter queued", func() bool { return l.waiting() == i+1 })
+		eventually.True(t, 5*time.Second, "waiter queued", func() bool { return l.waiting() == i+1 })
 	}
 	if got := l.InFlight(); got != 2 {
 		t.Fatalf("InFlight = %d, want 2", got)
@@ -102,7 +86,7 @@ func TestAcquireCancelled(t *testing.T) {
 		_, err := l.Acquire(ctx)
 		errc <- err
 	}()
-	waitFor(t, "waiter queued", func() bool { return l.waiting() == 1 })
+	eventually.True(t, 5*time.Second, "waiter queued", func() bool { return l.waiting() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Acquire = %v, want context.Canceled", err)
@@ -128,7 +112,7 @@ func TestUpdateGrowthAdmitsWaiters(t *testing.T) {
 		}
 		got <- r2
 	}()
-	waitFor(t, "waiter queued", func() bool { return l.waiting() == 1 })
+	eventually.True(t, 5*time.Second, "waiter queued", func() bool { return l.waiting() == 1 })
 	tp := l.Update(healthy(1, 0.01), true)
 	if tp.Limit != 3 || tp.Reason != ReasonSlowStart {
 		t.Fatalf("Update = %+v, want limit 3 by slow start", tp)

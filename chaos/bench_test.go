@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 
 	"github.com/nats-io/nats.go"
@@ -54,7 +55,7 @@ func startCoordinator(b *testing.B, env *clustertest.Env, cfg coordinator.Config
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-errc })
-	eventually(b, startLimit, "coordinator leads", c.IsLeader)
+	eventually.True(b, startLimit, "coordinator leads", c.IsLeader)
 	return c
 }
 
@@ -105,7 +106,7 @@ func startWorkers(b *testing.B, env *clustertest.Env, engs []*engine.Client, ses
 func waitDone(b *testing.B, c *coordinator.Coordinator, id string, limit time.Duration) coordinator.Job {
 	b.Helper()
 	var j coordinator.Job
-	eventually(b, limit, "job "+id+" ends", func() bool {
+	eventually.True(b, limit, "job "+id+" ends", func() bool {
 		var err error
 		j, err = c.Get(context.Background(), id)
 		return err == nil && j.State.Terminal()
@@ -130,7 +131,7 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.Fatal(err)
 	}
 	t0 := time.Now()
-	eventually(b, 10*time.Minute, "all tasks dispatched", func() bool {
+	eventually.True(b, 10*time.Minute, "all tasks dispatched", func() bool {
 		j, _ = c.Get(ctx, "enqueue")
 		return j.Counts.Dispatched >= n
 	})

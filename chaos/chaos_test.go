@@ -10,6 +10,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // failover is what killWorker measured.
@@ -26,7 +27,7 @@ type failover struct {
 func killWorker(t testing.TB, f *fleet, victim *proc, id string, want int) failover {
 	t.Helper()
 	var held map[string]int64
-	eventually(t, jobLimit, "victim holds its tasks", func() bool {
+	eventually.True(t, jobLimit, "victim holds its tasks", func() bool {
 		held = f.claims(id)
 		return len(held) >= want
 	})
@@ -36,7 +37,7 @@ func killWorker(t testing.TB, f *fleet, victim *proc, id string, want int) failo
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "victim's tasks checkpointed", func() bool {
+	eventually.True(t, 30*time.Second, "victim's tasks checkpointed", func() bool {
 		for task := range held {
 			keys, err := kv.ListKeysFiltered(context.Background(), cluster.CheckpointFilter(task))
 			if err != nil {

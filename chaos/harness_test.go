@@ -23,6 +23,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -174,22 +175,6 @@ func (p *proc) waitLine(t testing.TB, substr string, limit time.Duration) string
 	}
 }
 
-// eventually polls cond every 50 ms until it holds or limit passes. It is
-// for state only reachable by asking (an HTTP endpoint, a file), never a
-// sleep standing in for an event.
-func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		<-tick.C
-	}
-}
-
 func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -318,7 +303,7 @@ func (c *coord) leads() bool {
 }
 
 func (f *fleet) waitLeader(c *coord) {
-	eventually(f.t, startLimit, c.name+" leads", c.leads)
+	eventually.True(f.t, startLimit, c.name+" leads", c.leads)
 }
 
 // startWorker starts a worker process on the fleet's engine.

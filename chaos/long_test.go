@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // The long chaos set: `go test -tags chaos ./chaos/...` (make chaos).
@@ -33,7 +34,7 @@ func TestCoordinatorFailover(t *testing.T) {
 	f.startWorker("w1", 16)
 	f.startWorker("w2", 16)
 	job := f.submit(a.api, "failover", 2, "--hints", "paper")
-	eventually(t, jobLimit, "some results written", func() bool {
+	eventually.True(t, jobLimit, "some results written", func() bool {
 		return f.written(job) >= 10
 	})
 	killed := time.Now()
@@ -60,7 +61,7 @@ func TestIntakeCrash(t *testing.T) {
 	f.startWorker("w2", 32)
 	job := f.submit(c.api, "intake", 2, "--hints", "none")
 	for i, at := range []int{10, 30, 50} {
-		eventually(t, jobLimit, "results written", func() bool { return f.written(job) >= at })
+		eventually.True(t, jobLimit, "results written", func() bool { return f.written(job) >= at })
 		c.kill()
 		if tl := f.read(job); tl.dup != 0 { // and every line whole after a kill mid-intake
 			t.Fatalf("after kill %d: %s", i+1, tl)
@@ -87,7 +88,7 @@ func TestServersRestart(t *testing.T) {
 	f.startWorker("w1", 16)
 	f.startWorker("w2", 16)
 	job := f.submit(c.api, "restart", 2, "--hints", "paper")
-	eventually(t, jobLimit, "results written", func() bool { return f.written(job) >= 10 })
+	eventually.True(t, jobLimit, "results written", func() bool { return f.written(job) >= 10 })
 	f.servers.kill()
 	f.startServers()
 	j := f.waitJob(job, 2*jobLimit)
@@ -108,11 +109,11 @@ func TestPartitionedWorker(t *testing.T) {
 	f.waitLeader(c)
 	frozen := f.startWorker("frozen", 4)
 	job := f.submit(c.api, "partition", 2, "--hints", "paper")
-	eventually(t, jobLimit, "frozen holds tasks", func() bool { return len(f.claims("frozen")) >= 4 })
+	eventually.True(t, jobLimit, "frozen holds tasks", func() bool { return len(f.claims("frozen")) >= 4 })
 	frozen.signal(syscall.SIGSTOP)
 	f.startWorker("other", 32)
-	eventually(t, jobLimit, "frozen's claims expired", func() bool { return len(f.claims("frozen")) == 0 })
-	eventually(t, jobLimit, "the job progresses", func() bool { return f.written(job) >= 10 })
+	eventually.True(t, jobLimit, "frozen's claims expired", func() bool { return len(f.claims("frozen")) == 0 })
+	eventually.True(t, jobLimit, "the job progresses", func() bool { return f.written(job) >= 10 })
 	frozen.signal(syscall.SIGCONT)
 	j := f.waitJob(job, jobLimit)
 	if j.State != coordinator.JobDone {
@@ -141,7 +142,7 @@ func TestEngineFaults(t *testing.T) {
 	f.startWorker("w2", 16)
 	f.setKnobs(`{"error_rate": 0.3, "drop_rate": 0.1}`)
 	job := f.submit(c.api, "faults", 2, "--hints", "paper")
-	eventually(t, jobLimit, "results despite errors", func() bool { return f.written(job) >= 5 })
+	eventually.True(t, jobLimit, "results despite errors", func() bool { return f.written(job) >= 5 })
 	f.setKnobs(`{"error_rate": 0, "drop_rate": 0, "slow_down": 1000}`)
 	hung := f.written(job)
 	// The fault's duration, not a synchronisation: the engine hangs this

@@ -12,6 +12,7 @@ import (
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
 )
@@ -46,7 +47,7 @@ func runAffinityJob(t *testing.T, affinity bool, workers, k int, ps []trajectory
 			cfg.Concurrency = 2
 		})
 	}
-	eventually(t, "workers registered", func() bool {
+	eventually.True(t, waitLimit, "workers registered", func() bool {
 		ws, err := r.client.Workers(context.Background())
 		return err == nil && len(ws) == workers
 	})
@@ -112,7 +113,7 @@ func TestAffinityBacklogOfDeadWorkerMoved(t *testing.T) {
 	w1 := startWorker(t, env, "w1", []worker.Engine{heldEngine{worker.NewEngine(c, nil)}}, func(cfg *worker.Config) {
 		cfg.Concurrency = 1
 	})
-	eventually(t, "w1 registered", func() bool {
+	eventually.True(t, waitLimit, "w1 registered", func() bool {
 		ws, err := r.client.Workers(context.Background())
 		return err == nil && len(ws) == 1
 	})
@@ -122,7 +123,7 @@ func TestAffinityBacklogOfDeadWorkerMoved(t *testing.T) {
 	// w1 alone: capacity 1 + backlog 3 — every task is routed to it, one
 	// claimed and three waiting on its own subject.
 	own := cluster.WorkerConsumer(testModel, "w1")
-	eventually(t, "3 tasks wait on w1's own subject", func() bool {
+	eventually.True(t, waitLimit, "3 tasks wait on w1's own subject", func() bool {
 		cons, err := env.Conn.JS.Consumer(context.Background(), cluster.StreamTasks, own)
 		if err != nil {
 			return false

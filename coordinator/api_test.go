@@ -14,6 +14,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -129,7 +130,7 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 	var dl string
-	eventually(t, "the bad results are dead-lettered", func() bool {
+	eventually.True(t, waitLimit, "the bad results are dead-lettered", func() bool {
 		rc, err := r.client.DeadLetters(ctx, "keep")
 		if err != nil {
 			return false

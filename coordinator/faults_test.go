@@ -16,6 +16,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
@@ -50,7 +51,7 @@ func TestWorkerCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a checkpoint of w1", func() bool {
+	eventually.True(t, waitLimit, "a checkpoint of w1", func() bool {
 		keys, err := kv.ListKeys(context.Background())
 		if err != nil {
 			return false
@@ -123,7 +124,7 @@ func TestFencedLateResult(t *testing.T) {
 			t.Fatalf("with msg id %v: duplicate = %v", withID, ack.Duplicate)
 		}
 	}
-	eventually(t, "the intake drops the copy", func() bool {
+	eventually.True(t, waitLimit, "the intake drops the copy", func() bool {
 		return metric(t, r, `hintfleet_results_dropped_total{reason="job_not_live"}`) >= 1 ||
 			metric(t, r, `hintfleet_results_dropped_total{reason="duplicate"}`) >= 1
 	})

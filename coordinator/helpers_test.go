@@ -296,21 +296,4 @@ func waitKeyGone(t *testing.T, cli *clientv3.Client, key string) time.Time {
 	return time.Time{}
 }
 
-// eventually polls cond with a deadline; for state with no event to watch
-// (a metric, a consumer's counters).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		select {
-		case <-time.After(25 * time.Millisecond):
-		case <-t.Context().Done():
-			t.Fatal("test ended")
-		}
-	}
-}
-
 func fmtSscan(s string, f *float64) (int, error) { return fmt.Sscan(s, f) }

@@ -8,6 +8,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/gpu"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/top"
 	"github.com/hintfleet/hintfleet/worker"
 )
@@ -38,7 +39,7 @@ func TestWorkersAPI(t *testing.T) {
 	waitJob(t, env.Conn.Etcd, "wk", terminal)
 
 	var ws []coordinator.WorkerStatus
-	eventually(t, "both workers listed with w1's gpus", func() bool {
+	eventually.True(t, waitLimit, "both workers listed with w1's gpus", func() bool {
 		ws, err = r.client.Workers(context.Background())
 		return err == nil && len(ws) == 2 && len(ws[0].GPUs) == 2
 	})

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // goldenFixture is a deterministic two-GPU node: GPU 0 serves at a quarter
@@ -35,7 +37,7 @@ func goldenFixture(t *testing.T) *Collector {
 	if err := sim.InjectECC(1, 3, 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "xid event", func() bool { return snapshot(t, src)[1].XIDCount == 1 })
+	eventually.True(t, 5*time.Second, "xid event", func() bool { return snapshot(t, src)[1].XIDCount == 1 })
 	c, err := NewCollector(src, WithHostname("node-a"))
 	if err != nil {
 		t.Fatalf("NewCollector: %v", err)
@@ -182,7 +184,7 @@ func TestExporterServe(t *testing.T) {
 	}
 	addr, stop := serveExporter(t, exp)
 	var body string
-	waitFor(t, 10*time.Second, "series on /metrics", func() bool {
+	eventually.True(t, 10*time.Second, "series on /metrics", func() bool {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
 			return false

@@ -61,23 +61,6 @@ func openSim(t testing.TB, n int, clock *fakeClock, opts ...SimOption) (*Simulat
 	return sim, src
 }
 
-// waitFor polls cond until it holds or timeout passes; tests synchronise
-// on the observable state, never on a sleep.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
-}
-
 func snapshot(t testing.TB, b Backend) []Device {
 	t.Helper()
 	devs, err := b.Snapshot(context.Background())

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // TestRealPrometheusScrapes runs a real Prometheus against the exporter
@@ -46,7 +48,7 @@ func TestRealPrometheusScrapes(t *testing.T) {
 		"device": "nvidia1", "modelName": "NVIDIA H100 80GB HBM3", "Hostname": "node-a", "job": "hintfleet-gpu",
 	}
 	var last string
-	waitFor(t, 90*time.Second, "Prometheus to store "+MetricGPUUtil, func() bool {
+	eventually.True(t, 90*time.Second, "Prometheus to store "+MetricGPUUtil, func() bool {
 		series, raw, err := queryPrometheus(promAddr, MetricGPUUtil)
 		last = fmt.Sprintf("%s (err %v)", raw, err)
 		for _, s := range series {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 func TestSimulatorFollowsLoad(t *testing.T) {
@@ -93,7 +95,7 @@ func TestSimulatorFaults(t *testing.T) {
 				t.Fatalf("inject: %v", err)
 			}
 			var devs []Device
-			waitFor(t, 5*time.Second, "fault to show", func() bool {
+			eventually.True(t, 5*time.Second, "fault to show", func() bool {
 				devs = snapshot(t, src)
 				return tt.check(devs[1])
 			})

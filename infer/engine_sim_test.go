@@ -19,6 +19,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -190,7 +191,7 @@ func TestClientCancelFreesSequence(t *testing.T) {
 				t.Fatalf("running %v mid-stream, want 1", m.RequestsRunning)
 			}
 			tc.stop(cancel, s)
-			eventually(t, 5*time.Second, "running back to 0 after abandoning the stream", running)
+			eventually.Report(t, 5*time.Second, "running back to 0 after abandoning the stream", running)
 			if _, err := s.Next(); err == nil {
 				t.Error("Next after abandoning returned no error")
 			}
@@ -228,7 +229,7 @@ func TestClientRetries503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "second request waiting", func() (bool, string) {
+	eventually.Report(t, 5*time.Second, "second request waiting", func() (bool, string) {
 		m, err := c.Metrics(t.Context())
 		if err != nil {
 			return false, err.Error()

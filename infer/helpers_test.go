@@ -225,26 +225,6 @@ func countLines(tb testing.TB, path string) int {
 	return n
 }
 
-// eventually polls cond every few milliseconds until it holds or the
-// deadline passes. It is for state that announces no event (a Prometheus
-// gauge); the poll is the wait, not a guess at how long something takes.
-func eventually(tb testing.TB, within time.Duration, what string, cond func() (bool, string)) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %v (last: %s)", what, within, state)
-		}
-		<-tick.C
-	}
-}
-
 // brokenRouter is a tool plugin that never runs the code: every call
 // returns a traceback, as a plugin whose interpreter is broken would. It
 // stands in for "the tool broken" in tests that show answers depend on it.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // buildBinary builds cmd/hintfleet into a temporary folder.
@@ -20,29 +22,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// poll calls cond until it returns true or the deadline passes; it waits
-// on the condition with a deadline, never a fixed time.
-func poll(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	last := ""
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s; last state:\n%s", what, last)
-		case <-tick.C:
-		}
-	}
 }
 
 // TestTopInTmux runs `hintfleet top` in a detached tmux session against a
@@ -87,7 +66,7 @@ func TestTopInTmux(t *testing.T) {
 		if out, err := run("-u", "new-session", "-d", "-x", "120", "-y", "40", "-s", "top", cmdline); err != nil {
 			t.Fatalf("tmux new-session: %v\n%s", err, out)
 		}
-		poll(t, 20*time.Second, "worker, gpu and job rows", func() (bool, string) {
+		eventually.Report(t, 20*time.Second, "worker, gpu and job rows", func() (bool, string) {
 			screen, err := run("capture-pane", "-p", "-t", "top")
 			if err != nil {
 				return false, screen
@@ -102,7 +81,7 @@ func TestTopInTmux(t *testing.T) {
 		if out, err := run("send-keys", "-t", "top", "q"); err != nil {
 			t.Fatalf("send-keys: %v\n%s", err, out)
 		}
-		poll(t, 10*time.Second, "the session to end after q", func() (bool, string) {
+		eventually.Report(t, 10*time.Second, "the session to end after q", func() (bool, string) {
 			out, err := run("has-session", "-t", "top")
 			return err != nil, out
 		})

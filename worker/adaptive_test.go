@@ -11,6 +11,7 @@ import (
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -127,7 +128,7 @@ func TestEngineLoadRun(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() { errc <- l.Run(ctx, time.Hour, readers...) }()
-			eventually(t, "first round", func() bool { r, _, _, _ := l.Load(); return r == tc.wantRunning })
+			eventually.True(t, waitLimit, "first round", func() bool { r, _, _, _ := l.Load(); return r == tc.wantRunning })
 			cancel()
 			if err := <-errc; err != nil {
 				t.Fatal(err)

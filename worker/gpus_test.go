@@ -11,6 +11,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/gpu"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -44,11 +45,11 @@ func TestGPUFaultDrainsOnlyItsEngine(t *testing.T) {
 	if _, err := api.Submit(context.Background(), coordinator.JobSpec{ID: "g", Model: testModel, ProblemsJSONL: problemsJSONL(ps), Samples: 1}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "w1 claims 4 tasks, 2 per engine", func() bool {
+	eventually.True(t, waitLimit, "w1 claims 4 tasks, 2 per engine", func() bool {
 		st := w.Status()
 		return claimsOf(t, env.Conn.Etcd, "w1") == 4 && st.Engines[0].InFlight == 2 && st.Engines[1].InFlight == 2
 	})
-	eventually(t, "the registration maps engines to GPUs", func() bool {
+	eventually.True(t, waitLimit, "the registration maps engines to GPUs", func() bool {
 		gs := registration(t, env, "w1").GPUs
 		return len(gs) == 2 && slices.Equal(gs[0].Engines, []string{c0.BaseURL()}) && slices.Equal(gs[1].Engines, []string{c1.BaseURL()})
 	})
@@ -56,8 +57,8 @@ func TestGPUFaultDrainsOnlyItsEngine(t *testing.T) {
 	if err := gsim.InjectXID(1, 79); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "engine 1 drained", func() bool { return !w.Status().Engines[1].Healthy })
-	eventually(t, "engine 1's tasks handed back", func() bool {
+	eventually.True(t, waitLimit, "engine 1 drained", func() bool { return !w.Status().Engines[1].Healthy })
+	eventually.True(t, waitLimit, "engine 1's tasks handed back", func() bool {
 		return claimsOf(t, env.Conn.Etcd, "w1") == 2 && w.Status().Engines[1].InFlight == 0
 	})
 	st := healthz(t, w)

@@ -11,6 +11,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/gpu"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -64,7 +65,7 @@ func TestFaultHandsBackAndRecovers(t *testing.T) {
 			if _, err := api.Submit(context.Background(), coordinator.JobSpec{ID: "f", Model: testModel, ProblemsJSONL: problemsJSONL(ps), Samples: 1}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "w1 claims 4 tasks", func() bool { return claimsOf(t, env.Conn.Etcd, "w1") == 4 })
+			eventually.True(t, waitLimit, "w1 claims 4 tasks", func() bool { return claimsOf(t, env.Conn.Etcd, "w1") == 4 })
 			if st := healthz(t, w1); st.code != http.StatusOK {
 				t.Fatalf("/healthz before the fault = %d %+v, want 200", st.code, st.Status)
 			}
@@ -72,14 +73,14 @@ func TestFaultHandsBackAndRecovers(t *testing.T) {
 			if err := tc.inject(gsim, held); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "w1 unhealthy", func() bool { return w1.Status().State == worker.StateUnhealthy })
-			eventually(t, "w1 releases its claims", func() bool { return claimsOf(t, env.Conn.Etcd, "w1") == 0 })
+			eventually.True(t, waitLimit, "w1 unhealthy", func() bool { return w1.Status().State == worker.StateUnhealthy })
+			eventually.True(t, waitLimit, "w1 releases its claims", func() bool { return claimsOf(t, env.Conn.Etcd, "w1") == 0 })
 			st := healthz(t, w1)
 			if st.code != http.StatusServiceUnavailable || st.State != worker.StateUnhealthy || len(st.Reasons) == 0 {
 				t.Fatalf("/healthz = %d %+v, want 503 unhealthy with reasons", st.code, st.Status)
 			}
 			t.Logf("reasons: %q", st.Reasons)
-			eventually(t, "registration says unhealthy", func() bool {
+			eventually.True(t, waitLimit, "registration says unhealthy", func() bool {
 				info := registration(t, env, "w1")
 				return info.Health == cluster.HealthUnhealthy && info.Draining && len(info.Reasons) > 0
 			})
@@ -109,8 +110,8 @@ func TestFaultHandsBackAndRecovers(t *testing.T) {
 			if err := tc.clear(gsim, held); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "w1 healthy again", func() bool { return healthz(t, w1).code == http.StatusOK })
-			eventually(t, "registration says healthy", func() bool {
+			eventually.True(t, waitLimit, "w1 healthy again", func() bool { return healthz(t, w1).code == http.StatusOK })
+			eventually.True(t, waitLimit, "registration says healthy", func() bool {
 				info := registration(t, env, "w1")
 				return info.Health == cluster.HealthOK && !info.Draining
 			})
@@ -153,7 +154,7 @@ func TestDrainReportsDraining(t *testing.T) {
 	env := clustertest.Start(t)
 	_, c := startSim(t, testProblems(1), nil)
 	w := startWorker(t, env, "w1", []worker.Engine{worker.NewEngine(c, nil)}, nil)
-	eventually(t, "registered", func() bool { return registration(t, env, "w1").Health == cluster.HealthOK })
+	eventually.True(t, waitLimit, "registered", func() bool { return registration(t, env, "w1").Health == cluster.HealthOK })
 	if err := w.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
@@ -63,7 +64,7 @@ func startCoordinator(t *testing.T, env *clustertest.Env, dir string) *coordinat
 			t.Errorf("coordinator Run: %v", err)
 		}
 	})
-	eventually(t, "coordinator leads", c.IsLeader)
+	eventually.True(t, waitLimit, "coordinator leads", c.IsLeader)
 	cl, err := coordinator.NewClient(srv.URL, srv.Client())
 	if err != nil {
 		t.Fatal(err)
@@ -152,23 +153,6 @@ func checkExactlyOnce(t *testing.T, dir, job string, ps []trajectory.Problem, k 
 		t.Fatalf("exactly-once broken: submitted %d, lost %d, duplicated %d, dead-lettered %d", len(ps)*k, lost, dup, dead)
 	}
 	return got
-}
-
-// eventually polls cond with a deadline, for state that has no event to
-// watch (a worker's status, a metric).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("never: %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 // gateEngine holds every request until open is closed (or the request's

@@ -20,6 +20,7 @@ import (
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/gpu"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -82,7 +83,7 @@ func scrape(t *testing.T, h http.Handler) string {
 func TestMetricsServesFleetAndGPUSeries(t *testing.T) {
 	f := startMetricsFleet(t, "")
 	var body string
-	eventually(t, "every fleet series on /metrics", func() bool {
+	eventually.True(t, waitLimit, "every fleet series on /metrics", func() bool {
 		body = scrape(t, f.w.Handler())
 		for _, name := range fleetSeries {
 			if !strings.Contains(body, "\n"+name) {
@@ -174,7 +175,7 @@ func TestRealPrometheusScrapesWorker(t *testing.T) {
 	}
 	f := startMetricsFleet(t, "127.0.0.1:0")
 	var target string
-	eventually(t, "worker advertises its metrics url", func() bool {
+	eventually.True(t, waitLimit, "worker advertises its metrics url", func() bool {
 		u := f.w.MetricsURL()
 		if u == "" {
 			return false
@@ -189,7 +190,7 @@ func TestRealPrometheusScrapesWorker(t *testing.T) {
 		{`DCGM_FI_DEV_GPU_UTIL{Hostname="node-a",gpu="1"}`, "UUID"},
 	} {
 		var last string
-		eventually(t, "Prometheus stores "+q.query, func() bool {
+		eventually.True(t, waitLimit, "Prometheus stores "+q.query, func() bool {
 			series, raw, err := queryPrometheus(addr, q.query)
 			last = fmt.Sprintf("%s (err %v)", raw, err)
 			return len(series) > 0 && series[0].Metric[q.label] != ""

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -66,12 +67,12 @@ func TestRunReRegistersAfterLeaseLoss(t *testing.T) {
 	env := clustertest.Start(t)
 	stop := runWorker(t, env, runConfig(t, "w1"))
 	var first clientv3.LeaseID
-	eventually(t, "registered", func() bool { first = registrationLease(t, env, "w1"); return first != 0 })
+	eventually.True(t, waitLimit, "registered", func() bool { first = registrationLease(t, env, "w1"); return first != 0 })
 	if _, err := env.Conn.Etcd.Revoke(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
 	var second clientv3.LeaseID
-	eventually(t, "registered again under a new lease", func() bool {
+	eventually.True(t, waitLimit, "registered again under a new lease", func() bool {
 		second = registrationLease(t, env, "w1")
 		return second != 0 && second != first
 	})
@@ -96,7 +97,7 @@ func TestRunWaitsForStreams(t *testing.T) {
 	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "registered once the streams exist", func() bool { return registrationLease(t, env, "w1") != 0 })
+	eventually.True(t, waitLimit, "registered once the streams exist", func() bool { return registrationLease(t, env, "w1") != 0 })
 }
 
 // TestRunStopsWhileWaitingForStreams: a ctx that ends while the worker

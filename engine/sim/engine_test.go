@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // fakeClock advances only when the scheduler waits, by exactly the wait.
@@ -90,7 +92,7 @@ func TestCancelFreesSequence(t *testing.T) {
 		t.Fatalf("running = %v, want 1", got)
 	}
 	cancel()
-	eventually(t, "running to drop to 0", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 0 })
+	eventually.True(t, 10*time.Second, "running to drop to 0", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 0 })
 	if got := metricValue(t, url, "vllm:kv_cache_usage_perc"); got != 0 {
 		t.Fatalf("kv usage after cancel = %v, want 0", got)
 	}
@@ -163,7 +165,7 @@ func TestFaults(t *testing.T) {
 		if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Logf("read error: %v", err) // chunked stream cut short
 		}
-		eventually(t, "running 0", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 0 })
+		eventually.True(t, 10*time.Second, "running 0", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 0 })
 	})
 	t.Run("queue full", func(t *testing.T) {
 		cfg := testConfig()
@@ -173,10 +175,10 @@ func TestFaults(t *testing.T) {
 		long := map[string]any{"model": "sim-test", "prompt": "hi", "max_tokens": 4000, "ignore_eos": true, "stream": true}
 		r1 := post(t, t.Context(), url, long)
 		defer r1.Body.Close()
-		eventually(t, "one running", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 1 })
+		eventually.True(t, 10*time.Second, "one running", func() bool { return metricValue(t, url, "vllm:num_requests_running") == 1 })
 		r2 := post(t, t.Context(), url, long)
 		defer r2.Body.Close()
-		eventually(t, "one waiting", func() bool { return metricValue(t, url, "vllm:num_requests_waiting") == 1 })
+		eventually.True(t, 10*time.Second, "one waiting", func() bool { return metricValue(t, url, "vllm:num_requests_waiting") == 1 })
 		r3 := post(t, t.Context(), url, long)
 		defer r3.Body.Close()
 		if r3.StatusCode != http.StatusServiceUnavailable {

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -149,20 +148,4 @@ func metricValue(t *testing.T, url, name string) float64 {
 	}
 	t.Fatalf("metric %s not found in:\n%s", name, raw)
 	return 0
-}
-
-// eventually polls cond until it holds or the deadline passes; it waits on a
-// ticker, never a bare sleep.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }

@@ -115,18 +115,3 @@ func newManager(t *testing.T, specs []PluginConfig, opts ...Option) *Manager {
 	t.Cleanup(func() { _ = m.Close() })
 	return m
 }
-
-// waitFor polls cond until it holds or the deadline passes. It waits on a
-// ticker for an observable event, never a fixed sleep.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}

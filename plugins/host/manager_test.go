@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
@@ -90,7 +91,7 @@ func TestManagerRestartsKilledPlugin(t *testing.T) {
 				t.Fatalf("kill plugin %d: %v", pid, err)
 			}
 			var info PluginInfo
-			waitFor(t, 20*time.Second, "restart", func() bool {
+			eventually.True(t, 20*time.Second, "restart", func() bool {
 				info = m.List(ctx)[0]
 				return info.Healthy && info.Restarts >= 1 && info.PID != pid
 			})

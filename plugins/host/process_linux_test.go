@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
 // TestHostKilledLeavesNoPlugin SIGKILLs a host process that runs a plugin and
@@ -49,7 +51,7 @@ func TestHostKilledLeavesNoPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = host.Wait()
-	waitFor(t, 10*time.Second, "plugin process group to exit", func() bool {
+	eventually.True(t, 10*time.Second, "plugin process group to exit", func() bool {
 		return len(groupMembers(pid)) == 0
 	})
 }
