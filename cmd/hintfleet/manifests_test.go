@@ -40,6 +40,9 @@ type rendered struct {
 	services   []corev1.Service
 	configMaps map[string]corev1.ConfigMap
 	monitors   []serviceMonitor
+	// certSecrets are the Secrets cert-manager Certificates write: their
+	// keys are tls.crt, tls.key and ca.crt, nothing else.
+	certSecrets map[string]bool
 }
 
 type podTemplate struct {
@@ -89,7 +92,7 @@ func renderOverlays(t *testing.T) []rendered {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := rendered{overlay: o, configMaps: map[string]corev1.ConfigMap{}}
+		r := rendered{overlay: o, configMaps: map[string]corev1.ConfigMap{}, certSecrets: map[string]bool{}}
 		for _, doc := range strings.Split(string(text), "\n---\n") {
 			y := []byte(doc)
 			var res struct {
@@ -128,6 +131,14 @@ func renderOverlays(t *testing.T) []rendered {
 				var c corev1.ConfigMap
 				decode(&c)
 				r.configMaps[c.Name] = c
+			case "Certificate":
+				var c struct {
+					Spec struct {
+						SecretName string `json:"secretName"`
+					} `json:"spec"`
+				}
+				decode(&c)
+				r.certSecrets[c.Spec.SecretName] = true
 			case "ServiceMonitor":
 				var sm serviceMonitor
 				decode(&sm)
@@ -359,6 +370,12 @@ func TestManifestsRunTheBinary(t *testing.T) {
 						mounted[m.Name] = true
 						if !slices.ContainsFunc(p.reads, func(f string) bool { return strings.HasPrefix(f, m.MountPath+"/") }) {
 							t.Errorf("%s: mounts secret %s at %s, but reads nothing there (reads %v)", where, vol.Secret.SecretName, m.MountPath, p.reads)
+						}
+						for _, f := range p.reads {
+							key, ok := strings.CutPrefix(f, m.MountPath+"/")
+							if ok && r.certSecrets[vol.Secret.SecretName] && !slices.Contains([]string{"tls.crt", "tls.key", "ca.crt"}, key) {
+								t.Errorf("%s: reads %s, but certificate secret %s holds only tls.crt, tls.key and ca.crt", where, f, vol.Secret.SecretName)
+							}
 						}
 					}
 					for _, e := range c.Env {
