@@ -38,21 +38,11 @@ func newSimEngineCmd() *cobra.Command {
 			}
 			cfg.Dialect = d
 			cfg.StepBase, cfg.StepPerSeq, cfg.PrefillPerToken, cfg.Faults.SpikeDuration = stepBase, stepSeq, prefill, spikeDur
-			for _, p := range problems {
-				var (
-					ps  []trajectory.Problem
-					err error
-				)
-				if trajectory.IsDatasetName(p) {
-					ps, err = trajectory.LoadDataset(p, datasetsDir)
-				} else {
-					ps, err = trajectory.LoadFile(p)
-				}
-				if err != nil {
-					return fmt.Errorf("sim-engine: problems %s: %w", p, err)
-				}
-				cfg.Problems = append(cfg.Problems, ps...)
+			ps, err := trajectory.Sources{Datasets: problems, Dir: datasetsDir}.Load()
+			if err != nil {
+				return fmt.Errorf("sim-engine: %w", err)
 			}
+			cfg.Problems = ps
 			srv, err := sim.New(cfg)
 			if err != nil {
 				return fmt.Errorf("sim-engine: %w", err)
