@@ -15,8 +15,9 @@ import (
 // here; it is the count of the worker's claims, which etcd already holds.
 //
 // The fields after Draining are for operators (`hintfleet status`, `top`,
-// GET /v1/workers): the worker rewrites them when they change, at most every
-// few seconds, so they are recent but not exact.
+// GET /v1/workers): the worker rewrites them when they change, health at
+// once and the load figures (InFlight, Limit, TokensPerSec, GPU readings)
+// at most every 30 s, so they are recent but not exact.
 type WorkerInfo struct {
 	ID       string   `json:"id"`
 	Pool     string   `json:"pool"`

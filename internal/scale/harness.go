@@ -76,6 +76,9 @@ type Result struct {
 	EtcdDBBytes, EtcdKeys               int64
 	KeysAfterJob                        int64
 	LeftKeys                            []string // the first few of them
+	// Teardown is why the job's end could not be measured (KeysAfterJob
+	// is -1 then); the window's figures stand.
+	Teardown error
 	TasksDone                           int
 	// NATS: messages and bytes into and out of the server per second.
 	NATSInMsgsPerSec, NATSOutMsgsPerSec   float64
@@ -203,18 +206,23 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 
 	// The job ends (cancelled: it was sized to outlast the run), the
 	// workers stop, and what the job leaves in etcd is counted.
-	for try := 0; ; try++ {
+	for deadline := time.Now().Add(2 * time.Minute); ; {
 		// A cancel purges the job's queued tasks and deletes its keys; on a
-		// loaded machine it can outlast the API's deadline. It is
-		// idempotent.
+		// loaded machine it can outlast the API's deadline, or meet a
+		// leadership change (503). It is idempotent.
 		_, err := api.Cancel(ctx, job)
 		if err == nil {
 			break
 		}
-		if try == 4 {
-			return res, fmt.Errorf("scale: cancel: %w", err)
+		if time.Now().After(deadline) {
+			res.KeysAfterJob = -1
+			res.Teardown = fmt.Errorf("scale: cancel: %w", err)
+			return res, nil
 		}
 		o.Log.Warn("cancel", "err", err)
+		if err := sleep(ctx, time.Second); err != nil {
+			return res, err
+		}
 	}
 	stopWorkers()
 	wg.Wait()

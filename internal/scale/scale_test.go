@@ -140,7 +140,7 @@ func TestScale(t *testing.T) {
 		rs = append(rs, res)
 		fmt.Println(header)
 		fmt.Println(row(res))
-		fmt.Printf("# N=%d: dispatches %d; keys left after the job: %v\n", n, res.Dispatches, res.LeftKeys)
+		fmt.Printf("# N=%d: dispatches %d; keys left after the job: %v; teardown: %v\n", n, res.Dispatches, res.LeftKeys, res.Teardown)
 	}
 	fmt.Println(header)
 	for _, r := range rs {
