@@ -52,10 +52,6 @@ func (i Info) Room(promptTokens int) int {
 	return max(i.ContextLen-promptTokens-i.Slack, 0)
 }
 
-// truncates says whether the engine runs a request past its context until
-// the context is full, finishing "length", instead of refusing it.
-func (d Dialect) truncates() bool { return d == DialectLlamaCpp || d == DialectTGI }
-
 // reportsStop says whether the engine names the stop string that ended a
 // completion; where it does not, the client matches stop strings itself.
 func (d Dialect) reportsStop() bool { return d != DialectLlamaCpp && d != DialectTGI }

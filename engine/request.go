@@ -120,7 +120,10 @@ type Choice struct {
 	FinishReason string `json:"finish_reason"`
 	// StopReason is vLLM's stop_reason: the matched stop string, the stop
 	// token id (a float64 after JSON decoding), or nil for EOS or length.
+	// SGLang's matched_stop is read into it.
 	StopReason any `json:"stop_reason"`
+	// MatchedStop is SGLang's name for StopReason, as sent.
+	MatchedStop any `json:"matched_stop,omitempty"`
 }
 
 // Completion is a non-streamed reply.
@@ -156,17 +159,27 @@ func (c *Client) Complete(ctx context.Context, req CompletionRequest) (*Completi
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
 	if err != nil {
-		return nil, fmt.Errorf("engine: complete: read reply: %w", err)
+		return nil, fmt.Errorf("engine %s: complete: read reply: %w", c.BaseURL(), err)
 	}
 	var out Completion
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("engine: complete: decode reply: %w", err)
+		return nil, c.protocolErr("/v1/completions", "a reply that is not JSON", raw, err)
 	}
 	if len(out.Choices) == 0 {
 		if se := decodeStatusError(resp.StatusCode, raw); se.Message != "" {
 			return nil, fmt.Errorf("engine: complete: %w", se)
 		}
-		return nil, fmt.Errorf("engine: complete: %w", ErrNoChoices)
+		return nil, fmt.Errorf("engine %s: complete: %w", c.BaseURL(), ErrNoChoices)
+	}
+	if u := out.Usage; u.PromptTokens < 0 || u.CompletionTokens < 0 || u.TotalTokens < 0 {
+		return nil, c.protocolErr("/v1/completions", "a negative token count", raw, nil)
+	}
+	for i := range out.Choices {
+		ch := &out.Choices[i]
+		ch.FinishReason = normFinish(ch.FinishReason)
+		if ch.StopReason == nil {
+			ch.StopReason = ch.MatchedStop
+		}
 	}
 	return &out, nil
 }

@@ -440,3 +440,37 @@ func BenchmarkEngineConformance(b *testing.B) {
 		fmt.Printf("BENCH engine_conformance_cells %d cells\n", cells)
 	}
 }
+
+// TestEngineDownFailsForRetry: an engine that answers 503 (its /health
+// down, restarting) past the client's retries fails the run with ErrEngine
+// and the engine's answer in the trajectory, which the worker hands back
+// for a retry; a garbage answer does the same with a ProtocolError naming
+// the engine, after the text so far, which the trajectory keeps.
+func TestEngineDownFailsForRetry(t *testing.T) {
+	problems := loadProblems(t, "gsm8k", 1)
+	for _, d := range []sim.Dialect{sim.DialectVLLM, sim.DialectLlamaCpp} {
+		t.Run(string(d), func(t *testing.T) {
+			e := confServer(t, d, problems)
+			c := e.client(t)
+			e.srv.SetDown(true)
+			tr, err := hint.Run(t.Context(), infer.NewGenerator(c, nil), nil, problems[0], noHints())
+			var se *engine.StatusError
+			if !errors.Is(err, hint.ErrEngine) || !errors.As(err, &se) || se.StatusCode != http.StatusServiceUnavailable ||
+				tr.FinishReason != trajectory.FinishError || !strings.Contains(tr.Error, "503") {
+				t.Fatalf("down: finish %s, error %q, err %v; want a 503 ErrEngine", tr.FinishReason, tr.Error, err)
+			}
+			e.srv.SetDown(false)
+			var runErr error
+			if ierr := e.inject(sim.InjectNoChoices, 20, func() error {
+				tr, runErr = hint.Run(t.Context(), infer.NewGenerator(c, nil), nil, problems[0], noHints())
+				return nil
+			}); ierr != nil {
+				t.Fatal(ierr)
+			}
+			var pe *engine.ProtocolError
+			if !errors.Is(runErr, hint.ErrEngine) || !errors.As(runErr, &pe) || !strings.Contains(tr.Error, e.url) || tr.Text == "" {
+				t.Fatalf("garbage: text %q, error %q, err %v; want a ProtocolError naming %s after the text so far", tr.Text, tr.Error, runErr, e.url)
+			}
+		})
+	}
+}

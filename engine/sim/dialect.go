@@ -150,15 +150,6 @@ func (d Dialect) vllmLike() bool { return d == DialectVLLM || d == DialectVLLM09
 // refusing it.
 func (d Dialect) truncates() bool { return d == DialectLlamaCpp || d == DialectTGI }
 
-// slack is how many tokens of the context the engine keeps free: llama.cpp
-// stops one short of n_ctx, SGLang refuses prompt+max_tokens equal to it.
-func (d Dialect) slack() int {
-	if d == DialectLlamaCpp || d == DialectSGLang {
-		return 1
-	}
-	return 0
-}
-
 // tgiChunk is TGI's cap on max_new_tokens in its length check
 // (DEFAULT_GENERATION_LENGTH in router/src/validation.rs).
 const tgiChunk = 1024

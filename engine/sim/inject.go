@@ -203,9 +203,14 @@ func (s *Server) injectStream(w http.ResponseWriter, a admitted, seq *sequence, 
 		s.engine.abort(seq)
 		dropConnection()
 	case InjectNonJSON:
-		raw([]byte(`{"choices":[{"index":0,"text":` + "\x00garbage"))
+		if p.delta == "" || send(c) {
+			raw([]byte(`{"choices":[{"index":0,"text":` + "\x00garbage"))
+		}
 		return true
 	case InjectNoChoices:
+		if p.delta != "" && !send(c) {
+			return true
+		}
 		raw(fmt.Appendf(nil, `{"id":%q,"object":"text_completion","created":%d,"model":%q}`, seq.id, a.created, s.cfg.Model))
 		return true
 	case InjectNegativeUsage:
