@@ -21,14 +21,15 @@ var names = map[string]int{"math500": 500, "aime24": 30, "aime25": 30, "amc23": 
 // TestPlainCloneRunsDemo clones this repository's committed HEAD into a
 // temporary folder (so it sees what `git clone` gives, not the working
 // tree), clears every HINTFLEET_* variable, runs `make build` there, has
-// the built binary resolve every named dataset, and runs the demo's first
-// stage (scripts/demo-infer.sh: the simulated engine, a plain and a hinted
-// infer run) on 2 problems per dataset; afterwards `git status` must be
-// clean. Nothing above the clone holds datasets, so a lookup outside the
+// the built binary resolve every named dataset, and runs the demo as `make
+// demo` does (scripts/demo.sh), kept small: Hint-infer plain and hinted on
+// 2 problems per dataset, then the fleet (`hintfleet up`, one worker) on a
+// job of 2 problems × 1 sample. Afterwards `git status` must be clean.
+// Nothing above the clone holds datasets, so a lookup outside the
 // repository cannot succeed.
 func TestPlainCloneRunsDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary in a fresh clone (tens of seconds)")
+		t.Skip("builds the binary in a fresh clone and runs the demo (tens of seconds)")
 	}
 	for _, p := range []string{"/usr/bin/bwrap", "/usr/bin/python3"} {
 		if _, err := os.Stat(p); err != nil {
@@ -83,18 +84,21 @@ func TestPlainCloneRunsDemo(t *testing.T) {
 		}
 	}
 
-	// The demo's first stage, as `make demo` runs it, kept small.
+	// The demo, as `make demo` runs it after deps and build, kept small.
 	out := filepath.Join(tmp, "demo")
-	demoEnv := slices.Concat(env, []string{"OUT=" + out, "N=2"})
-	run(t, ctx, demoEnv, clone, "./scripts/demo-infer.sh")
+	demoEnv := slices.Concat(env, []string{"OUT=" + out, "N=2", "K=1", "WORKERS=1"})
+	story := run(t, ctx, demoEnv, clone, "./scripts/demo.sh")
 	for _, label := range []string{"plain", "hints"} {
-		data, err := os.ReadFile(filepath.Join(out, label+".jsonl"))
+		data, err := os.ReadFile(filepath.Join(out, "infer", label+".jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := bytes.Count(data, []byte("\n")); n != 4 {
 			t.Errorf("%s run wrote %d trajectories, want 4 (2 MATH500 + 2 GSM8K)", label, n)
 		}
+	}
+	if !strings.Contains(story, "Exactly once: 2 tasks submitted, 2 trajectories written") {
+		t.Errorf("the fleet part did not write its 2 tasks exactly once:\n%s", story)
 	}
 
 	// Building and running leaves the clone as it was: whatever they
