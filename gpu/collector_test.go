@@ -9,14 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hintfleet/hintfleet/internal/eventually"
+	"github.com/hintfleet/hintfleet/internal/golden"
 )
 
 // goldenFixture is a deterministic two-GPU node: GPU 0 serves at a quarter
@@ -58,29 +57,12 @@ func scrape(t *testing.T, h http.Handler) []byte {
 	return rec.Body.Bytes()
 }
 
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden (rerun with -update and review the diff)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
 func TestMetricsGolden(t *testing.T) {
 	exp, err := NewExporter(goldenFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "metrics.golden", scrape(t, exp.Handler()))
+	golden.Check(t, "metrics.golden", scrape(t, exp.Handler()))
 }
 
 // dcgmLint are promtool's complaints about names dcgm-exporter chose and
@@ -132,7 +114,7 @@ func TestListDevicesGolden(t *testing.T) {
 	if err := ListDevices(context.Background(), &buf, c.backend, DefaultThresholds()); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "list.golden", buf.Bytes())
+	golden.Check(t, "list.golden", buf.Bytes())
 
 	buf.Reset()
 	empty, err := Open(context.Background(), Options{})

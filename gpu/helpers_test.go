@@ -4,7 +4,6 @@ package gpu
 
 import (
 	"context"
-	"flag"
 	"net"
 	"sync"
 	"testing"
@@ -12,8 +11,6 @@ import (
 )
 
 var netListenConfig net.ListenConfig
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // fakeClock is the simulator's clock in tests: time moves only on Advance,
 // so lagged values are exact.

@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/golden"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
 	mathProblem = trajectory.Problem{ID: "p1", Dataset: "toy", Kind: trajectory.KindMath, Question: "What is 2+3?", Answer: "5"}
@@ -197,9 +193,9 @@ func mustLibrary(src string) *Library {
 	return l
 }
 
-// golden is what a golden file holds: the trajectory and what the engine
+// goldenRun is what a golden file holds: the trajectory and what the engine
 // and the tool were asked.
-type golden struct {
+type goldenRun struct {
 	Trajectory trajectory.Trajectory `json:"trajectory"`
 	Requests   []goldenReq           `json:"requests"`
 	ToolCalls  []string              `json:"tool_calls"`
@@ -238,7 +234,7 @@ func TestRunGolden(t *testing.T) {
 			if tr.Requests != len(gen.reqs) {
 				t.Errorf("requests = %d, engine saw %d", tr.Requests, len(gen.reqs))
 			}
-			g := golden{Trajectory: tr, ToolCalls: tool.calls}
+			g := goldenRun{Trajectory: tr, ToolCalls: tool.calls}
 			if err != nil {
 				g.Err = err.Error()
 			}
@@ -252,7 +248,7 @@ func TestRunGolden(t *testing.T) {
 				}
 				g.Requests = append(g.Requests, goldenReq{TextTail: lastN(tail, 48), MaxTokens: r.MaxTokens, Stop: r.Stop})
 			}
-			compareGolden(t, filepath.Join("testdata", c.name+".json"), g)
+			golden.Check(t, c.name+".json", goldenJSON(t, g))
 		})
 	}
 }
@@ -264,27 +260,16 @@ func lastN(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-func compareGolden(t *testing.T, path string, v any) {
+// goldenJSON is v as the golden files hold it: indented, with <|im_end|>
+// kept readable in the diff.
+func goldenJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep <|im_end|> readable in the diff
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	got := b.Bytes()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./hint/ -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
-	}
+	return b.Bytes()
 }

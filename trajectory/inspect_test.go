@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hintfleet/hintfleet/internal/golden"
 )
 
 func TestInspectGolden(t *testing.T) {
@@ -17,7 +19,7 @@ func TestInspectGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "inspect_bad.golden.json", append(out, '\n'))
+	golden.Check(t, "inspect_bad.golden.json", append(out, '\n'))
 }
 
 func TestInspectUnknownFormatKeepsCounting(t *testing.T) {

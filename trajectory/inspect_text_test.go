@@ -5,6 +5,8 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/hintfleet/hintfleet/internal/golden"
 )
 
 // TestInspectionWriteTextGolden: the text report of a file with bad lines
@@ -18,5 +20,5 @@ func TestInspectionWriteTextGolden(t *testing.T) {
 	if err := in.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "inspect_bad.golden.txt", b.Bytes())
+	golden.Check(t, "inspect_bad.golden.txt", b.Bytes())
 }

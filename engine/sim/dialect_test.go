@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hintfleet/hintfleet/internal/golden"
 )
 
 // TestDialectGoldens records, per dialect, what crosses the wire for each
@@ -34,7 +36,7 @@ func TestDialectGoldens(t *testing.T) {
 				}
 				raw, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				golden(t, dir+name, normaliseDialect(resp.StatusCode, string(raw)))
+				golden.Check(t, dir+name, []byte(normaliseDialect(resp.StatusCode, string(raw))))
 			}
 			postTo := func(name, path string, body any) {
 				raw, _ := json.Marshal(body)
@@ -44,7 +46,7 @@ func TestDialectGoldens(t *testing.T) {
 				}
 				out, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				golden(t, dir+name, normaliseDialect(resp.StatusCode, string(out)))
+				golden.Check(t, dir+name, []byte(normaliseDialect(resp.StatusCode, string(out))))
 			}
 			get("models.json", "/v1/models")
 			switch d {

@@ -5,18 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // testConfig is a fast engine: 1000x real time.
 func testConfig() Config {
@@ -108,23 +103,6 @@ var (
 func normalise(s string) string {
 	s = idRE.ReplaceAllString(s, "cmpl-ID")
 	return createdRE.ReplaceAllString(s, `"created":0`)
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update): %v", err)
-	}
-	if got != string(want) {
-		t.Fatalf("%s differs from golden:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
 }
 
 // metricValue scrapes one series from /metrics.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hintfleet/hintfleet/internal/golden"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -42,7 +43,7 @@ func TestCompletionsGolden(t *testing.T) {
 			}
 			if !tt.stream {
 				raw, _ := io.ReadAll(resp.Body)
-				golden(t, tt.name, normalise(string(raw))+"\n")
+				golden.Check(t, tt.name, []byte(normalise(string(raw))+"\n"))
 				return
 			}
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
@@ -75,7 +76,7 @@ func TestCompletionsGolden(t *testing.T) {
 				// reader merged; the text above holds all of it.
 				tail = append(tail, textRE.ReplaceAllString(normalise(ev), `"text":"..."`))
 			}
-			golden(t, tt.name, "text: "+text.String()+"\n"+strings.Join(tail, "\n")+"\n")
+			golden.Check(t, tt.name, []byte("text: "+text.String()+"\n"+strings.Join(tail, "\n")+"\n"))
 		})
 	}
 }
@@ -114,7 +115,7 @@ func TestCompletionErrors(t *testing.T) {
 				t.Fatalf("error body %s (%v)", raw, err)
 			}
 			if tt.golden != "" {
-				golden(t, tt.golden, string(raw)+"\n")
+				golden.Check(t, tt.golden, []byte(string(raw)+"\n"))
 			}
 		})
 	}
@@ -128,7 +129,7 @@ func TestModelsHealthMetrics(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	golden(t, "models.json", normalise(string(raw))+"\n")
+	golden.Check(t, "models.json", []byte(normalise(string(raw))+"\n"))
 
 	resp, err = http.Get(url + "/health")
 	if err != nil {
