@@ -124,3 +124,36 @@ func resolveOne(sel string, infos []Info) ([]Ref, error) {
 	}
 	return nil, fmt.Errorf("gpu %q: %w (this node has %d)", sel, ErrUnknownDevice, len(infos))
 }
+
+// EngineDeviceLists gives each of n engines its device list: lists[i]
+// parsed for engine i when lists are given (one per engine, in order),
+// else visible (a CUDA_VISIBLE_DEVICES value) for every engine, else none
+// (nil: every engine may use every GPU). Errors say which list is bad.
+func EngineDeviceLists(lists []string, n int, visible string) ([][]string, error) {
+	if len(lists) == 0 {
+		if strings.TrimSpace(visible) == "" {
+			return nil, nil
+		}
+		list, err := ParseDeviceList(visible)
+		if err != nil {
+			return nil, fmt.Errorf("CUDA_VISIBLE_DEVICES: %w", err)
+		}
+		out := make([][]string, n)
+		for i := range out {
+			out[i] = list
+		}
+		return out, nil
+	}
+	if len(lists) != n {
+		return nil, fmt.Errorf("%d device lists for %d engines: give one list per engine, in order", len(lists), n)
+	}
+	out := make([][]string, n)
+	for i, s := range lists {
+		list, err := ParseDeviceList(s)
+		if err != nil {
+			return nil, fmt.Errorf("device list %d %q: %w", i+1, s, err)
+		}
+		out[i] = list
+	}
+	return out, nil
+}

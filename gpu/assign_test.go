@@ -82,3 +82,38 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Ref strings = %q", s)
 	}
 }
+
+func TestEngineDeviceLists(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lists   []string
+		n       int
+		visible string
+		want    [][]string
+		bad     bool
+	}{
+		{name: "one list per engine", lists: []string{"0,1", "GPU-x"}, n: 2, want: [][]string{{"0", "1"}, {"GPU-x"}}},
+		{name: "visible for every engine", n: 2, visible: "2,3", want: [][]string{{"2", "3"}, {"2", "3"}}},
+		{name: "lists over visible", lists: []string{"1"}, n: 1, visible: "2", want: [][]string{{"1"}}},
+		{name: "none", n: 3, want: nil},
+		{name: "count mismatch", lists: []string{"0"}, n: 2, bad: true},
+		{name: "bad entry", lists: []string{"0,,1"}, n: 1, bad: true},
+		{name: "bad visible", n: 1, visible: "0,,1", bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := EngineDeviceLists(tc.lists, tc.n, tc.visible)
+			if tc.bad {
+				if err == nil {
+					t.Errorf("EngineDeviceLists = %v, want an error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got, tc.want, slices.Equal[[]string]) || (got == nil) != (tc.want == nil) {
+				t.Errorf("EngineDeviceLists = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,9 +23,6 @@ import (
 	"github.com/hintfleet/hintfleet/plugins/host"
 	"github.com/hintfleet/hintfleet/worker"
 )
-
-// Timing of the fleet processes' own waits.
-const ()
 
 // coordFlags are the coordinator's knobs shared by up and coordinator.
 type coordFlags struct {
@@ -58,7 +54,7 @@ func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger)
 	}
 	adv := f.advertise
 	if adv == "" {
-		adv = advertiseURL(ln.Addr().(*net.TCPAddr))
+		adv = coordinator.AdvertiseURL(ln.Addr())
 	}
 	c, err := coordinator.New(conn, coordinator.Config{
 		DataDir: dataDir, Advertise: adv, DatasetsDir: f.datasetsDir,
@@ -70,18 +66,6 @@ func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger)
 		return nil, nil, err
 	}
 	return c, ln, nil
-}
-
-// advertiseURL names a bound address as others reach it: an unspecified
-// host (":8700", "0.0.0.0") becomes the host name.
-func advertiseURL(a *net.TCPAddr) string {
-	host := a.IP.String()
-	if a.IP.IsUnspecified() {
-		if h, err := os.Hostname(); err == nil {
-			host = h
-		}
-	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
 }
 
 // workerFlags say what a worker runs on: engines, model, concurrency, lease
@@ -142,33 +126,11 @@ type workerKit struct {
 // $CUDA_VISIBLE_DEVICES for every engine: the worker started with the
 // engine's own setting (a shared systemd EnvironmentFile, say).
 func (f *workerFlags) gpuLists() ([][]string, error) {
-	if len(f.engineGPUs) == 0 {
-		env := os.Getenv("CUDA_VISIBLE_DEVICES")
-		if strings.TrimSpace(env) == "" {
-			return nil, nil
-		}
-		list, err := gpu.ParseDeviceList(env)
-		if err != nil {
-			return nil, fmt.Errorf("$CUDA_VISIBLE_DEVICES: %w", err)
-		}
-		out := make([][]string, len(f.engines))
-		for i := range out {
-			out[i] = list
-		}
-		return out, nil
+	lists, err := gpu.EngineDeviceLists(f.engineGPUs, len(f.engines), os.Getenv("CUDA_VISIBLE_DEVICES"))
+	if err != nil {
+		return nil, fmt.Errorf("--engine-gpus: %w", err)
 	}
-	if len(f.engineGPUs) != len(f.engines) {
-		return nil, fmt.Errorf("--engine-gpus given %d times for %d --engine: give one list per engine, in order", len(f.engineGPUs), len(f.engines))
-	}
-	out := make([][]string, len(f.engineGPUs))
-	for i, s := range f.engineGPUs {
-		list, err := gpu.ParseDeviceList(s)
-		if err != nil {
-			return nil, fmt.Errorf("--engine-gpus %q (engine %s): %w", s, f.engines[i], err)
-		}
-		out[i] = list
-	}
-	return out, nil
+	return lists, nil
 }
 
 // setup dials the engines (asking each for its model when --model is not
@@ -360,7 +322,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 				if err != nil {
 					return err
 				}
-				ep.API = advertiseURL(ln.Addr().(*net.TCPAddr))
+				ep.API = coordinator.AdvertiseURL(ln.Addr())
 				fl.svc = append(fl.svc, c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) })
 			}
 			if kit != nil {
@@ -442,7 +404,7 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			if err != nil {
 				return err
 			}
-			log.Info("coordinator replica up", "api", advertiseURL(ln.Addr().(*net.TCPAddr)))
+			log.Info("coordinator replica up", "api", coordinator.AdvertiseURL(ln.Addr()))
 			fl := fleet{svc: []func(context.Context) error{
 				c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) },
 			}}

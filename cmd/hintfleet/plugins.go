@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,34 +29,7 @@ func (f *pluginFlags) register(cmd *cobra.Command) {
 }
 
 // specs resolves the flags to a plugin list.
-func (f *pluginFlags) specs() ([]host.PluginConfig, error) {
-	if f.config != "" {
-		return host.LoadConfigFile(f.config)
-	}
-	dir := f.dir
-	if dir == "" {
-		dir = defaultPluginDir()
-	}
-	return host.Discover(dir)
-}
-
-// defaultPluginDir is plugins/ beside the running binary (bin/hintfleet →
-// bin/plugins, where `make plugins` puts them), else ../lib/hintfleet/plugins
-// from it (/usr/bin/hintfleet → /usr/lib/hintfleet/plugins, the image's
-// layout), else ./bin/plugins.
-func defaultPluginDir() string {
-	if exe, err := os.Executable(); err == nil {
-		for _, dir := range []string{
-			filepath.Join(filepath.Dir(exe), "plugins"),
-			filepath.Join(filepath.Dir(exe), "..", "lib", "hintfleet", "plugins"),
-		} {
-			if st, err := os.Stat(dir); err == nil && st.IsDir() {
-				return filepath.Clean(dir)
-			}
-		}
-	}
-	return filepath.Join("bin", "plugins")
-}
+func (f *pluginFlags) specs() ([]host.PluginConfig, error) { return host.Resolve(f.dir, f.config) }
 
 func (f *pluginFlags) options(stderr io.Writer, extra ...host.Option) []host.Option {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
