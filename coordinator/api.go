@@ -3,6 +3,7 @@ package coordinator
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,8 +22,36 @@ import (
 // HeaderLeader names the leader's address on a 503 from a standby.
 const HeaderLeader = "X-Hintfleet-Leader"
 
-// maxSpecBytes bounds a submit body (inline problems included).
-const maxSpecBytes = 512 << 20
+// maxHeaderBytes caps a request's headers.
+const maxHeaderBytes = 64 << 10
+
+// HTTPTimeouts bound how long a client may hold the API's resources. A
+// zero field keeps its default.
+type HTTPTimeouts struct {
+	// ReadHeader: a request's headers (default 10 s).
+	ReadHeader time.Duration
+	// Read: a whole request, body included (default 2 min: 64 MiB at
+	// about 0.5 MiB/s).
+	Read time.Duration
+	// Write: a non-streaming answer (default 1 min). Following a job's
+	// trajectories has no write deadline.
+	Write time.Duration
+	// Idle: a keep-alive connection between requests (default 2 min).
+	Idle time.Duration
+}
+
+// DefaultHTTPTimeouts are the API server's timeouts against slow clients.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: time.Minute, Idle: 2 * time.Minute}
+
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	for _, f := range []struct{ v, dst *time.Duration }{{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle}} {
+		if *f.v > 0 {
+			*f.dst = *f.v
+		}
+	}
+	return d
+}
 
 // followPoll is how often a following trajectory stream looks for new lines.
 const followPoll = 200 * time.Millisecond
@@ -43,27 +72,58 @@ type apiError struct {
 //	GET    /v1/jobs/{id}/dead_letters      the dead-letter JSONL
 //	GET    /v1/workers                     live workers: registration, health, GPUs, claims
 //	GET    /metrics, /healthz
+//
+// With WithAuth, routes need a role: read for the GETs of jobs,
+// trajectories and dead letters (and /metrics unless Auth.MetricsOpen),
+// submit for POST /v1/jobs, admin for DELETE and /v1/workers. /healthz is
+// always open and says only whether the replica is up and leads.
 func (c *Coordinator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/jobs", c.handleSubmit)
-	mux.HandleFunc("GET /v1/jobs", c.handleList)
-	mux.HandleFunc("GET /v1/jobs/{id}", c.handleGet)
-	mux.HandleFunc("DELETE /v1/jobs/{id}", c.handleCancel)
-	mux.HandleFunc("GET /v1/jobs/{id}/trajectories", c.handleFile(TrajectoriesFile))
-	mux.HandleFunc("GET /v1/jobs/{id}/dead_letters", c.handleFile(DeadLettersFile))
-	mux.HandleFunc("GET /v1/workers", c.handleWorkers)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
+	a := c.auth
+	bounded := c.bounded
+	mux.HandleFunc("POST /v1/jobs", a.require(RoleSubmit, bounded(c.handleSubmit)))
+	mux.HandleFunc("GET /v1/jobs", a.require(RoleRead, bounded(c.handleList)))
+	mux.HandleFunc("GET /v1/jobs/{id}", a.require(RoleRead, bounded(c.handleGet)))
+	mux.HandleFunc("DELETE /v1/jobs/{id}", a.require(RoleAdmin, bounded(c.handleCancel)))
+	mux.HandleFunc("GET /v1/jobs/{id}/trajectories", a.require(RoleRead, c.handleFile(TrajectoriesFile)))
+	mux.HandleFunc("GET /v1/jobs/{id}/dead_letters", a.require(RoleRead, c.handleFile(DeadLettersFile)))
+	mux.HandleFunc("GET /v1/workers", a.require(RoleAdmin, bounded(c.handleWorkers)))
+	metrics := promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP
+	if a != nil && !a.metrics {
+		metrics = a.require(RoleRead, metrics)
+	}
+	mux.HandleFunc("GET /metrics", bounded(metrics))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "leader": c.IsLeader()})
 	})
 	return mux
 }
 
-// Serve serves Handler on ln until ctx ends, then shuts down, waiting up to
-// serve.DefaultGrace for requests in flight; long-lived requests (waits,
-// streams) end with ctx.
+// bounded gives a non-streaming route a write deadline; the server itself
+// has none, so that following a job's trajectories can last as long as the
+// job.
+func (c *Coordinator) bounded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.timeouts.withDefaults().Write))
+		h(w, r)
+	}
+}
+
+// Serve serves Handler on ln (over TLS with WithTLS) until ctx ends, then
+// shuts down, waiting up to serve.DefaultGrace for requests in flight;
+// long-lived requests (waits, streams) end with ctx. The server has the
+// HTTPTimeouts against slow clients.
 func (c *Coordinator) Serve(ctx context.Context, ln net.Listener) error {
-	if err := serve.HTTP(ctx, ln, c.Handler(), serve.WithLogger(c.log)); err != nil {
+	if c.tls != nil {
+		cfg := c.tls.Clone()
+		if cfg.MinVersion < tls.VersionTLS12 {
+			cfg.MinVersion = tls.VersionTLS12
+		}
+		ln = tls.NewListener(ln, cfg)
+	}
+	t := c.timeouts.withDefaults()
+	if err := serve.HTTP(ctx, ln, c.Handler(), serve.WithLogger(c.log),
+		serve.WithTimeouts(serve.Timeouts{ReadHeader: t.ReadHeader, Read: t.Read, Idle: t.Idle, MaxHeaderBytes: maxHeaderBytes})); err != nil {
 		return fmt.Errorf("coordinator api: %w", err)
 	}
 	return nil
@@ -74,12 +134,16 @@ func (c *Coordinator) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		c.notLeader(w, r)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSpecBytes))
-	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{err.Error()})
+	if r.ContentLength > c.cfg.MaxBodyBytes {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("%v: body of %d bytes; the cap is %d", ErrTooLarge, r.ContentLength, c.cfg.MaxBodyBytes)})
 		return
 	}
-	spec, err := DecodeSpec(body)
+	spec, err := DecodeSpecFrom(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("%v: body over the cap of %d bytes", ErrTooLarge, mbe.Limit)})
+		return
+	}
 	if err == nil {
 		var j Job
 		j, err = c.Submit(r.Context(), spec)

@@ -38,6 +38,12 @@ func (e *APIError) Unwrap() error {
 		return ErrJobExists
 	case http.StatusServiceUnavailable:
 		return ErrNotLeader
+	case http.StatusUnauthorized:
+		return ErrUnauthenticated
+	case http.StatusForbidden:
+		return ErrForbidden
+	case http.StatusRequestEntityTooLarge:
+		return ErrTooLarge
 	}
 	return nil
 }
@@ -45,21 +51,58 @@ func (e *APIError) Unwrap() error {
 // Client calls the HTTP API of any replica. A write that reaches a standby
 // is retried once at the leader the standby names. The zero HTTP client is
 // not used: pass one, or nil for a private default.
+//
+// For an API with WithAuth, pass WithToken, or an hc whose transport
+// presents a client certificate.
 type Client struct {
-	base string
-	hc   *http.Client
+	base  string
+	hc    *http.Client
+	token string
 }
 
-// NewClient returns a client for base ("http://host:port").
-func NewClient(base string, hc *http.Client) (*Client, error) {
+// ClientOption tunes NewClient.
+type ClientOption func(*Client) error
+
+// WithToken sends token as the bearer credential on every request. It is
+// sent to the base URL and to the leader a standby names, and never
+// logged. Over plain HTTP it crosses the network in the clear: use https
+// (or a loopback address) where that matters.
+func WithToken(token string) ClientOption {
+	return func(c *Client) error {
+		if token == "" || strings.ContainsAny(token, " \t\r\n") {
+			return fmt.Errorf("%w: api token: empty or contains white space", ErrInvalidConfig)
+		}
+		c.token = token
+		return nil
+	}
+}
+
+// NewClient returns a client for base ("http://host:port" or https).
+func NewClient(base string, hc *http.Client, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("%w: coordinator url %q", ErrInvalidConfig, base)
 	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: coordinator url %s: credentials in the URL; use an API token", ErrInvalidConfig, u.Redacted())
+	}
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Client{base: strings.TrimRight(base, "/"), hc: hc}, nil
+	c := &Client{base: strings.TrimRight(base, "/"), hc: hc}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// authorize adds the bearer token, if any.
+func (c *Client) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }
 
 // Submit creates a job. Put inline problems in spec.ProblemsJSONL.
@@ -109,6 +152,7 @@ func (c *Client) stream(ctx context.Context, path string, follow bool) (io.ReadC
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", path, err)
 	}
+	c.authorize(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", path, err)
@@ -147,6 +191,7 @@ func (c *Client) once(ctx context.Context, base, method, path string, body []byt
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	c.authorize(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,13 @@ const (
 	// the requeuer's revision to etcd.
 	persistEvery    = 500 * time.Millisecond
 	campaignBackoff = time.Second
+
+	// DefaultMaxBodyBytes caps a request body: room for ~50k inline
+	// problems, far from what a 2-core coordinator cannot hold.
+	DefaultMaxBodyBytes = 64 << 20
+	// DefaultMaxTasksPerJob caps problems × samples: 10M tasks is 50k problems
+	// at k=200, beyond any run in the paper.
+	DefaultMaxTasksPerJob = 10_000_000
 )
 
 // Config configures a coordinator replica. Replicas of one fleet share
@@ -69,6 +77,20 @@ type Config struct {
 	// subject (default DefaultAffinityBacklog).
 	AffinitySlack   int
 	AffinityBacklog int
+
+	// ProblemsDir is the one directory a job's problems_path may name a
+	// file in (relative to it, with no way out through `..` or symlinks);
+	// empty refuses problems_path, so no file path from the network is
+	// ever opened.
+	ProblemsDir string
+	// MaxBodyBytes caps a request body, enforced while it is read
+	// (default DefaultMaxBodyBytes); MaxProblemsFileBytes caps a file read
+	// through problems_path (default the same).
+	MaxBodyBytes         int64
+	MaxProblemsFileBytes int64
+	// MaxTasksPerJob caps problems × samples of one job (default
+	// DefaultMaxTasksPerJob).
+	MaxTasksPerJob int
 }
 
 // Validate reports every problem with c, joined.
@@ -80,8 +102,11 @@ func (c Config) Validate() error {
 	if c.ElectionTTL != 0 && c.ElectionTTL < time.Second {
 		errs = append(errs, fmt.Errorf("%w: election ttl %v: want >= 1s", ErrInvalidConfig, c.ElectionTTL))
 	}
+	if c.MaxBodyBytes < 0 || c.MaxProblemsFileBytes < 0 {
+		errs = append(errs, fmt.Errorf("%w: max body bytes %d, max problems file bytes %d: want >= 0", ErrInvalidConfig, c.MaxBodyBytes, c.MaxProblemsFileBytes))
+	}
 	for name, v := range map[string]int{"max attempts": c.MaxAttempts, "max outstanding": c.MaxOutstanding,
-		"affinity slack": c.AffinitySlack, "affinity backlog": c.AffinityBacklog} {
+		"affinity slack": c.AffinitySlack, "affinity backlog": c.AffinityBacklog, "max tasks per job": c.MaxTasksPerJob} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%w: %s %d < 0", ErrInvalidConfig, name, v))
 		}
@@ -105,11 +130,60 @@ func (c Config) withDefaults() Config {
 	if c.AffinityBacklog == 0 {
 		c.AffinityBacklog = DefaultAffinityBacklog
 	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxProblemsFileBytes == 0 {
+		c.MaxProblemsFileBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxTasksPerJob == 0 {
+		c.MaxTasksPerJob = DefaultMaxTasksPerJob
+	}
 	return c
 }
 
 // Option tunes New.
 type Option func(*Coordinator) error
+
+// WithAuth requires a credential on every API route but /healthz (and
+// /metrics with Auth.MetricsOpen); see Role for what each route needs.
+// Without it the API is open: for tests and embedding only — the CLI turns
+// it on unless told --insecure.
+func WithAuth(a Auth) Option {
+	return func(c *Coordinator) error {
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		c.auth = newAuthenticator(a)
+		return nil
+	}
+}
+
+// WithTLS serves the API over TLS with cfg (Serve). For client
+// certificates as credentials set cfg.ClientCAs and ClientAuth to
+// tls.VerifyClientCertIfGiven (tokens still work) or
+// RequireAndVerifyClientCert, and map names in Auth.CertRoles.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *Coordinator) error {
+		if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil) {
+			return fmt.Errorf("%w: api tls: no server certificate", ErrInvalidConfig)
+		}
+		c.tls = cfg
+		return nil
+	}
+}
+
+// WithHTTPTimeouts replaces the API server's timeouts against slow
+// clients (DefaultHTTPTimeouts); a zero field keeps its default.
+func WithHTTPTimeouts(t HTTPTimeouts) Option {
+	return func(c *Coordinator) error {
+		if t.ReadHeader < 0 || t.Read < 0 || t.Write < 0 || t.Idle < 0 {
+			return fmt.Errorf("%w: http timeouts: negative", ErrInvalidConfig)
+		}
+		c.timeouts = t
+		return nil
+	}
+}
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
@@ -127,13 +201,16 @@ func WithLogger(l *slog.Logger) Option {
 // workers and serves writes; Handler serves the HTTP API on every replica.
 // Methods are safe for concurrent use.
 type Coordinator struct {
-	conn    *cluster.Conn
-	cfg     Config
-	log     *slog.Logger
-	js      jetstream.JetStream // own instance: async publish window
-	metrics *metrics
-	stack   *scheduler.Stack // placement, with Config.Affinity
-	swept   chan struct{}    // pokes the backlog sweep (a worker left)
+	conn     *cluster.Conn
+	cfg      Config
+	log      *slog.Logger
+	js       jetstream.JetStream // own instance: async publish window
+	metrics  *metrics
+	stack    *scheduler.Stack // placement, with Config.Affinity
+	swept    chan struct{}    // pokes the backlog sweep (a worker left)
+	auth     *authenticator   // nil: the API is open
+	tls      *tls.Config      // nil: plain HTTP
+	timeouts HTTPTimeouts
 
 	mu      sync.Mutex
 	leading bool

@@ -93,6 +93,29 @@
 // prefix-cache hit rate is 0.45–0.54 with affinity and 0.21–0.36 without
 // (TestPrefixCacheAffinity prints the BENCH lines).
 //
+// # Security
+//
+// WithAuth puts every route but /healthz behind a credential with a Role:
+// a bearer token (Auth.Tokens, from a 0600 file, LoadTokensFile, checked
+// against every configured token by SHA-256 digest in constant time) or a
+// client certificate verified by WithTLS's ClientCAs whose CN or SAN is in
+// Auth.CertRoles. read: jobs, trajectories, dead letters (and /metrics
+// unless Auth.MetricsOpen); submit: also POST /v1/jobs; admin: also
+// DELETE and /v1/workers. No credential or an unknown one is 401, a role
+// too low 403, both with the JSON error body of every refusal.
+//
+// No file path from the network opens anything by default: a job names a
+// dataset (trajectory.DatasetNames) or carries problems_jsonl. problems_path
+// works only with Config.ProblemsDir, and then only for a local path inside
+// it, opened through an os.Root (no `..`, no symlink out), a regular file
+// (not a FIFO, not a device), at most MaxProblemsFileBytes, read under the
+// request's context; errors name the field and the caller's path, never
+// the file's content. Bodies are capped (MaxBodyBytes, 64 MiB) while they
+// are decoded (DecodeSpecFrom on an http.MaxBytesReader), problems ×
+// samples is checked against MaxTasksPerJob without overflowing, and the
+// server (Serve) has header, read and idle timeouts and a write deadline
+// on every route but the trajectories stream (HTTPTimeouts).
+//
 // # Not yet
 //
 // Affinity is off by default until the chaos suite covers it. A

@@ -19,3 +19,16 @@ var (
 	// ErrInvalidConfig wraps every problem with Config or an option.
 	ErrInvalidConfig = errors.New("coordinator: invalid config")
 )
+
+// Sentinels of the API's authentication; the client maps 401 and 403 to
+// them.
+var (
+	// ErrUnauthenticated: no valid credential (no token, a wrong token, no
+	// client certificate with a known name). HTTP 401.
+	ErrUnauthenticated = errors.New("coordinator: unauthenticated")
+	// ErrForbidden: a valid credential whose role does not allow the
+	// request. HTTP 403.
+	ErrForbidden = errors.New("coordinator: forbidden")
+	// ErrTooLarge: a request body over the cap. HTTP 413.
+	ErrTooLarge = errors.New("coordinator: request too large")
+)

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,20 +53,96 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // trailing data is an error naming the line and field, wrapping
 // ErrInvalidSpec.
 func DecodeSpec(body []byte) (JobSpec, error) {
+	return DecodeSpecFrom(bytes.NewReader(body))
+}
+
+// DecodeSpecFrom is DecodeSpec on a stream, so that a capped reader
+// (http.MaxBytesReader) stops an oversized body while it is decoded rather
+// than after it was read whole. Reader errors other than a JSON problem
+// (such as *http.MaxBytesError) are returned unwrapped.
+func DecodeSpecFrom(r io.Reader) (JobSpec, error) {
 	var s JobSpec
-	dec := json.NewDecoder(bytes.NewReader(body))
+	lr := &lineReader{r: r}
+	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return s, specDecodeError(body, dec, err)
+		if lr.err != nil && !errors.Is(lr.err, io.EOF) {
+			return s, lr.err
+		}
+		return s, specDecodeError(lr, dec, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return s, fmt.Errorf("%w: %s:%d: trailing data after the spec", ErrInvalidSpec, specName, trajectory.LineAt(body, dec.InputOffset()))
+		if lr.err != nil && !errors.Is(lr.err, io.EOF) {
+			return s, lr.err
+		}
+		return s, fmt.Errorf("%w: %s:%d: trailing data after the spec", ErrInvalidSpec, specName, lr.lineAt(dec.InputOffset()))
 	}
 	return s, nil
 }
 
-func specDecodeError(body []byte, dec *json.Decoder, err error) error {
-	return fmt.Errorf("%w: %w", ErrInvalidSpec, trajectory.JSONDocumentError(specName, body, dec.InputOffset(), err))
+// lineReader remembers where each newline of the stream was, so errors
+// name a line without keeping the body; a spec has few raw newlines (the
+// inline problems' are escaped inside their string), and past maxLines the
+// rest counts as the last line. It keeps the stream's first headBytes so
+// that an unknown field is found where it is written (the decoder reports
+// it only after the whole value).
+type lineReader struct {
+	r        io.Reader
+	off      int64
+	newlines []int64
+	head     []byte
+	err      error
+}
+
+const (
+	maxLines  = 1 << 16
+	headBytes = 1 << 20
+)
+
+func (l *lineReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if keep := min(n, headBytes-len(l.head)); keep > 0 {
+		l.head = append(l.head, p[:keep]...)
+	}
+	for i, b := range p[:n] {
+		if b == '\n' && len(l.newlines) < maxLines {
+			l.newlines = append(l.newlines, l.off+int64(i))
+		}
+	}
+	l.off += int64(n)
+	if err != nil {
+		l.err = err
+	}
+	return n, err
+}
+
+// lineAt is the 1-based line of byte offset off.
+func (l *lineReader) lineAt(off int64) int {
+	n := 0
+	for _, nl := range l.newlines {
+		if nl >= off {
+			break
+		}
+		n++
+	}
+	return 1 + n
+}
+
+func specDecodeError(lr *lineReader, dec *json.Decoder, err error) error {
+	pe := trajectory.JSONDocumentError(specName, lr.head, dec.InputOffset(), err)
+	if !errors.Is(err, io.EOF) {
+		// The line from the stream's newlines, which the head alone lacks
+		// for a body longer than headBytes.
+		_, off, _ := trajectory.DescribeJSONError(err)
+		if off < 0 {
+			off = dec.InputOffset()
+			if i := bytes.Index(lr.head, []byte(`"`+pe.Field+`"`)); pe.Field != "" && i >= 0 {
+				off = int64(i)
+			}
+		}
+		pe.Line = lr.lineAt(off)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidSpec, pe)
 }
 
 // Validate reports every problem with s, joined, each wrapping ErrInvalidSpec
@@ -113,10 +190,10 @@ func (s JobSpec) Validate() error {
 
 func (s JobSpec) samples() int { return max(s.Samples, 1) }
 
-// loadProblems reads the spec's problems. Any bad line refuses the whole
-// job: the error joins up to the first 20 *trajectory.ParseErrors (file,
-// line, field), wrapping ErrInvalidSpec.
-func loadProblems(s JobSpec, datasetsDir string) ([]trajectory.Problem, error) {
+// loadProblems reads the spec's problems under ctx. Any bad line refuses
+// the whole job: the error joins up to the first 20 *trajectory.ParseErrors
+// (file, line, field), wrapping ErrInvalidSpec.
+func (c *Coordinator) loadProblems(ctx context.Context, s JobSpec) ([]trajectory.Problem, error) {
 	var opts []trajectory.LoadOption
 	if s.Format != "" {
 		opts = append(opts, trajectory.WithFormat(s.Format))
@@ -127,11 +204,11 @@ func loadProblems(s JobSpec, datasetsDir string) ([]trajectory.Problem, error) {
 	)
 	switch {
 	case s.Dataset != "":
-		ps, err = trajectory.LoadDataset(s.Dataset, datasetsDir)
+		ps, err = trajectory.LoadDataset(s.Dataset, c.cfg.DatasetsDir)
 	case s.ProblemsPath != "":
-		ps, err = trajectory.LoadFile(s.ProblemsPath, opts...)
+		ps, err = readProblemsFile(ctx, c.cfg.ProblemsDir, s.ProblemsPath, c.cfg.MaxProblemsFileBytes, opts)
 	default:
-		ps, err = loadInline(s.ProblemsJSONL, opts)
+		ps, err = loadProblemsFrom(ctx, strings.NewReader(s.ProblemsJSONL), inlineName, append(opts, trajectory.WithDataset("inline")), false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
@@ -142,9 +219,20 @@ func loadProblems(s JobSpec, datasetsDir string) ([]trajectory.Problem, error) {
 	return ps, nil
 }
 
-func loadInline(text string, opts []trajectory.LoadOption) ([]trajectory.Problem, error) {
-	pr, err := trajectory.NewProblemReader(strings.NewReader(text), inlineName, append(opts, trajectory.WithDataset("inline"))...)
+// errBadRecord replaces what is wrong with a line of a server-side file:
+// the parser's own words may quote the line (a JSON syntax error names the
+// character it stopped at), and the file's content is not the caller's to
+// learn.
+var errBadRecord = errors.New("not a valid problem record")
+
+// loadProblemsFrom reads problems from r, named name in errors. With
+// redact, errors keep the line and field but never the content.
+func loadProblemsFrom(ctx context.Context, r io.Reader, name string, opts []trajectory.LoadOption, redact bool) ([]trajectory.Problem, error) {
+	pr, err := trajectory.NewProblemReader(ctxReader{ctx, r}, name, opts...)
 	if err != nil {
+		if redact {
+			return nil, fmt.Errorf("%s: %w", name, errBadRecord)
+		}
 		return nil, err
 	}
 	var (
@@ -158,12 +246,21 @@ func loadInline(text string, opts []trajectory.LoadOption) ([]trajectory.Problem
 		}
 		var pe *trajectory.ParseError
 		if errors.As(err, &pe) {
+			if redact {
+				err = &trajectory.ParseError{File: name, Line: pe.Line, Field: pe.Field, Err: errBadRecord}
+			}
 			if len(errs) < 20 {
 				errs = append(errs, err)
 			}
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: %w", name, context.Cause(ctx))
+			}
+			if redact {
+				return nil, fmt.Errorf("%s: %w", name, errBadRecord)
+			}
 			return nil, err
 		}
 		ps = append(ps, p)
@@ -172,7 +269,21 @@ func loadInline(text string, opts []trajectory.LoadOption) ([]trajectory.Problem
 		return nil, errors.Join(errs...)
 	}
 	if len(ps) == 0 {
-		return nil, &trajectory.ParseError{File: inlineName, Line: 1, Err: trajectory.ErrNoRecords}
+		return nil, &trajectory.ParseError{File: name, Line: 1, Err: trajectory.ErrNoRecords}
 	}
 	return ps, nil
+}
+
+// ctxReader stops a read once ctx ends: a request whose client left stops
+// reading its problems.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }

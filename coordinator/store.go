@@ -11,6 +11,11 @@ import (
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
+// DirMode is the mode of DataDir/jobs and each job's folder: the fleet's
+// operators' group may read, nobody else. The files in them are
+// trajectory.FileMode (0640).
+const DirMode = 0o750
+
 // Output file names inside DataDir/jobs/<id>/.
 const (
 	TrajectoriesFile = "trajectories.jsonl"
@@ -52,7 +57,7 @@ type store struct {
 // openStore opens (repairing a torn tail) the job's output files under dir
 // and rebuilds the done set from them.
 func openStore(dir string) (*store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return nil, fmt.Errorf("open output store %s: %w", dir, err)
 	}
 	s := &store{dir: dir, done: map[string]struct{}{}}

@@ -23,9 +23,17 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 	if err := spec.Validate(); err != nil {
 		return Job{}, err
 	}
-	ps, err := loadProblems(spec, c.cfg.DatasetsDir)
+	if spec.samples() > c.cfg.MaxTasksPerJob {
+		return Job{}, fmt.Errorf("%w: %s: field \"samples\": %d is over the per-job cap of %d tasks", ErrInvalidSpec, specName, spec.samples(), c.cfg.MaxTasksPerJob)
+	}
+	ps, err := c.loadProblems(ctx, spec)
 	if err != nil {
 		return Job{}, err
+	}
+	// Divided, not multiplied: problems × samples may not fit an int.
+	if spec.samples() > c.cfg.MaxTasksPerJob/len(ps) {
+		return Job{}, fmt.Errorf("%w: %s: field \"samples\": %d problems × %d samples is over the per-job cap of %d tasks",
+			ErrInvalidSpec, specName, len(ps), spec.samples(), c.cfg.MaxTasksPerJob)
 	}
 	c.submitMu.Lock()
 	defer c.submitMu.Unlock()
@@ -50,7 +58,7 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return Job{}, fmt.Errorf("submit job %s: %w", spec.ID, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return Job{}, fmt.Errorf("submit job %s: %w", spec.ID, err)
 	}
 	if err := writeProblems(dir, ps); err != nil {

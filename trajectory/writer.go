@@ -47,7 +47,12 @@ func WithWriterMaxLineSize(n int) WriterOption {
 	}
 }
 
-// OpenWriter opens (creating if needed, mode 0644) the JSONL file at path for
+// FileMode is the mode OpenWriter creates files with: trajectories hold
+// prompts and model output, which the owner's group may read and nobody
+// else.
+const FileMode = 0o640
+
+// OpenWriter opens (creating if needed, mode FileMode) the JSONL file at path for
 // appending. If the file's last line has no '\n' — a write torn by a crash —
 // it is cut back to the last '\n' and the cut is synced before OpenWriter
 // returns, so the file holds only whole lines. Repaired says how many bytes
@@ -67,7 +72,7 @@ func OpenWriter(path string, opts ...WriterOption) (*Writer, error) {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
 	w.repaired = n
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}

@@ -27,7 +27,22 @@ type settings struct {
 	grace      time.Duration
 	log        *slog.Logger
 	onShutdown []func()
+	timeouts   Timeouts
 }
+
+// Timeouts bound slow clients beyond the default header timeout; a zero
+// field keeps the server's default (ReadHeader: 10 s; the others: none).
+type Timeouts struct {
+	ReadHeader, Read, Idle time.Duration
+	MaxHeaderBytes         int
+}
+
+// WithTimeouts sets the server's timeouts against slow clients: how long
+// the headers, the whole request and an idle keep-alive connection may
+// take, and how large the headers may be. Write deadlines are the
+// handlers' own (http.ResponseController), since streams must outlive any
+// fixed one.
+func WithTimeouts(t Timeouts) Option { return func(s *settings) { s.timeouts = t } }
 
 // Option tunes HTTP.
 type Option func(*settings)
@@ -62,6 +77,12 @@ func HTTP(ctx context.Context, ln net.Listener, h http.Handler, opts ...Option) 
 		ReadHeaderTimeout: readHeaderTimeout,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if t := s.timeouts; t != (Timeouts{}) {
+		if t.ReadHeader > 0 {
+			srv.ReadHeaderTimeout = t.ReadHeader
+		}
+		srv.ReadTimeout, srv.IdleTimeout, srv.MaxHeaderBytes = t.Read, t.Idle, t.MaxHeaderBytes
 	}
 	for _, f := range s.onShutdown {
 		srv.RegisterOnShutdown(f)
