@@ -319,7 +319,8 @@ func (f *fleet) startWorker(id string, concurrency int, extra ...string) *proc {
 // submit submits the fleet's problems through the CLI and returns the job id.
 func (f *fleet) submit(api, id string, samples int, extra ...string) string {
 	f.t.Helper()
-	args := append([]string{"submit", f.problems, "--api", api, "--model", testModel, "--id", id,
+	// --data: the API token `up` generated, named by endpoints.json.
+	args := append([]string{"submit", f.problems, "--api", api, "--data", f.dir, "--model", testModel, "--id", id,
 		"--samples", strconv.Itoa(samples), "--json"}, extra...)
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {

@@ -30,6 +30,9 @@ type Endpoints struct {
 	NATS          []string `json:"nats"`
 	Etcd          []string `json:"etcd"`
 	NATSTokenFile string   `json:"nats_token_file,omitempty"`
+	// APITokenFile holds the API's bearer tokens (`ROLE TOKEN` lines, mode
+	// 0600): the coordinator serves them, CLI commands send the highest.
+	APITokenFile string `json:"api_token_file,omitempty"`
 	// TLSCA verifies the servers when they speak TLS.
 	TLSCA string `json:"tls_ca,omitempty"`
 	// Model is what up's local workers serve, the default of `submit`.

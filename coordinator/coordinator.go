@@ -273,6 +273,9 @@ func (c *Coordinator) Leader(ctx context.Context) (string, error) {
 // Leaving, it resigns so that a standby takes over at once.
 func (c *Coordinator) Run(ctx context.Context) error {
 	if err := cluster.EnsureStreams(ctx, c.conn.JS, c.cfg.Streams); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting, as documented: not a failure
+		}
 		return fmt.Errorf("coordinator: %w", err)
 	}
 	for ctx.Err() == nil {

@@ -56,8 +56,7 @@ func startSecured(t testing.TB, env *clustertest.Env, cfg coordinator.Config, op
 	t.Cleanup(func() {
 		cancel()
 		<-served
-		// Cancelled before it led (a short test), Run says so; that is fine.
-		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+		if err := <-ran; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	})

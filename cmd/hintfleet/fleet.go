@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,10 @@ type coordFlags struct {
 	maxAttempts       int
 	maxOutstanding    int
 	affinity          bool
+	auth              authFlags
+	// defaultTokens is the API tokens file used when the flags and the
+	// environment name none: up's generated one, or endpoints.json's.
+	defaultTokens string
 }
 
 func (f *coordFlags) register(cmd *cobra.Command) {
@@ -42,30 +47,49 @@ func (f *coordFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
 	fl.IntVar(&f.maxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")
+	f.auth.register(cmd)
 	fl.BoolVar(&f.affinity, "affinity", false, "send the k samples of a problem preferentially to one worker, so its engine's prefix cache serves them (yields to load and liveness); off by default until the chaos suite covers it across server restarts")
 }
 
 // start listens on --listen and returns a replica advertising the bound
 // address, so that port 0 works and standbys name a reachable leader.
 func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger) (*coordinator.Coordinator, net.Listener, error) {
+	opts, err := f.auth.options(f.defaultTokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.auth.insecure {
+		log.Warn("INSECURE: the API serves anyone without credentials (--insecure)")
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
 	adv := f.advertise
 	if adv == "" {
-		adv = coordinator.AdvertiseURL(ln.Addr())
+		adv = apiURL(ln.Addr(), f.auth.tlsCert != "")
 	}
 	c, err := coordinator.New(conn, coordinator.Config{
 		DataDir: dataDir, Advertise: adv, DatasetsDir: f.datasetsDir,
 		ElectionTTL: f.electionTTL, MaxAttempts: f.maxAttempts, MaxOutstanding: f.maxOutstanding,
-		Affinity: f.affinity,
-	}, coordinator.WithLogger(log.With("component", "coordinator")))
+		Affinity: f.affinity, ProblemsDir: f.auth.problemsDir, MaxBodyBytes: f.auth.maxBody,
+		MaxTasksPerJob: f.auth.maxTasks,
+	}, append(opts, coordinator.WithLogger(log.With("component", "coordinator")))...)
 	if err != nil {
 		_ = ln.Close()
 		return nil, nil, err
 	}
 	return c, ln, nil
+}
+
+// apiURL is the API's URL as others reach it (coordinator.AdvertiseURL),
+// https when it is served over TLS.
+func apiURL(a net.Addr, tls bool) string {
+	u := coordinator.AdvertiseURL(a)
+	if tls {
+		u = "https://" + strings.TrimPrefix(u, "http://")
+	}
+	return u
 }
 
 // workerFlags say what a worker runs on: engines, model, concurrency, lease
@@ -263,7 +287,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			if data, err = filepath.Abs(data); err != nil {
 				return fmt.Errorf("--data: %w", err)
 			}
-			if err := os.MkdirAll(data, 0o755); err != nil {
+			if err := os.MkdirAll(data, dataDirMode); err != nil {
 				return fmt.Errorf("--data: %w", err)
 			}
 			if err := cluster.RemoveEndpoints(data); err != nil {
@@ -316,13 +340,21 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 					return fmt.Errorf("--tls-ca: %w", err)
 				}
 			}
+			if !cf.auth.insecure {
+				// The API's admin token, generated once per DATA; every CLI
+				// command finds it through endpoints.json.
+				if ep.APITokenFile, err = ensureAPITokens(data); err != nil {
+					return err
+				}
+				cf.defaultTokens = ep.APITokenFile
+			}
 			var fl fleet
 			if withCoord {
 				c, ln, err := cf.start(conn, data, log)
 				if err != nil {
 					return err
 				}
-				ep.API = coordinator.AdvertiseURL(ln.Addr())
+				ep.API = apiURL(ln.Addr(), cf.auth.tlsCert != "")
 				fl.svc = append(fl.svc, c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) })
 			}
 			if kit != nil {
@@ -395,6 +427,11 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			if err != nil {
 				return err
 			}
+			if cl.a.Endpoints != "" {
+				if e, err := cluster.ReadEndpoints(cl.a.Endpoints); err == nil {
+					cf.defaultTokens = e.APITokenFile
+				}
+			}
 			conn, err := cluster.Connect(ctx, ccfg)
 			if err != nil {
 				return err
@@ -404,7 +441,7 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			if err != nil {
 				return err
 			}
-			log.Info("coordinator replica up", "api", coordinator.AdvertiseURL(ln.Addr()))
+			log.Info("coordinator replica up", "api", apiURL(ln.Addr(), cf.auth.tlsCert != ""))
 			fl := fleet{svc: []func(context.Context) error{
 				c.Run, func(ctx context.Context) error { return c.Serve(ctx, ln) },
 			}}

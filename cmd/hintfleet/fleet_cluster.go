@@ -43,39 +43,58 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 
 func (f *clusterFlags) config() (cluster.Config, error) { return f.a.Config() }
 
-// apiFlags say which coordinator a command talks to and how it prints.
+// apiFlags say which coordinator a command talks to, with what
+// credential, and how it prints.
 type apiFlags struct {
-	api     string
-	data    string
-	jsonOut bool
+	api       string
+	data      string
+	tokenFile string
+	ca        string
+	cert      string
+	key       string
+	jsonOut   bool
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.api, "api", "", "coordinator URL (default: from --data DIR/endpoints.json, else $"+envAPI+", else "+defaultAPI+")")
-	fl.StringVar(&f.data, "data", "", "data directory of `hintfleet up`: the API address is read from its endpoints.json")
-	fl.BoolVar(&f.jsonOut, "json", false, "print JSON")
+	f.registerConn(cmd)
+	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
 }
 
-// url resolves the coordinator's URL.
-func (f *apiFlags) url() (string, error) {
-	if f.api != "" {
-		return f.api, nil
-	}
+// registerConn registers the flags that reach the API, without --json.
+func (f *apiFlags) registerConn(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.api, "api", "", "coordinator URL (default: from --data DIR/endpoints.json, else $"+envAPI+", else "+defaultAPI+")")
+	fl.StringVar(&f.data, "data", "", "data directory of `hintfleet up`: the API address and token are read from its endpoints.json")
+	fl.StringVar(&f.tokenFile, "api-token-file", "", "file holding the API token, or a tokens file (its highest role is used); else $"+envAPIToken+", else the file --data's endpoints.json names")
+	fl.StringVar(&f.ca, "api-ca", "", "CA that verifies an https API")
+	fl.StringVar(&f.cert, "api-cert", "", "client certificate presented to the API (mutual TLS)")
+	fl.StringVar(&f.key, "api-cert-key", "", "key of --api-cert")
+}
+
+// resolve finds the coordinator's URL and the token to send.
+func (f *apiFlags) resolve() (url, token string, err error) {
+	var ep cluster.Endpoints
 	if f.data != "" {
-		e, err := cluster.ReadEndpoints(cluster.EndpointsPath(f.data))
-		if err != nil {
-			return "", fmt.Errorf("--data: %w (is `hintfleet up --data %s` running?)", err, f.data)
+		if ep, err = cluster.ReadEndpoints(cluster.EndpointsPath(f.data)); err != nil {
+			return "", "", fmt.Errorf("--data: %w (is `hintfleet up --data %s` running?)", err, f.data)
 		}
-		if e.API == "" {
-			return "", fmt.Errorf("--data: %s names no API (up ran with --coordinator=false); pass --api", cluster.EndpointsPath(f.data))
-		}
-		return e.API, nil
 	}
-	if v := os.Getenv(envAPI); v != "" {
-		return v, nil
+	switch {
+	case f.api != "":
+		url = f.api
+	case f.data != "" && ep.API == "":
+		return "", "", fmt.Errorf("--data: %s names no API (up ran with --coordinator=false); pass --api", cluster.EndpointsPath(f.data))
+	case f.data != "":
+		url = ep.API
+	case os.Getenv(envAPI) != "":
+		url = os.Getenv(envAPI)
+	default:
+		url = defaultAPI
 	}
-	return defaultAPI, nil
+	if token, err = clientToken(f.tokenFile, ep.APITokenFile); err != nil {
+		return "", "", err
+	}
+	return url, token, nil
 }
 
 // logFlags pick the level of the structured log on stderr.

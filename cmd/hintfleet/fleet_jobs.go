@@ -3,11 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,11 +17,19 @@ import (
 
 // client builds the coordinator client the flags point at.
 func (f *apiFlags) client() (*coordinator.Client, string, error) {
-	u, err := f.url()
+	u, token, err := f.resolve()
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := coordinator.NewClient(u, &http.Client{Timeout: time.Minute})
+	hc, err := apiHTTPClient(f.ca, f.cert, f.key)
+	if err != nil {
+		return nil, "", err
+	}
+	var opts []coordinator.ClientOption
+	if token != "" {
+		opts = append(opts, coordinator.WithToken(token))
+	}
+	c, err := coordinator.NewClient(u, hc, opts...)
 	if err != nil {
 		return nil, "", fmt.Errorf("--api: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 // the coordinator's HTTP API.
 func newTopCmd() *cobra.Command {
 	var (
-		api      string
+		af       apiFlags
 		interval time.Duration
 		once     bool
 	)
@@ -26,7 +26,24 @@ func newTopCmd() *cobra.Command {
 			"snapshot and exits (no terminal needed).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			src, err := top.NewHTTPSource(api, nil)
+			api, token, err := af.resolve()
+			if err != nil {
+				return err
+			}
+			hc, err := apiHTTPClient(af.ca, af.cert, af.key)
+			if err != nil {
+				return err
+			}
+			hc.Timeout = top.DefaultTimeout
+			if token != "" {
+				// The token goes to the coordinator only, never to the
+				// workers whose /metrics top also reads.
+				hc.Transport, err = bearerFor(api, token, hc.Transport)
+				if err != nil {
+					return err
+				}
+			}
+			src, err := top.NewHTTPSource(api, hc)
 			if err != nil {
 				return err
 			}
@@ -44,7 +61,7 @@ func newTopCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&api, "api", "http://127.0.0.1:8080", "coordinator API base URL")
+	af.registerConn(cmd)
 	f.DurationVar(&interval, "interval", top.DefaultInterval, "refresh interval")
 	f.BoolVar(&once, "once", false, "print one plain snapshot and exit")
 	return cmd
