@@ -263,7 +263,12 @@ func (f *fleet) startServers() {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		conn, err := cluster.Connect(ctx, ep.Config())
+		// up locks its servers: the harness reads them as the coordinator.
+		cfg, err := ep.ConfigFor(cluster.NATSCoordinatorUser)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		conn, err := cluster.Connect(ctx, cfg)
 		if err != nil {
 			f.t.Fatal(err)
 		}

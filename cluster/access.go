@@ -44,6 +44,10 @@ type Access struct {
 	// $HINTFLEET_ETCD_PASSWORD.
 	EtcdUser         string
 	EtcdPasswordFile string
+	// Role picks, for a locked fleet's endpoints file (Credentials), whose
+	// credentials to present: NATSWorkerUser or NATSCoordinatorUser (the
+	// default). NATS credential fields set here replace the file's.
+	Role string
 }
 
 // Config resolves a, the endpoints file and the environment into a
@@ -57,7 +61,13 @@ func (a Access) Config() (Config, error) {
 		if err != nil {
 			return cfg, err
 		}
-		cfg = e.Config()
+		role := a.Role
+		if role == "" {
+			role = NATSCoordinatorUser
+		}
+		if cfg, err = e.ConfigFor(role); err != nil {
+			return cfg, err
+		}
 		if tokenFile == "" {
 			tokenFile = e.NATSTokenFile
 		}
@@ -78,8 +88,14 @@ func (a Access) Config() (Config, error) {
 	cfg.NATS.TLS, cfg.Etcd.TLS = tls, tls
 	cfg.NATS.CredsFile = a.NATSCreds
 	var err error
-	if cfg.NATS.Token, err = secretFrom("nats token", tokenFile, EnvNATSToken, a.NATSCreds == "" && a.NATSUser == ""); err != nil {
-		return cfg, err
+	// The locked fleet's own NATS user (from the endpoints file) stands
+	// unless a NATS credential is given here.
+	fleetUser := cfg.NATS.User != "" && a.NATSCreds == "" && a.NATSUser == "" && a.NATSTokenFile == ""
+	if !fleetUser {
+		cfg.NATS.User, cfg.NATS.Password = "", ""
+		if cfg.NATS.Token, err = secretFrom("nats token", tokenFile, EnvNATSToken, a.NATSCreds == "" && a.NATSUser == ""); err != nil {
+			return cfg, err
+		}
 	}
 	if a.NATSUser != "" {
 		cfg.NATS.User = a.NATSUser

@@ -52,6 +52,7 @@ type embedOptions struct {
 	tls     TLSFiles
 	etcdTLS TLSFiles
 	noSync  bool
+	creds   *Credentials
 }
 
 // WithEmbeddedLogger sets the logger for hintfleet's own lines. The servers'
@@ -145,6 +146,13 @@ func StartEmbedded(ctx context.Context, dir string, opts ...EmbeddedOption) (*Em
 	p := loadPorts(dir)
 	if err := e.startEtcd(ctx, &p); err != nil {
 		return nil, err
+	}
+	if o.creds != nil {
+		ec := EtcdConfig{Endpoints: e.eps.EtcdEndpoints, TLS: o.etcdTLS}
+		if err := enableEtcdAuth(ctx, ec, o.creds.EtcdRoot); err != nil {
+			e.etcd.Close()
+			return nil, err
+		}
 	}
 	if err := e.startNATS(ctx, &p); err != nil {
 		e.etcd.Close()
@@ -280,6 +288,9 @@ func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 	if e.opts.token != "" {
 		so.Authorization = e.opts.token.Reveal()
 	}
+	if e.opts.creds != nil {
+		so.Users = natsUsers(e.opts.creds)
+	}
 	if e.opts.tls.Cert != "" {
 		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
 			CertFile: e.opts.tls.Cert,
@@ -327,6 +338,10 @@ func (e *Embedded) Config() Config {
 	cfg.NATS.TLS.CA = e.opts.tls.CA
 	cfg.Etcd.Endpoints = e.Endpoints().Etcd
 	cfg.Etcd.TLS = e.opts.etcdTLS
+	if c := e.opts.creds; c != nil {
+		cfg.NATS.User, cfg.NATS.Password = NATSCoordinatorUser, c.NATSCoordinator
+		cfg.Etcd.Username, cfg.Etcd.Password = EtcdRootUser, c.EtcdRoot
+	}
 	return cfg
 }
 

@@ -30,6 +30,9 @@ type Endpoints struct {
 	NATS          []string `json:"nats"`
 	Etcd          []string `json:"etcd"`
 	NATSTokenFile string   `json:"nats_token_file,omitempty"`
+	// Credentials name the password files of a locked fleet
+	// (EnsureCredentials); ConfigFor reads them.
+	Credentials *CredentialFiles `json:"credentials,omitempty"`
 	// APITokenFile holds the API's bearer tokens (`ROLE TOKEN` lines, mode
 	// 0600): the coordinator serves them, CLI commands send the highest.
 	APITokenFile string `json:"api_token_file,omitempty"`
@@ -49,6 +52,35 @@ func (e Endpoints) Config() Config {
 	c.NATS.URLs, c.Etcd.Endpoints = e.NATS, e.Etcd
 	c.NATS.TLS.CA, c.Etcd.TLS.CA = e.TLSCA, e.TLSCA
 	return c
+}
+
+// ConfigFor is Config with the credentials of role (NATSCoordinatorUser or
+// NATSWorkerUser) read from the files the endpoints name; without
+// Credentials it is Config.
+func (e Endpoints) ConfigFor(role string) (Config, error) {
+	c := e.Config()
+	if e.Credentials == nil {
+		return c, nil
+	}
+	var natsFile string
+	switch role {
+	case NATSCoordinatorUser:
+		natsFile = e.Credentials.NATSCoordinator
+	case NATSWorkerUser:
+		natsFile = e.Credentials.NATSWorker
+	default:
+		return c, fmt.Errorf("endpoints: role %q: want %s or %s", role, NATSCoordinatorUser, NATSWorkerUser)
+	}
+	var err error
+	c.NATS.User = role
+	if c.NATS.Password, err = ReadSecretFile(natsFile); err != nil {
+		return c, err
+	}
+	c.Etcd.Username = EtcdRootUser
+	if c.Etcd.Password, err = ReadSecretFile(e.Credentials.EtcdRoot); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // EndpointsPath is dir's endpoints file.

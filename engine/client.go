@@ -32,7 +32,14 @@ type Client struct {
 	hc     *http.Client
 	model  string
 	apiKey redact.Secret
-	log    *slog.Logger
+	// basicUser and basicPass come from credentials in the base URL
+	// (http://user:pass@host), taken out of it so that BaseURL, errors,
+	// logs, labels and registrations never carry them; requests send them
+	// as HTTP basic auth when no API key is set.
+	basicUser string
+	basicPass redact.Secret
+	hasBasic  bool
+	log       *slog.Logger
 	// dialect is WithDialect's; discovered into infos otherwise.
 	dialect Dialect
 	infos   infoCache
@@ -55,13 +62,25 @@ type Client struct {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("engine: parse base url: %w", err)
+		return nil, fmt.Errorf("engine: parse base url %s: not a URL", RedactURL(baseURL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("engine: base url %q: want http(s)://host[:port]", baseURL)
+		return nil, fmt.Errorf("engine: base url %q: want http(s)://host[:port]", RedactURL(baseURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/v1")
+	var user string
+	var pass redact.Secret
+	hasBasic := u.User != nil
+	if hasBasic {
+		user = u.User.Username()
+		p, _ := u.User.Password()
+		pass = redact.Secret(p)
+		u.User = nil
+	}
 	c := &Client{
+		basicUser:   user,
+		basicPass:   pass,
+		hasBasic:    hasBasic,
 		base:        u,
 		log:         slog.New(slog.DiscardHandler),
 		maxAttempts: DefaultMaxAttempts,
@@ -83,7 +102,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// BaseURL returns the engine's root URL.
+// BaseURL returns the engine's root URL, without the credentials a URL
+// given to New may have carried.
 func (c *Client) BaseURL() string { return c.base.String() }
 
 // Model returns the default model set with WithModel.
@@ -108,8 +128,11 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 		req.Header.Set("Content-Type", "application/json")
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	if c.apiKey != "" {
+	switch {
+	case c.apiKey != "":
 		req.Header.Set("Authorization", "Bearer "+c.apiKey.Reveal())
+	case c.hasBasic:
+		req.SetBasicAuth(c.basicUser, c.basicPass.Reveal())
 	}
 	return req, nil
 }
@@ -149,4 +172,16 @@ func statusError(resp *http.Response) *StatusError {
 	se := decodeStatusError(resp.StatusCode, body)
 	se.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return se
+}
+
+// RedactURL returns s with any password replaced by "xxxxx" (url.Redacted),
+// for logs and errors that must name a URL a user gave; a string that does
+// not parse is shown only by its length, since it may be a secret typed in
+// the wrong place.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Sprintf("<unparsable url, %d bytes>", len(s))
+	}
+	return u.Redacted()
 }

@@ -30,24 +30,25 @@ var ErrNoModel = errors.New("engine: no model given and the engine lists none")
 // none). opts apply after the timeouts, so they may change them. Errors
 // name the url.
 func Dial(ctx context.Context, url, model string, opts ...Option) (*Client, error) {
+	shown := RedactURL(url)
 	opts = append([]Option{WithFirstTokenTimeout(DialFirstTokenTimeout), WithIdleTimeout(DialIdleTimeout)}, opts...)
 	if model == "" {
 		c, err := New(url, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("dial engine %s: %w", url, err)
+			return nil, fmt.Errorf("dial engine %s: %w", shown, err)
 		}
 		ms, err := c.Models(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("dial engine %s: no model given and listing models failed: %w", url, err)
+			return nil, fmt.Errorf("dial engine %s: no model given and listing models failed: %w", shown, err)
 		}
 		if len(ms) == 0 {
-			return nil, fmt.Errorf("dial engine %s: %w", url, ErrNoModel)
+			return nil, fmt.Errorf("dial engine %s: %w", shown, ErrNoModel)
 		}
 		model = ms[0].ID
 	}
 	c, err := New(url, append(opts, WithModel(model))...)
 	if err != nil {
-		return nil, fmt.Errorf("dial engine %s: %w", url, err)
+		return nil, fmt.Errorf("dial engine %s: %w", shown, err)
 	}
 	return c, nil
 }
@@ -70,7 +71,7 @@ func DialAll(ctx context.Context, urls []string, model string, opts ...Option) (
 		}
 		if len(cs) > 0 && c.Model() != cs[0].Model() {
 			return nil, fmt.Errorf("dial engine %s: %w: it serves %q, %s serves %q (name one with a model)",
-				u, ErrModelMismatch, c.Model(), cs[0].BaseURL(), cs[0].Model())
+				c.BaseURL(), ErrModelMismatch, c.Model(), cs[0].BaseURL(), cs[0].Model())
 		}
 		cs = append(cs, c)
 	}

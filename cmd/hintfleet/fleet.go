@@ -301,6 +301,20 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 				defer kit.close()
 			}
 			eopts := []cluster.EmbeddedOption{cluster.WithEmbeddedLogger(log.With("component", "cluster"))}
+			var credFiles *cluster.CredentialFiles
+			switch {
+			case cf.auth.insecure:
+				log.Warn("INSECURE: NATS, etcd and the API accept anyone (--insecure)")
+			case natsTokenFile == "":
+				// Locked by default: a NATS user per role and etcd's root,
+				// passwords generated once under DATA, 0600.
+				files, creds, err := cluster.EnsureCredentials(data)
+				if err != nil {
+					return err
+				}
+				credFiles = &files
+				eopts = append(eopts, cluster.WithCredentials(creds))
+			}
 			if natsTokenFile != "" {
 				tok, err := cluster.ReadSecret(natsTokenFile)
 				if err != nil {
@@ -330,6 +344,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			}
 			ep := emb.Endpoints()
 			ep.NATSTokenFile, ep.Data, ep.PID = natsTokenFile, data, os.Getpid()
+			ep.Credentials = credFiles
 			if natsTokenFile != "" {
 				if ep.NATSTokenFile, err = filepath.Abs(natsTokenFile); err != nil {
 					return fmt.Errorf("--nats-token-file: %w", err)
@@ -388,7 +403,7 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 	fl.StringVar(&data, "data", "", "data directory: cluster state, job files, endpoints.json (required)")
 	fl.IntVar(&workers, "workers", 1, "local workers to run (0: servers and coordinator only)")
 	fl.BoolVar(&withCoord, "coordinator", true, "run a coordinator replica here (false: servers and workers only)")
-	fl.StringVar(&natsTokenFile, "nats-token-file", "", "require this token (read from the file) from NATS clients")
+	fl.StringVar(&natsTokenFile, "nats-token-file", "", "require this token (read from the file) from NATS clients, instead of the per-role users up generates")
 	fl.StringVar(&serverTLS.Cert, "tls-cert", "", "serve NATS and etcd over TLS with this certificate")
 	fl.StringVar(&serverTLS.Key, "tls-key", "", "key of --tls-cert")
 	fl.StringVar(&serverTLS.CA, "tls-ca", "", "CA of the clients' certificates: etcd then requires one (mutual TLS); written to endpoints.json for clients")
@@ -423,6 +438,7 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			if data == "" {
 				return errors.New("--data DIR is required")
 			}
+			cl.a.Role = cluster.NATSCoordinatorUser
 			ccfg, err := cl.config()
 			if err != nil {
 				return err
@@ -477,6 +493,7 @@ in-flight tasks finish within --drain-timeout or are checkpointed and handed bac
 			if err != nil {
 				return err
 			}
+			cl.a.Role = cluster.NATSWorkerUser
 			ccfg, err := cl.config()
 			if err != nil {
 				return err
@@ -496,7 +513,7 @@ in-flight tasks finish within --drain-timeout or are checkpointed and handed bac
 				id = host + "-" + strconv.Itoa(os.Getpid())
 			}
 			cfg := wf.config(id, kit)
-			log.Info("worker up", "worker", id, "model", kit.model, "engines", wf.engines, "concurrency", wf.concurrency)
+			log.Info("worker up", "worker", id, "model", kit.model, "engines", redactURLs(wf.engines), "concurrency", wf.concurrency)
 			return worker.Run(ctx, conn, cfg, worker.WithLogger(log))
 		},
 	}
@@ -505,4 +522,13 @@ in-flight tasks finish within --drain-timeout or are checkpointed and handed bac
 	wf.register(cmd)
 	lf.register(cmd)
 	return cmd
+}
+
+// redactURLs is urls with passwords masked, for logs.
+func redactURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = engine.RedactURL(u)
+	}
+	return out
 }

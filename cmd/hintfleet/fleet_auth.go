@@ -57,7 +57,7 @@ func (f *authFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.tlsClientCA, "api-tls-client-ca", "", "CA of client certificates: a verified certificate named in --api-cert-role is a credential")
 	fl.StringArrayVar(&f.certRoles, "api-cert-role", nil, "NAME=ROLE: a client certificate with this CN or SAN gets ROLE (read, submit, admin); repeatable")
 	fl.BoolVar(&f.metricsOpen, "metrics-open", false, "serve /metrics without a credential (default: the read role)")
-	fl.BoolVar(&f.insecure, "insecure", false, "INSECURE: serve the API to anyone, without credentials (development only)")
+	fl.BoolVar(&f.insecure, "insecure", false, "INSECURE: no credentials: the API serves anyone (with up, NATS and etcd too); development only")
 	fl.StringVar(&f.problemsDir, "problems-dir", "", "the one directory a job's problems_path may name a file in (default: none; jobs carry problems inline or name a dataset)")
 	fl.Int64Var(&f.maxBody, "max-body-bytes", coordinator.DefaultMaxBodyBytes, "largest request body the API reads")
 	fl.IntVar(&f.maxTasks, "max-tasks-per-job", coordinator.DefaultMaxTasksPerJob, "largest problems × samples of one job")
