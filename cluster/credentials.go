@@ -194,4 +194,3 @@ func enableEtcdAuth(ctx context.Context, ec EtcdConfig, root redact.Secret) erro
 	}
 	return nil
 }
-

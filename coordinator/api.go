@@ -144,6 +144,10 @@ func (c *Coordinator) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("%v: body over the cap of %d bytes", ErrTooLarge, mbe.Limit)})
 		return
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		writeJSON(w, http.StatusRequestTimeout, apiError{"request body: not read within the server's read timeout"})
+		return
+	}
 	if err == nil {
 		var j Job
 		j, err = c.Submit(r.Context(), spec)

@@ -45,7 +45,7 @@ func TestAPIHostileRequests(t *testing.T) {
 	toks := map[coordinator.Role]string{}
 	const bodyCap = 1 << 20
 	s := startSecured(t, env, coordinator.Config{ProblemsDir: pdir, MaxBodyBytes: bodyCap, MaxProblemsFileBytes: 64 << 10, MaxTasksPerJob: 1000},
-		coordinator.WithAuth(tokenAuth(toks)), coordinator.WithHTTPTimeouts(coordinator.HTTPTimeouts{ReadHeader: 300 * time.Millisecond, Read: time.Second}))
+		coordinator.WithAuth(tokenAuth(toks)), coordinator.WithHTTPTimeouts(coordinator.HTTPTimeouts{ReadHeader: 500 * time.Millisecond, Read: 3 * time.Second}))
 	s.waitLeader(t)
 	submit := "Bearer " + toks[coordinator.RoleSubmit]
 	post := func(t *testing.T, body io.Reader) (int, string) {
@@ -118,7 +118,7 @@ func TestAPIHostileRequests(t *testing.T) {
 		go func() {
 			pw.Write([]byte(`{"model":"m","problems_jsonl":"`))
 			chunk := []byte(strings.Repeat("y", 64<<10))
-			for range 4 * bodyCap / len(chunk) {
+			for range bodyCap/len(chunk) + 2 {
 				if _, err := pw.Write(chunk); err != nil {
 					return
 				}
@@ -134,7 +134,7 @@ func TestAPIHostileRequests(t *testing.T) {
 	t.Run("slow headers", func(t *testing.T) {
 		conn := dial(t, s.url)
 		fmt.Fprintf(conn, "POST /v1/jobs HTTP/1.1\r\nHost: x\r\n") // and never the end of the headers
-		expectClosed(t, conn, 5*time.Second)
+		expectClosed(t, conn, 15*time.Second)
 	})
 	t.Run("slow body", func(t *testing.T) {
 		conn := dial(t, s.url)
@@ -155,7 +155,7 @@ func TestAPIHostileRequests(t *testing.T) {
 				}
 			}
 		}()
-		expectClosed(t, conn, 5*time.Second)
+		expectClosed(t, conn, 15*time.Second)
 	})
 
 	for _, id := range []string{"h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h10", "h11", "h12", "h13"} {
