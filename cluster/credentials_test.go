@@ -25,8 +25,10 @@ func TestLockedEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{files.NATSCoordinator, files.NATSWorker, files.EtcdRoot} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v mode %v, want 0600", p, err, st.Mode().Perm())
+		if st, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", p, st.Mode().Perm())
 		}
 	}
 	if _, again, err := cluster.EnsureCredentials(dir); err != nil || again != creds {

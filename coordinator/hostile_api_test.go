@@ -166,6 +166,22 @@ func TestAPIHostileRequests(t *testing.T) {
 			t.Errorf("refused job %s left a folder: %v", id, err)
 		}
 	}
+	// File modes: job folders 0750, their files 0640 (they were 0755 and
+	// 0644, so a file read from a 0600 source became world-readable).
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(s.dir, "jobs"):                                       coordinator.DirMode,
+		filepath.Join(s.dir, "jobs", "keep"):                               coordinator.DirMode,
+		filepath.Join(s.dir, "jobs", "keep", "problems.jsonl"):             0o640,
+		filepath.Join(s.dir, "jobs", "keep", coordinator.TrajectoriesFile): 0o640,
+		filepath.Join(s.dir, "jobs", "keep", coordinator.DeadLettersFile):  0o640,
+	} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", path, st.Mode().Perm(), want)
+		}
+	}
 	after, err := s.c.Get(context.Background(), "keep")
 	if err != nil || after.Counts.Tasks != keep.Counts.Tasks || after.State.Terminal() {
 		t.Errorf("accepted job touched: before %+v after %+v (%v)", keep, after, err)
