@@ -47,7 +47,7 @@ func TestDial(t *testing.T) {
 		{name: "named model, no listing", url: down, model: "x", want: "x"},
 		{name: "no model listed", url: none, err: ErrNoModel},
 		{name: "listing fails", url: down, errText: "listing models failed"},
-		{name: "bad url", url: "::", model: "x", errText: "dial engine ::"},
+		{name: "bad url", url: "::", model: "x", errText: "dial engine <unparsable url"},
 		{name: "bad option", url: one, opts: []Option{WithAPIKey("")}, errText: "empty key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,6 +65,8 @@ func TestFleetLeaksNoSecret(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	var wg sync.WaitGroup
+	failed := make(chan struct{})
+	var failOnce sync.Once
 	start := func(name string, args ...string) {
 		root := newRootCmd()
 		root.SetOut(&logs)
@@ -75,13 +77,14 @@ func TestFleetLeaksNoSecret(t *testing.T) {
 			defer wg.Done()
 			if err := root.ExecuteContext(ctx); err != nil && ctx.Err() == nil {
 				t.Errorf("%s: %v", name, err)
+				failOnce.Do(func() { close(failed) })
 			}
 		}()
 	}
 	defer wg.Wait()
 	defer cancel()
 	start("up", "up", "--data", data, "--workers", "0", "--listen", "127.0.0.1:0", "--log-level", "debug")
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer wcancel()
 	ep, err := cluster.WaitEndpoints(wctx, data)
 	if err != nil {
@@ -102,9 +105,23 @@ func TestFleetLeaksNoSecret(t *testing.T) {
 	}
 	start("worker", "worker", "--endpoints", cluster.EndpointsPath(data), "--engine", engineURL, "--id", "w1",
 		"--no-tools", "--metrics-listen", "127.0.0.1:0", "--simulate-gpus", "1", "--log-level", "debug")
-	out, err := run(t, "submit", problems, "--data", data, "--model", fleettest.Model, "--id", "leak", "--samples", "2", "--wait", "--json")
+	out, err := run(t, "submit", problems, "--data", data, "--model", fleettest.Model, "--id", "leak", "--samples", "2", "--json")
 	if err != nil {
 		t.Fatalf("submit: %v\n%s\n%s", err, out, logs.String())
+	}
+	for done := false; !done; {
+		st, err := run(t, "status", "leak", "--data", data, "--json")
+		done = err == nil && strings.Contains(st, `"state": "done"`)
+		if err == nil && strings.Contains(st, `"state": "failed"`) {
+			t.Fatalf("job failed: %s", st)
+		}
+		select {
+		case <-failed:
+			t.Fatalf("a fleet process failed\n%s", logs.String())
+		case <-wctx.Done():
+			t.Fatalf("job not done within the deadline: %s\n%s", st, logs.String())
+		case <-time.After(200 * time.Millisecond): // poll the job's state
+		}
 	}
 
 	secrets := map[string]string{"engine api key": engineKey, "engine url password": urlPass}
