@@ -134,6 +134,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTrigger$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzFence$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzGrade$$' -fuzztime $(FUZZTIME) ./curate/
+	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime $(FUZZTIME) ./curate/
+	$(GO) test -run '^$$' -fuzz '^FuzzToSympy$$' -fuzztime $(FUZZTIME) ./curate/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME) ./engine/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMetrics$$' -fuzztime $(FUZZTIME) ./engine/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSpec$$' -fuzztime $(FUZZTIME) ./coordinator/
