@@ -120,8 +120,7 @@ func TestCheckpointLogInBucket(t *testing.T) {
 		{text: long, failAfter: 4, err: errors.New("connection reset")},
 	}}
 	log1 := store.log("t1", nil)
-	var rec *recorder
-	rec = newRecorder(first, nil, Checkpoint{TaskID: "t1", Attempt: 1, Worker: "w1"}, 0, func(cp Checkpoint) {
+	rec := newRecorder(first, nil, Checkpoint{TaskID: "t1", Attempt: 1, Worker: "w1"}, 0, func(cp Checkpoint) {
 		if err := log1.save(ctx, cp); err != nil {
 			t.Fatal(err)
 		}

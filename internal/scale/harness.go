@@ -78,8 +78,8 @@ type Result struct {
 	LeftKeys                            []string // the first few of them
 	// Teardown is why the job's end could not be measured (KeysAfterJob
 	// is -1 then); the window's figures stand.
-	Teardown error
-	TasksDone                           int
+	Teardown  error
+	TasksDone int
 	// NATS: messages and bytes into and out of the server per second.
 	NATSInMsgsPerSec, NATSOutMsgsPerSec   float64
 	NATSInBytesPerSec, NATSOutBytesPerSec float64
@@ -314,17 +314,16 @@ func keysAfterJob(ctx context.Context, cli *clientv3.Client, job string) (n int6
 
 // snapshot is the counters read at one end of the window.
 type snapshot struct {
-	at         time.Time
-	coordCPU   time.Duration
-	selfCPU    time.Duration
-	coordRSS   int64
-	done       int
-	rev        int64
-	dbSize     int64
-	keys       int64
-	nats       cluster.NATSStats
-	load1      float64
-	statsError error
+	at       time.Time
+	coordCPU time.Duration
+	selfCPU  time.Duration
+	coordRSS int64
+	done     int
+	rev      int64
+	dbSize   int64
+	keys     int64
+	nats     cluster.NATSStats
+	load1    float64
 }
 
 func snap(ctx context.Context, pid int, admin *cluster.Conn, emb *cluster.Embedded, api *coordinator.Client, job string) (snapshot, error) {

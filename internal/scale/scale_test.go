@@ -131,7 +131,7 @@ func TestScale(t *testing.T) {
 		res, err := Run(context.Background(), Options{
 			Dir: t.TempDir(), Workers: n, Sessions: sessions,
 			Warmup: 30*time.Second + time.Duration(n)*30*time.Millisecond, Window: window,
-			Coordinator: coordinatorCmd(n * sessions * 5 / 4),
+			Coordinator: coordinatorCmd(2 * n * sessions),
 			NoSync:      os.Getenv("HINTFLEET_SCALE_SYNC") == "",
 		})
 		if err != nil {
