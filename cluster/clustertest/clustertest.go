@@ -34,20 +34,12 @@ func StartIn(t testing.TB, dir string, opts ...cluster.EmbeddedOption) *Env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
-	emb, err := cluster.StartEmbedded(ctx, dir, opts...)
+	l, err := cluster.StartLocal(ctx, dir, opts...)
 	if err != nil {
-		t.Fatalf("start embedded cluster: %v", err)
+		t.Fatalf("start local cluster: %v", err)
 	}
-	t.Cleanup(func() { _ = emb.Close() })
-	conn, err := cluster.Connect(ctx, emb.Config())
-	if err != nil {
-		t.Fatalf("connect embedded cluster: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := cluster.EnsureStreams(ctx, conn.JS, cluster.StreamOptions{}); err != nil {
-		t.Fatalf("ensure streams: %v", err)
-	}
-	return &Env{Embedded: emb, Conn: conn}
+	t.Cleanup(func() { _ = l.Close() })
+	return &Env{Embedded: l.Embedded, Conn: l.Conn}
 }
 
 // Connect opens another connection to env, closed at cleanup; a test uses one

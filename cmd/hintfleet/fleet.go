@@ -327,22 +327,13 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 				// certificates (workers joining from elsewhere pass --tls-cert).
 				eopts = append(eopts, cluster.WithNATSTLS(serverTLS), cluster.WithEtcdTLS(serverTLS))
 			}
-			emb, err := cluster.StartEmbedded(ctx, filepath.Join(data, "cluster"), eopts...)
+			node, err := cluster.StartLocal(ctx, filepath.Join(data, "cluster"), eopts...)
 			if err != nil {
 				return err
 			}
-			defer emb.Close()
-			conn, err := cluster.Connect(ctx, emb.Config())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			// Workers need the streams; without a coordinator here nobody
-			// else would make them.
-			if err := cluster.EnsureStreams(ctx, conn.JS, cluster.StreamOptions{}); err != nil {
-				return err
-			}
-			ep := emb.Endpoints()
+			defer node.Close()
+			conn := node.Conn
+			ep := node.Endpoints()
 			ep.NATSTokenFile, ep.Data, ep.PID = natsTokenFile, data, os.Getpid()
 			ep.Credentials = credFiles
 			if natsTokenFile != "" {
