@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,22 @@ func TestNATSConfigPermissions(t *testing.T) {
 	if !opts.TLSMap || opts.TLSConfig == nil || opts.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert || !opts.SyncAlways {
 		t.Errorf("nats.conf: verify_and_map %v, client certificates required %v, sync always %v; want all",
 			opts.TLSMap, opts.TLSConfig != nil && opts.TLSConfig.ClientAuth == tls.RequireAndVerifyClientCert, opts.SyncAlways)
+	}
+	// The manifest's worker user may do what `hintfleet up`'s may, no more.
+	found := false
+	for _, u := range opts.Users {
+		if u.Username != "hintfleet-worker" {
+			continue
+		}
+		found = true
+		want := cluster.WorkerPermissions()
+		if got := u.Permissions; got == nil || got.Publish == nil || got.Subscribe == nil ||
+			!sameSet(got.Publish.Allow, want.Publish.Allow) || !sameSet(got.Subscribe.Allow, want.Subscribe.Allow) {
+			t.Errorf("nats.conf worker permissions %+v differ from cluster.WorkerPermissions %+v", got, want)
+		}
+	}
+	if !found {
+		t.Error("nats.conf has no user hintfleet-worker")
 	}
 	// One server, on ports of the test's choosing.
 	opts.Host, opts.Port, opts.HTTPPort = "127.0.0.1", -1, 0
@@ -237,4 +254,8 @@ func (p *pki) connect(t *testing.T, url, who string) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
 }

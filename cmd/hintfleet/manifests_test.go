@@ -283,11 +283,33 @@ func hintfleetProcess(t *testing.T, where string, args []string, p *process) {
 		}
 	}
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed && (strings.HasSuffix(f.Name, "-file") || strings.HasPrefix(f.Name, "tls-") || f.Name == "nats-creds" || f.Name == "plugins-config") {
+		if f.Changed && (strings.HasSuffix(f.Name, "-file") || strings.HasPrefix(f.Name, "tls-") || strings.HasPrefix(f.Name, "api-tls-") ||
+			slices.Contains([]string{"nats-creds", "plugins-config", "api-tokens"}, f.Name)) {
 			p.reads = append(p.reads, f.Value.String())
 		}
 	})
-	p.env = []string{"HINTFLEET_ENGINE_API_KEY", cluster.EnvNATSToken, cluster.EnvNATSPassword, cluster.EnvEtcdPassword}
+	p.env = []string{"HINTFLEET_ENGINE_API_KEY", cluster.EnvNATSToken, cluster.EnvNATSPassword, cluster.EnvEtcdPassword, envAPIToken}
+	if cmd.Name() == "coordinator" {
+		p.env = append(p.env, envAPITokens)
+	}
+}
+
+// checkAPICredentials: a coordinator refuses to serve its API without
+// credentials, and must not be told --insecure; its tokens come from a
+// Secret (--api-tokens on a mounted Secret, or $HINTFLEET_API_TOKENS), or
+// client certificates name roles.
+func checkAPICredentials(t *testing.T, where string, c corev1.Container, cmd *cobra.Command) {
+	t.Helper()
+	changed := func(name string) bool { f := cmd.Flags().Lookup(name); return f != nil && f.Changed }
+	if changed("insecure") {
+		t.Errorf("%s: --insecure serves the API to anyone", where)
+	}
+	fromSecret := slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == envAPITokens && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
+	})
+	if !fromSecret && !changed("api-tokens") && !changed("api-cert-role") {
+		t.Errorf("%s: the API has no credentials (no --api-tokens, $%s from a Secret or --api-cert-role): the coordinator would not start", where, envAPITokens)
+	}
 }
 
 func urlPort(t *testing.T, where, raw string) int {
@@ -385,6 +407,9 @@ func TestManifestsRunTheBinary(t *testing.T) {
 					}
 					if p.cmd != nil && p.cmd.Name() == "worker" {
 						checkGrace(t, where, pod.spec, p.cmd)
+					}
+					if p.cmd != nil && p.cmd.Name() == "coordinator" {
+						checkAPICredentials(t, where, c, p.cmd)
 					}
 				}
 				for _, v := range pod.spec.Volumes {
