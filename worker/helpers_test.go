@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
@@ -46,29 +44,7 @@ func startSim(t *testing.T, ps []trajectory.Problem, mod func(*sim.Config)) (*si
 // until it leads.
 func startCoordinator(t *testing.T, env *clustertest.Env, dir string) *coordinator.Client {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	c, err := coordinator.New(env.Connect(t), coordinator.Config{DataDir: dir, ElectionTTL: 2 * time.Second,
-		Advertise: "http://" + srv.Listener.Addr().String()}, coordinator.WithLogger(testLog().With("role", "coordinator")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = c.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("coordinator Run: %v", err)
-		}
-	})
-	eventually.True(t, waitLimit, "coordinator leads", c.IsLeader)
-	cl, err := coordinator.NewClient(srv.URL, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cl := fleettest.StartCoordinator(t, env.Connect(t), dir, waitLimit)
 	return cl
 }
 

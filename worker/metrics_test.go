@@ -1,26 +1,24 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/gpu"
 	"github.com/hintfleet/hintfleet/internal/eventually"
+	"github.com/hintfleet/hintfleet/internal/promtest"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -166,13 +164,7 @@ func TestRealPrometheusScrapesWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server")
 	}
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus missing in CI (Debian prometheus; make deps)")
-		}
-		t.Skip("prometheus not installed")
-	}
+	bin := promtest.Binary(t)
 	f := startMetricsFleet(t, "127.0.0.1:0")
 	var target string
 	eventually.True(t, waitLimit, "worker advertises its metrics url", func() bool {
@@ -184,78 +176,17 @@ func TestRealPrometheusScrapesWorker(t *testing.T) {
 		target = pu.Host
 		return err == nil
 	})
-	addr := startPrometheus(t, bin, target)
+	addr := promtest.Start(t, bin, "hintfleet-worker", target, 500*time.Millisecond)
 	for _, q := range []struct{ query, label string }{
 		{`hintfleet_tasks_completed_total{worker="w1"}`, "worker"},
 		{`DCGM_FI_DEV_GPU_UTIL{Hostname="node-a",gpu="1"}`, "UUID"},
 	} {
 		var last string
 		eventually.True(t, waitLimit, "Prometheus stores "+q.query, func() bool {
-			series, raw, err := queryPrometheus(addr, q.query)
+			series, raw, err := promtest.Query(addr, q.query)
 			last = fmt.Sprintf("%s (err %v)", raw, err)
 			return len(series) > 0 && series[0].Metric[q.label] != ""
 		})
 		t.Logf("%s: %s", q.query, last)
 	}
-}
-
-type promSeries struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-}
-
-func queryPrometheus(addr, query string) ([]promSeries, string, error) {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(query))
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, "", err
-	}
-	var body struct {
-		Data struct {
-			Result []promSeries `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, string(b), err
-	}
-	return body.Data.Result, string(b), nil
-}
-
-// startPrometheus runs Prometheus scraping target every 500 ms, with its
-// data in a temp dir, and kills it at cleanup. It returns its address.
-func startPrometheus(t *testing.T, bin, target string) string {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: hintfleet-worker\n    static_configs:\n      - targets: [%q]\n", target)
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close() // the child binds it; a race with another process only fails loudly
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
-	return addr
 }

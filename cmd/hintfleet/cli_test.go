@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,35 +212,8 @@ func TestJSONOutputs(t *testing.T) {
 // job stays queued until cancelled).
 func TestFleetJSON(t *testing.T) {
 	env := clustertest.Start(t)
-	srv := httptest.NewUnstartedServer(nil)
-	c, err := coordinator.New(env.Connect(t), coordinator.Config{DataDir: t.TempDir(), ElectionTTL: 2 * time.Second,
-		Advertise: "http://" + srv.Listener.Addr().String()}, coordinator.WithLogger(fleettest.Log()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = c.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("coordinator Run: %v", err)
-		}
-	})
-	deadline := time.Now().Add(time.Minute)
-	for !c.IsLeader() {
-		if time.Now().After(deadline) {
-			t.Fatal("coordinator never led")
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-t.Context().Done():
-		}
-	}
-	api := []string{"--api", srv.URL, "--json"}
+	url, _ := fleettest.StartCoordinator(t, env.Connect(t), t.TempDir(), time.Minute)
+	api := []string{"--api", url, "--json"}
 	problems := writeFile(t, "problems.jsonl", fleettest.JSONL(fleettest.Problems(2)))
 
 	job := jsonOf[map[string]any](t, cli(t, append([]string{"submit", problems, "--model", "m", "--id", "j1"}, api...)...))
@@ -254,7 +225,7 @@ func TestFleetJSON(t *testing.T) {
 		t.Errorf("jobs --json = %v, want j1", jobs)
 	}
 	st := jsonOf[map[string]any](t, cli(t, append([]string{"status"}, api...)...))
-	if st["api"] != srv.URL || st["jobs"] == nil || st["health"] == nil {
+	if st["api"] != url || st["jobs"] == nil || st["health"] == nil {
 		t.Errorf("status --json = %v, want api, health and jobs", st)
 	}
 	one := jsonOf[map[string]any](t, cli(t, append([]string{"status", "j1"}, api...)...))
