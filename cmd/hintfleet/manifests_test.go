@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +77,11 @@ func renderOverlays(t *testing.T) []rendered {
 		t.Skip("no go command to render the manifests with")
 	}
 	dir := t.TempDir()
-	render := exec.Command(goBin, "run", "./manifests/render", "-root", "manifests", "-out", dir)
+	args := []string{"run"}
+	if bi, ok := debug.ReadBuildInfo(); ok && slices.ContainsFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "-race" && s.Value == "true" }) {
+		args = append(args, "-race") // reuse the race build of kustomize that `go test -race ./...` already made
+	}
+	render := exec.Command(goBin, append(args, "./manifests/render", "-root", "manifests", "-out", dir)...)
 	render.Dir = filepath.Join("..", "..")
 	if out, err := render.CombinedOutput(); err != nil {
 		t.Fatalf("render manifests: %v\n%s", err, out)
