@@ -119,6 +119,11 @@ func parseAnswer(s string) value {
 			{kind: 'e', src: parts[0] + "-" + wrap(parts[1])},
 		}}
 	}
+	// A ratio of numbers, 7:32, is their quotient; a ratio of names (A:B)
+	// stays unread.
+	if parts := splitTop(s, ":"); len(parts) == 2 && parts[0] != "" && parts[1] != "" && !strings.ContainsFunc(s, isLetter) {
+		s = wrap(parts[0]) + "/" + wrap(parts[1])
+	}
 	// A mixed number, as MATH writes 137 \frac{1}{2}, also inside a list.
 	if m := reMixed.FindStringSubmatch(s); m != nil {
 		s = m[1] + "(" + m[2] + "+" + m[3] + "/" + m[4] + ")"
@@ -239,3 +244,5 @@ func balanced(s string) bool {
 	}
 	return depth == 0
 }
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
