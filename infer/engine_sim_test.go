@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,25 +38,6 @@ func greedy(prompt string, max int) engine.CompletionRequest {
 	return engine.CompletionRequest{Prompt: prompt, MaxTokens: max, Temperature: new(0.0)}
 }
 
-// readAll reads a stream to its end and returns its text and finish reason.
-func readAll(s *engine.Stream) (string, string, error) {
-	var b strings.Builder
-	finish := ""
-	for {
-		c, err := s.Next()
-		if err == io.EOF {
-			return b.String(), finish, nil
-		}
-		if err != nil {
-			return b.String(), finish, err
-		}
-		b.WriteString(c.Text)
-		if c.FinishReason != "" {
-			finish = c.FinishReason
-		}
-	}
-}
-
 func TestClientAgainstSim(t *testing.T) {
 	_, url := startSim(t, clientSimConfig(1000))
 	c := newClient(t, url)
@@ -72,8 +52,8 @@ func TestClientAgainstSim(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Stream: %v", err)
 		}
-		defer s.Close()
-		text, finish, err := readAll(s)
+		text, last, err := readStream(s)
+		finish := last.FinishReason
 		if err != nil {
 			t.Fatalf("stream: %v", err)
 		}
@@ -239,8 +219,7 @@ func TestClientRetries503(t *testing.T) {
 	var g errgroup.Group
 	for _, s := range []*engine.Stream{first, second} {
 		g.Go(func() error {
-			defer s.Close()
-			_, _, err := readAll(s)
+			_, _, err := readStream(s)
 			return err
 		})
 	}
@@ -280,8 +259,7 @@ func TestClientDroppedStream(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Stream %d: %v", i, err)
 		}
-		text, _, err := readAll(s)
-		s.Close()
+		text, _, err := readStream(s)
 		var cut *engine.StreamCutError
 		if !errors.As(err, &cut) || !errors.Is(err, engine.ErrStreamCut) {
 			t.Fatalf("stream %d: err %v, want *engine.StreamCutError", i, err)

@@ -269,22 +269,18 @@ func invitesPython(text string) bool {
 // firstOutputBlock finds the first closed ```output block in f and returns
 // the end of its closing fence and its content.
 func firstOutputBlock(f string) (end int, content string, ok bool) {
-	start := strings.Index(f, "```output")
-	if start < 0 {
-		return 0, "", false
-	}
-	body := f[start+len("```output"):]
-	closing := strings.Index(body, "```")
-	if closing < 0 {
-		return 0, "", false
-	}
-	return start + len("```output") + closing + 3, body[:closing], true
+	return outputBlockAt(f, strings.Index(f, "```output"))
 }
 
 // lastOutputBlock finds the last closed ```output block in f and returns
 // the end of its closing fence and its content.
 func lastOutputBlock(f string) (end int, content string, ok bool) {
-	start := strings.LastIndex(f, "```output")
+	return outputBlockAt(f, strings.LastIndex(f, "```output"))
+}
+
+// outputBlockAt reads the ```output block whose opening fence is at start
+// (-1: none); ok is false when there is none or it is not closed.
+func outputBlockAt(f string, start int) (end int, content string, ok bool) {
 	if start < 0 {
 		return 0, "", false
 	}
