@@ -128,6 +128,9 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 			room := limit - n - info.Slack
 			if room <= 0 {
 				g.counted(req.Prompt, n)
+				if g.firstRequest() {
+					return nil, g.promptTooLong(n, limit)
+				}
 				g.remember(req.Prompt, n, "", 0)
 				return &contextFull{}, nil
 			}
@@ -147,6 +150,9 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 	}
 	g.counted(req.Prompt, promptTokens)
 	if s == nil {
+		if g.firstRequest() {
+			return nil, g.promptTooLong(promptTokens, limit)
+		}
 		// The prompt fills the context: finish with "length", as the
 		// engine would once generation reached it.
 		g.remember(req.Prompt, promptTokens, "", 0)
@@ -161,6 +167,20 @@ func (g Generator) Generate(ctx context.Context, req hint.GenRequest) (hint.GenS
 		gs.promptTokens = bound
 	}
 	return gs, nil
+}
+
+// ErrPromptTooLong is returned for a trajectory's first request when the
+// problem's prompt alone fills the engine's context: no retry on this
+// engine can succeed, so the task fails (and is dead-lettered after its
+// attempts) instead of being written as an empty trajectory.
+var ErrPromptTooLong = errors.New("infer: the prompt alone fills the engine's context")
+
+// firstRequest reports whether g is a trajectory's Generator that has sent
+// nothing yet, so its prompt is the problem's and not a continuation.
+func (g Generator) firstRequest() bool { return g.traj != nil && g.traj.prompt == "" }
+
+func (g Generator) promptTooLong(tokens, limit int) error {
+	return fmt.Errorf("generate on %s: %w (%d prompt tokens, context %d)", g.Client.BaseURL(), ErrPromptTooLong, tokens, limit)
 }
 
 // info is what the engine states; the zero Info (nothing known) when it

@@ -2,7 +2,9 @@ package infer_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/hintfleet/hintfleet/engine"
@@ -91,5 +93,27 @@ func TestTrajectoryGeneratorSizesRequests(t *testing.T) {
 			t.Errorf("refused %d times (shared) and %d (sized) for %d requests; want none from an engine that states its context",
 				refusedShared, refusedSized, requests)
 		}
+	}
+}
+
+// TestPromptTooLongFailsTheTrajectory: a problem whose prompt alone fills
+// the engine's context cannot run on it; the trajectory's generator says so
+// with ErrPromptTooLong (so the task is retried and then dead-lettered)
+// rather than returning an empty trajectory that finished "length".
+func TestPromptTooLongFailsTheTrajectory(t *testing.T) {
+	problems := loadProblems(t, "gsm8k", 1)
+	cfg := simConfig(problems, 50)
+	cfg.MaxModelLen = 40
+	_, url := startSim(t, cfg)
+	engs, err := infer.NewEngines([]*engine.Client{newClient(t, url)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := hint.Run(t.Context(), engs.Pick(), fixedTool{}, problems[0], paperHints())
+	if !errors.Is(err, infer.ErrPromptTooLong) {
+		t.Fatalf("run ended %s with %v; want ErrPromptTooLong", tr.FinishReason, err)
+	}
+	if !strings.Contains(err.Error(), url) {
+		t.Errorf("error %q does not name the engine %s", err, url)
 	}
 }
