@@ -180,7 +180,7 @@ func BenchmarkCurate100k(b *testing.B) {
 			ref = fmt.Sprint(i%97 + 1)
 		}
 		tr := traj(fmt.Sprint("t", i), fmt.Sprint("p", i%5000), ans, ref,
-			gen(fmt.Sprintf("Problem %d. %s", i, filler)), hint("Wait, maybe using Python here is a good idea.\n"),
+			gen(fmt.Sprintf("Problem %d. %s", i, filler)), hintStep("Wait, maybe using Python here is a good idea.\n"),
 			code(fmt.Sprintf("```python\nprint(%s)\n```", ans)), output(fmt.Sprintf("\n```output\n%s\n```\n", ans), 0),
 			gen(fmt.Sprintf("The output is %s, so \\boxed{%s}.", ans, ans)))
 		if err := w.Append(tr); err != nil {

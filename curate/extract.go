@@ -2,8 +2,10 @@ package curate
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -267,55 +269,25 @@ func finalMath(text string) (Extraction, bool) {
 // braces balance; boxes in the same closing sentence as the last one ("the
 // roots are \boxed{2} and \boxed{-3}") are joined into one list.
 func boxedAnswer(text string) (string, bool) {
-	type box struct {
-		start, end int
-		arg        string
-	}
-	var boxes []box
-	for i := 0; ; {
-		j := strings.IndexByte(text[i:], '\\')
-		if j < 0 {
-			break
-		}
-		i += j + 1
-		rest := text[i:]
-		var n int
-		switch {
-		case strings.HasPrefix(rest, "boxed"):
-			n = len("boxed")
-		case strings.HasPrefix(rest, "fbox"):
-			n = len("fbox")
-		default:
-			continue
-		}
-		k := n
-		for k < len(rest) && rest[k] == ' ' {
-			k++
-		}
-		if k < len(rest) && rest[k] == '{' {
-			if arg, bal := braced(rest[k:]); bal {
-				boxes = append(boxes, box{i - 1, i + k + len(arg) + 2, arg})
-			}
-		}
-	}
+	boxes := slices.Collect(hint.Boxes(text))
 	if len(boxes) == 0 {
 		return "", false
 	}
 	last := len(boxes) - 1
 	first := last
 	for first > 0 {
-		gap := text[boxes[first-1].end:boxes[first].start]
+		gap := text[boxes[first-1].End:boxes[first].Start]
 		if len(gap) > boxedListGap || !reBoxGap.MatchString(gap) && !reBoxNoun.MatchString(gap) {
 			break
 		}
 		first--
 	}
 	if first == last {
-		return boxes[last].arg, true
+		return boxes[last].Arg, true
 	}
 	parts := make([]string, 0, last-first+1)
 	for _, b := range boxes[first : last+1] {
-		parts = append(parts, strings.TrimSpace(b.arg))
+		parts = append(parts, strings.TrimSpace(b.Arg))
 	}
 	return strings.Join(parts, ", "), true
 }

@@ -33,8 +33,8 @@ func traj(id, problem, answer, ref string, steps ...trajectory.Step) trajectory.
 	return t
 }
 
-func gen(s string) trajectory.Step  { return trajectory.Step{Kind: trajectory.StepGen, Text: s} }
-func hint(s string) trajectory.Step { return trajectory.Step{Kind: trajectory.StepHint, Text: s} }
+func gen(s string) trajectory.Step      { return trajectory.Step{Kind: trajectory.StepGen, Text: s} }
+func hintStep(s string) trajectory.Step { return trajectory.Step{Kind: trajectory.StepHint, Text: s} }
 func code(s string) trajectory.Step {
 	return trajectory.Step{Kind: trajectory.StepCode, Text: s, Lang: "python"}
 }
@@ -83,7 +83,7 @@ func TestDedupe(t *testing.T) {
 }
 
 func TestRewriteKeepsContract(t *testing.T) {
-	tr := traj("1", "p", "4", "4", gen("def f(): pass\n"), hint("Wait, maybe using Python here is a good idea.\n```python\n# PLACEHOLDER test\n"), gen("print(f())"))
+	tr := traj("1", "p", "4", "4", gen("def f(): pass\n"), hintStep("Wait, maybe using Python here is a good idea.\n```python\n# PLACEHOLDER test\n"), gen("print(f())"))
 	changes := Rewrite(&tr, trajectory.KindCode, DefaultRules())
 	if len(changes) == 0 {
 		t.Fatal("no rule applied to a code hint")
@@ -98,7 +98,7 @@ func TestRewriteKeepsContract(t *testing.T) {
 		t.Errorf("diff %q lacks the removed line", changes[0].Diff())
 	}
 	// Math problems are left alone by code-only rules.
-	m := traj("2", "p", "4", "4", hint("Wait, maybe using Python here is a good idea."))
+	m := traj("2", "p", "4", "4", hintStep("Wait, maybe using Python here is a good idea."))
 	if ch := Rewrite(&m, trajectory.KindMath, DefaultRules()); len(ch) != 0 {
 		t.Errorf("math trajectory rewritten: %+v", ch)
 	}
@@ -127,7 +127,7 @@ func TestRunPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := traj("t1", "p1", "4", "4", gen("We compute. "), hint("Wait, maybe using Python here is a good idea.\n"), code("```python\nprint(2+2)\n```"), output("\n```output\n4\n```\n", 0), gen("So the answer is \\boxed{4}."))
+	good := traj("t1", "p1", "4", "4", gen("We compute. "), hintStep("Wait, maybe using Python here is a good idea.\n"), code("```python\nprint(2+2)\n```"), output("\n```output\n4\n```\n", 0), gen("So the answer is \\boxed{4}."))
 	wrong := traj("t2", "p2", "5", "4", gen("\\boxed{5}"))
 	regraded := traj("t3", "p3", `\frac{1}{2}`, "0.5", gen(`\boxed{\frac{1}{2}}`))
 	f := false

@@ -1,6 +1,7 @@
 package hint
 
 import (
+	"iter"
 	"math"
 	"regexp"
 	"strconv"
@@ -60,40 +61,60 @@ func ExtractMathAnswer(text string) string {
 	return ""
 }
 
-// lastBoxed returns the argument of the last \boxed{…} or \fbox{…} whose
-// braces balance. It scans forward with strings.Index, which is vectorised,
-// unlike LastIndex: texts run to hundreds of kilobytes.
-func lastBoxed(text string) (string, bool) {
-	found, ok := "", false
-	for i := 0; ; {
-		j := strings.IndexByte(text[i:], '\\')
-		if j < 0 {
-			return found, ok
-		}
-		i += j + 1
-		rest := text[i:]
-		var n int
-		switch {
-		case strings.HasPrefix(rest, "boxed"):
-			n = len("boxed")
-		case strings.HasPrefix(rest, "fbox"):
-			n = len("fbox")
-		default:
-			continue
-		}
-		k := n
-		for k < len(rest) && rest[k] == ' ' {
-			k++
-		}
-		if k < len(rest) && rest[k] == '{' {
-			if arg, bal := braced(rest[k:]); bal {
-				found, ok = arg, true
+// Box is one \boxed{…} or \fbox{…} in a text: Start is the offset of its
+// backslash, End the offset just past its closing brace, Arg the text
+// between its braces.
+type Box struct {
+	Start, End int
+	Arg        string
+}
+
+// Boxes yields the \boxed{…} and \fbox{…} of text whose braces balance, in
+// order. It scans forward with strings.IndexByte, which is vectorised,
+// unlike LastIndex: texts run to hundreds of kilobytes. curate's answer
+// extraction uses it too, so hint and curate agree on what a box is.
+func Boxes(text string) iter.Seq[Box] {
+	return func(yield func(Box) bool) {
+		for i := 0; ; {
+			j := strings.IndexByte(text[i:], '\\')
+			if j < 0 {
+				return
+			}
+			i += j + 1
+			rest := text[i:]
+			var n int
+			switch {
+			case strings.HasPrefix(rest, "boxed"):
+				n = len("boxed")
+			case strings.HasPrefix(rest, "fbox"):
+				n = len("fbox")
+			default:
+				continue
+			}
+			k := n
+			for k < len(rest) && rest[k] == ' ' {
+				k++
+			}
+			if k < len(rest) && rest[k] == '{' {
+				if arg, bal := braced(rest[k:]); bal {
+					if !yield(Box{Start: i - 1, End: i + k + len(arg) + 2, Arg: arg}) {
+						return
+					}
+				}
 			}
 		}
 	}
 }
 
-// braced returns the content of the balanced group s starts with.
+// lastBoxed returns the argument of the last box of text (see Boxes).
+func lastBoxed(text string) (string, bool) {
+	found, ok := "", false
+	for b := range Boxes(text) {
+		found, ok = b.Arg, true
+	}
+	return found, ok
+}
+
 func braced(s string) (string, bool) {
 	depth := 0
 	for i := 0; i < len(s); i++ {
