@@ -144,6 +144,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLibrary$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDeviceList$$' -fuzztime $(FUZZTIME) ./gpu/
+	$(GO) test -run '^$$' -fuzz '^FuzzInvitation$$' -fuzztime $(FUZZTIME) ./engine/sim/
 
 clean:
 	rm -rf $(BIN)

@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hintfleet/hintfleet/trajectory"
@@ -84,6 +86,10 @@ type ReasonerConfig struct {
 	// BuggyCodeRate is the probability that code written for a code problem
 	// after a Python hint is a buggy variant of the canonical solution.
 	BuggyCodeRate float64
+	// Tools teach the reasoner fences other than Python without changing
+	// the hints' text; a hint can also name the fence itself (see
+	// ToolFence and the package doc).
+	Tools []ToolFence
 }
 
 // Faults are the injected failures. Rates are probabilities in [0, 1].
@@ -167,6 +173,14 @@ func (c Config) Validate() error {
 	}
 	if c.Reasoner.ReasoningTokens < 1 {
 		bad("Reasoner.ReasoningTokens", "must be >= 1, got %d", c.Reasoner.ReasoningTokens)
+	}
+	for i, tf := range c.Reasoner.Tools {
+		if fenceLang(tf.Lang) != tf.Lang {
+			bad(fmt.Sprintf("Reasoner.Tools[%d].Lang", i), "want a fence language (letters, digits, _+:.-/), got %q", tf.Lang)
+		}
+		if tf.Body != "" && strings.HasPrefix(strings.TrimSpace(tf.Body), "{") && !json.Valid([]byte(fillAnswer(tf.Body, "0"))) {
+			bad(fmt.Sprintf("Reasoner.Tools[%d].Body", i), "starts like a JSON object but is not one: %q", tf.Body)
+		}
 	}
 	if c.Faults.SpikeDuration < 0 {
 		bad("Faults.SpikeDuration", "must be >= 0")

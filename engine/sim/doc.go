@@ -30,6 +30,15 @@
 // says. Accuracy figures measured against this server therefore say nothing
 // about any real model; they only exercise the pipeline.
 //
+// Other tools (fence.go): a hint that names a fence in its text ("… in a
+// ```bash block", "a ```mcp:everything.echo call with {"message":
+// "<answer>"}") gets a block in that language, with the JSON object after the
+// name as its body ("<answer>" filled in); a hint that ends in an opened
+// fence (```bash and a newline) gets that fence's body and closing line; and
+// ReasonerConfig.Tools maps words of a hint ("shell") to a language and body
+// without touching the hints. Built-in bodies: a printf of the answer for
+// shells (a python3 here-document for code problems), {} for MCP.
+//
 // Fault knobs (500s, 503 when the queue is full, dropped connections, latency
 // spikes) are seeded so that failures are reproducible. Injections
 // (Knobs.Inject: abort, error and repetition finishes, a stop token id, an

@@ -3,6 +3,7 @@ package sim
 import (
 	"hash/fnv"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 
 	"github.com/hintfleet/hintfleet/trajectory"
@@ -132,10 +133,19 @@ const (
 	segOutput
 )
 
+// insertion is what the reasoner makes of a text the client inserted: the
+// kind of segment it writes next, the answer an output block gave (x, for
+// segOutput) and the tool call a hint invites (for segCode).
+type insertion struct {
+	kind segKind
+	x    string
+	call toolCall
+}
+
 // continueAfter walks the transcript (the text after the question) and
 // returns the rest of the segment it ends in.
 func (sc *script) continueAfter(t string) string {
-	g := sc.segment(0, segStart, "", false)
+	g := sc.segment(0, insertion{kind: segStart}, false)
 	pos := len(t)
 	for e := 0; e < len(t); e++ {
 		if opens(t[e:], g) {
@@ -147,10 +157,10 @@ func (sc *script) continueAfter(t string) string {
 	if pos == len(t) {
 		// Nothing written yet. A hint or an output block right after the
 		// question is acted on as it would be later in the text.
-		if kind, x := classify(t); kind != segCont {
+		if ins := sc.r.classify(t); ins.kind != segCont {
 			k = 1
-			sc.enter(k, kind, x)
-			g = sc.segment(k, kind, x, strings.Contains(t, "</think>"))
+			sc.enter(k, ins)
+			g = sc.segment(k, ins, strings.Contains(t, "</think>"))
 		}
 	}
 	for {
@@ -160,11 +170,11 @@ func (sc *script) continueAfter(t string) string {
 		}
 		d := pos + m
 		k++
-		e, kind, x := sc.anchor(t, d, k)
+		e, ins := sc.anchor(t, d, k)
 		closed := strings.Contains(t[:e], "</think>")
-		sc.enter(k, kind, x)
+		sc.enter(k, ins)
 		pos = e
-		g = sc.segment(k, kind, x, closed)
+		g = sc.segment(k, ins, closed)
 	}
 }
 
@@ -172,16 +182,15 @@ func (sc *script) continueAfter(t string) string {
 // segment the reasoner wrote (or will write) after it: the first position
 // whose text opens like the segment that the insertion before it calls for.
 // With none, the insertion runs to the end of the transcript.
-func (sc *script) anchor(t string, d, k int) (e int, kind segKind, x string) {
+func (sc *script) anchor(t string, d, k int) (int, insertion) {
 	type candidate struct {
-		kind   segKind
-		x      string
+		ins    insertion
 		closed bool
 		text   string
 	}
 	var cands []candidate
-	add := func(kind segKind, x string, closed bool) {
-		cands = append(cands, candidate{kind, x, closed, sc.segment(k, kind, x, closed)})
+	add := func(ins insertion, closed bool) {
+		cands = append(cands, candidate{ins, closed, sc.segment(k, ins, closed)})
 	}
 	closedVariants := []bool{strings.Contains(t[:d], "</think>")}
 	if !closedVariants[0] && strings.Contains(t[d:], "</think>") {
@@ -196,11 +205,19 @@ func (sc *script) anchor(t string, d, k int) (e int, kind segKind, x string) {
 		xs[readOutput(out)] = true
 		rest = rest[end:]
 	}
+	calls := map[toolCall]bool{{lang: "python"}: true}
+	for _, e := range fenceCuts(t, d) {
+		if ins := sc.r.classify(t[d:e]); ins.kind == segCode {
+			calls[ins.call] = true
+		}
+	}
 	for _, closed := range closedVariants {
-		add(segCode, "", closed)
-		add(segCont, "", closed)
+		for call := range calls {
+			add(insertion{kind: segCode, call: call}, closed)
+		}
+		add(insertion{kind: segCont}, closed)
 		for x := range xs {
-			add(segOutput, x, closed)
+			add(insertion{kind: segOutput, x: x}, closed)
 		}
 	}
 	for e := d + 1; e < len(t); e++ {
@@ -208,14 +225,12 @@ func (sc *script) anchor(t string, d, k int) (e int, kind segKind, x string) {
 			if !opens(t[e:], c.text) {
 				continue
 			}
-			kind, x := classify(t[d:e])
-			if kind == c.kind && x == c.x && strings.Contains(t[:e], "</think>") == c.closed {
-				return e, kind, x
+			if ins := sc.r.classify(t[d:e]); ins == c.ins && strings.Contains(t[:e], "</think>") == c.closed {
+				return e, ins
 			}
 		}
 	}
-	kind, x = classify(t[d:])
-	return len(t), kind, x
+	return len(t), sc.r.classify(t[d:])
 }
 
 // opens reports whether rem starts as segment g does: its first openingLen
@@ -239,31 +254,37 @@ func commonPrefix(a, b string) int {
 }
 
 // classify says what the reasoner writes after the inserted text f: code
-// after a Python hint, a reading after a closed output block, else a re-check.
-// x is the output's last line, or "" when the tool gave nothing usable.
-func classify(f string) (segKind, string) {
+// after a hint that invites a tool (see invitation), a reading after a
+// closed output block, else a re-check. x is the output's answer, or "" when
+// the tool gave nothing usable.
+func (r *Reasoner) classify(f string) insertion {
 	outEnd, out, ok := lastOutputBlock(f)
 	tail := f
 	if ok {
 		tail = f[outEnd:]
 	}
-	if invitesPython(tail) {
-		return segCode, ""
+	if call, invited := r.invitation(tail); invited {
+		return insertion{kind: segCode, call: call}
 	}
 	if ok {
-		return segOutput, readOutput(out)
+		return insertion{kind: segOutput, x: readOutput(out)}
 	}
-	return segCont, ""
+	return insertion{kind: segCont}
 }
 
-// invitesPython reports whether the last sentence of text mentions Python.
-func invitesPython(text string) bool {
+// lastSentence is the last sentence of text, end punctuation dropped.
+func lastSentence(text string) string {
 	s := strings.TrimRight(text, " \t\r\n")
 	s = strings.TrimRight(s, ".!?")
 	if i := strings.LastIndexAny(s, ".!?\n"); i >= 0 {
 		s = s[i+1:]
 	}
-	return strings.Contains(strings.ToLower(s), "python")
+	return s
+}
+
+// invitesPython reports whether the last sentence of text mentions Python.
+func invitesPython(text string) bool {
+	return strings.Contains(strings.ToLower(lastSentence(text)), "python")
 }
 
 // firstOutputBlock finds the first closed ```output block in f and returns
@@ -292,12 +313,20 @@ func outputBlockAt(f string, start int) (end int, content string, ok bool) {
 	return start + len("```output") + closing + 3, body[:closing], true
 }
 
+// labelRE is a short capitalised label before a value ("Echo: 24", what
+// MCP's reference echo tool answers).
+var labelRE = regexp.MustCompile(`^[A-Z][A-Za-z ]{0,30}: (.+)$`)
+
 // readOutput returns the answer an output block gives: its last non-empty
-// line, or "" when it is empty or reports an error.
+// line without a leading label, or "" when it is empty or reports an error.
 func readOutput(out string) string {
 	if strings.Contains(out, "Traceback") || strings.Contains(out, "Error") {
 		return ""
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if m := labelRE.FindStringSubmatch(last); m != nil {
+		return strings.TrimSpace(m[1])
+	}
+	return last
 }

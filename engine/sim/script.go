@@ -45,12 +45,12 @@ func (sc *script) rng(k int, salt uint64) *rand.Rand {
 }
 
 // enter updates what the script holds when segment k of kind starts.
-func (sc *script) enter(k int, kind segKind, x string) {
-	switch kind {
+func (sc *script) enter(k int, ins insertion) {
+	switch ins.kind {
 	case segCode:
-		sc.code = sc.toolCode(k)
+		sc.code = sc.toolBody(k, ins.call)
 	case segOutput:
-		sc.answer = sc.readAnswer(x)
+		sc.answer = sc.readAnswer(ins.x)
 	}
 }
 
@@ -74,9 +74,10 @@ func (sc *script) toolCode(k int) string {
 	return ToolCode(*sc.p, buggyCode)
 }
 
-// segment is the full text of segment k of kind; x is the output's answer
-// for an output segment, closed whether </think> was already written.
-func (sc *script) segment(k int, kind segKind, x string, closed bool) string {
+// segment is the full text of segment k written after ins; closed says
+// whether </think> was already written.
+func (sc *script) segment(k int, ins insertion, closed bool) string {
+	kind, x := ins.kind, ins.x
 	rng := sc.rng(k, uint64(kind)+1)
 	var b strings.Builder
 	switch kind {
@@ -86,10 +87,7 @@ func (sc *script) segment(k int, kind segKind, x string, closed bool) string {
 		fmt.Fprintf(&b, " So the answer should be %s.", sc.short(sc.guess))
 		b.WriteString(sc.final(sc.guess, closed))
 	case segCode:
-		code := sc.toolCode(k)
-		b.WriteString("\n\n```python\n")
-		b.WriteString(code)
-		b.WriteString("\n```")
+		b.WriteString(sc.codeBlock(k, ins.call))
 	case segOutput:
 		answer := sc.readAnswer(x)
 		switch {
