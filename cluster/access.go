@@ -19,15 +19,20 @@ const (
 )
 
 // ErrNoAddress: neither an endpoints file nor NATS and etcd URLs were given.
-var ErrNoAddress = errors.New("say where the cluster is: --endpoints FILE, or --nats URL and --etcd URL")
+var ErrNoAddress = errors.New("say where the cluster is: --data DIR, --endpoints FILE, or --nats URL and --etcd URL")
 
 // Access says, in plain values as a client's flags give them, how to reach
 // the cluster: an endpoints file (`hintfleet up`'s), or URLs with TLS and
 // credentials for an external cluster. What is set beside Endpoints
 // overrides what the file says.
 type Access struct {
-	// Endpoints is an endpoints file; its addresses, CA and token file are
-	// the starting point.
+	// Data is a data directory of `hintfleet up`: its endpoints file is
+	// read as Endpoints is (Find's order). With NATS and Etcd given and no
+	// Endpoints, it is not read: those URLs name the servers, and Data is
+	// only where a coordinator keeps its files.
+	Data string
+	// Endpoints is an endpoints file (or its folder); its addresses, CA and
+	// token file are the starting point.
 	Endpoints  string
 	NATS, Etcd []string
 	// TLS's CA verifies the servers (default: the file's); Cert and Key are
@@ -48,25 +53,46 @@ type Access struct {
 	// credentials to present: NATSWorkerUser or NATSCoordinatorUser (the
 	// default). NATS credential fields set here replace the file's.
 	Role string
+	// Getenv reads the environment ($HINTFLEET_DATA and the secrets); nil
+	// means os.Getenv.
+	Getenv func(string) string
 }
 
-// Config resolves a, the endpoints file and the environment into a
-// validated Config. Secrets are read here and held as redact.Secret; no
-// error carries one.
+// Config is Resolve's Config.
 func (a Access) Config() (Config, error) {
-	var cfg Config
+	cfg, _, err := a.Resolve()
+	return cfg, err
+}
+
+// Resolve resolves a, the endpoints file (found by Find: --data,
+// --endpoints, $HINTFLEET_DATA) and the environment into a validated
+// Config, and says which fleet it found (empty when --nats and --etcd
+// alone name the servers). Secrets are read here and held as
+// redact.Secret; no error carries one.
+func (a Access) Resolve() (Config, Fleet, error) {
+	var (
+		cfg   Config
+		fleet Fleet
+	)
+	getenv := a.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	tokenFile := a.NATSTokenFile
-	if a.Endpoints != "" {
-		e, err := ReadEndpoints(a.Endpoints)
+	explicit := len(a.NATS) > 0 && len(a.Etcd) > 0 && a.Endpoints == ""
+	if !explicit {
+		f, err := Find(Where{Data: a.Data, Endpoints: a.Endpoints, Getenv: a.Getenv}, NeedServers)
 		if err != nil {
-			return cfg, err
+			return cfg, fleet, err
 		}
+		fleet = f
+		e := f.Endpoints
 		role := a.Role
 		if role == "" {
 			role = NATSCoordinatorUser
 		}
 		if cfg, err = e.ConfigFor(role); err != nil {
-			return cfg, err
+			return cfg, fleet, err
 		}
 		if tokenFile == "" {
 			tokenFile = e.NATSTokenFile
@@ -79,7 +105,7 @@ func (a Access) Config() (Config, error) {
 		cfg.Etcd.Endpoints = a.Etcd
 	}
 	if len(cfg.NATS.URLs) == 0 || len(cfg.Etcd.Endpoints) == 0 {
-		return cfg, ErrNoAddress
+		return cfg, fleet, ErrNoAddress
 	}
 	tls := TLSFiles{CA: cfg.NATS.TLS.CA, Cert: a.TLS.Cert, Key: a.TLS.Key}
 	if a.TLS.CA != "" {
@@ -93,23 +119,23 @@ func (a Access) Config() (Config, error) {
 	fleetUser := cfg.NATS.User != "" && a.NATSCreds == "" && a.NATSUser == "" && a.NATSTokenFile == ""
 	if !fleetUser {
 		cfg.NATS.User, cfg.NATS.Password = "", ""
-		if cfg.NATS.Token, err = secretFrom("nats token", tokenFile, EnvNATSToken, a.NATSCreds == "" && a.NATSUser == ""); err != nil {
-			return cfg, err
+		if cfg.NATS.Token, err = secretFrom(getenv, "nats token", tokenFile, EnvNATSToken, a.NATSCreds == "" && a.NATSUser == ""); err != nil {
+			return cfg, fleet, err
 		}
 	}
 	if a.NATSUser != "" {
 		cfg.NATS.User = a.NATSUser
-		if cfg.NATS.Password, err = secretFrom("nats password", a.NATSPasswordFile, EnvNATSPassword, true); err != nil {
-			return cfg, err
+		if cfg.NATS.Password, err = secretFrom(getenv, "nats password", a.NATSPasswordFile, EnvNATSPassword, true); err != nil {
+			return cfg, fleet, err
 		}
 	}
 	if a.EtcdUser != "" {
 		cfg.Etcd.Username = a.EtcdUser
-		if cfg.Etcd.Password, err = secretFrom("etcd password", a.EtcdPasswordFile, EnvEtcdPassword, true); err != nil {
-			return cfg, err
+		if cfg.Etcd.Password, err = secretFrom(getenv, "etcd password", a.EtcdPasswordFile, EnvEtcdPassword, true); err != nil {
+			return cfg, fleet, err
 		}
 	}
-	return cfg, cfg.Validate()
+	return cfg, fleet, cfg.Validate()
 }
 
 // ReadSecret reads a secret file, dropping trailing newlines. An empty file
@@ -128,7 +154,7 @@ func ReadSecret(file string) (redact.Secret, error) {
 
 // secretFrom reads what from file, else (when useEnv) from the environment
 // variable env.
-func secretFrom(what, file, env string, useEnv bool) (redact.Secret, error) {
+func secretFrom(getenv func(string) string, what, file, env string, useEnv bool) (redact.Secret, error) {
 	if file != "" {
 		s, err := ReadSecret(file)
 		if err != nil {
@@ -137,7 +163,7 @@ func secretFrom(what, file, env string, useEnv bool) (redact.Secret, error) {
 		return s, nil
 	}
 	if useEnv {
-		return redact.Secret(os.Getenv(env)), nil
+		return redact.Secret(getenv(env)), nil
 	}
 	return "", nil
 }

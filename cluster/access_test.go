@@ -53,7 +53,18 @@ func TestAccessConfig(t *testing.T) {
 					t.Errorf("config %+v: want the environment's secrets", c)
 				}
 			}},
-		{name: "no address", a: cluster.Access{NATS: []string{"nats://b"}}, err: "say where the cluster is"},
+		{name: "no address", a: cluster.Access{NATS: []string{"nats://b"}, Getenv: func(string) string { return "" }}, err: "cannot find the fleet's NATS and etcd: tried --data"},
+		{name: "data directory", a: cluster.Access{Data: dir}, check: func(t *testing.T, c cluster.Config) {
+			if c.NATS.URLs[0] != "nats://a:4222" || c.NATS.Token.Reveal() != "tok-from-file" {
+				t.Errorf("config %+v: want the addresses and token of --data's endpoints.json", c)
+			}
+		}},
+		{name: "urls make data only a folder", a: cluster.Access{Data: t.TempDir(), NATS: []string{"nats://b"}, Etcd: []string{"http://b"}},
+			check: func(t *testing.T, c cluster.Config) {
+				if c.NATS.URLs[0] != "nats://b" || c.Etcd.Endpoints[0] != "http://b" {
+					t.Errorf("config %+v: want --nats and --etcd, no endpoints file read", c)
+				}
+			}},
 		{name: "empty secret file", a: cluster.Access{Endpoints: eps, NATSTokenFile: empty}, err: "nats token: read secret: " + empty + " is empty"},
 		{name: "missing endpoints file", a: cluster.Access{Endpoints: filepath.Join(dir, "none.json")}, err: "none.json"},
 	} {
@@ -74,7 +85,7 @@ func TestAccessConfig(t *testing.T) {
 			tc.check(t, c)
 		})
 	}
-	if _, err := (cluster.Access{}).Config(); !errors.Is(err, cluster.ErrNoAddress) {
+	if _, err := (cluster.Access{Getenv: func(string) string { return "" }}).Config(); !errors.Is(err, cluster.ErrNoAddress) {
 		t.Errorf("empty Access: %v, want ErrNoAddress", err)
 	}
 }

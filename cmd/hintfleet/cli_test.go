@@ -113,7 +113,7 @@ func TestBadInput(t *testing.T) {
 		{"up without data", []string{"up"}, "--data DIR is required"},
 		{"up bad log level", []string{"up", "--data", dir, "--log-level", "loud"}, `--log-level "loud"`},
 		{"coordinator without data", []string{"coordinator"}, "--data DIR is required"},
-		{"worker without cluster", []string{"worker"}, "say where the cluster is"},
+		{"worker without cluster", []string{"worker"}, "cannot find the fleet"},
 		{"worker bad endpoints", []string{"worker", "--endpoints", problems}, problems + ":"},
 		{"curate without input", []string{"curate"}, "no --in trajectories given"},
 		{"curate bad repetition", []string{"curate", "--in", problems, "--out", dir, "--repetition", "2"}, "repetition 2: want 0..1"},

@@ -41,7 +41,7 @@ type coordFlags struct {
 
 func (f *coordFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.listen, "listen", defaultListen, "HTTP API address (port 0 picks one)")
+	fl.StringVar(&f.listen, "listen", cluster.DefaultListen, "HTTP API address (port 0 picks one)")
 	fl.StringVar(&f.advertise, "advertise", "", "this replica's API URL as others reach it (default: from --listen)")
 	fl.StringVar(&f.datasetsDir, "datasets-dir", "", "folder of the named datasets jobs may use (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	fl.DurationVar(&f.electionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
@@ -290,6 +290,14 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			if err := os.MkdirAll(data, dataDirMode); err != nil {
 				return fmt.Errorf("--data: %w", err)
 			}
+			// Own DATA before touching anything in it: a second up exits
+			// here instead of hanging on etcd's database and removing the
+			// running fleet's endpoints.json.
+			lock, err := cluster.LockData(data)
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
 			if err := cluster.RemoveEndpoints(data); err != nil {
 				return err
 			}
@@ -333,6 +341,9 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 			}
 			defer node.Close()
 			conn := node.Conn
+			if err := lock.SetEtcdCluster(ctx, conn.Etcd); err != nil {
+				return err
+			}
 			ep := node.Endpoints()
 			ep.NATSTokenFile, ep.Data, ep.PID = natsTokenFile, data, os.Getpid()
 			ep.Credentials = credFiles
@@ -406,10 +417,9 @@ are checkpointed and handed back), then stops the coordinator and the servers.`,
 
 func newCoordinatorCmd() *cobra.Command {
 	var (
-		data string
-		cl   clusterFlags
-		cf   coordFlags
-		lf   logFlags
+		cl clusterFlags
+		cf coordFlags
+		lf logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "coordinator",
@@ -418,32 +428,41 @@ func newCoordinatorCmd() *cobra.Command {
 in results and writes job files under --data DIR/jobs. Every replica serves the HTTP
 API; a write that reaches a standby is answered 503 with the leader's address. All
 replicas must share --data (a shared volume in a cluster, one folder on one node).`,
-		Example: "  hintfleet coordinator --endpoints /tmp/fleet/endpoints.json --data /tmp/fleet --listen 127.0.0.1:8701",
-		Args:    cobra.NoArgs,
+		Example: "  hintfleet coordinator --data /tmp/fleet --listen 127.0.0.1:8701\n" +
+			"  hintfleet coordinator --data /shared/fleet --nats nats://n1:4222 --etcd https://e1:2379",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log, err := lf.logger(cmd)
 			if err != nil {
 				return err
 			}
+			data := cl.a.Data
 			if data == "" {
-				return errors.New("--data DIR is required")
+				data = os.Getenv(cluster.EnvData)
+			}
+			if data == "" {
+				return errors.New("--data DIR is required (the job files' folder, shared by every replica; else $" + cluster.EnvData + ")")
 			}
 			cl.a.Role = cluster.NATSCoordinatorUser
-			ccfg, err := cl.config()
+			ccfg, found, err := cl.a.Resolve()
 			if err != nil {
 				return err
 			}
-			if cl.a.Endpoints != "" {
-				if e, err := cluster.ReadEndpoints(cl.a.Endpoints); err == nil {
-					cf.defaultTokens = e.APITokenFile
-				}
-			}
+			cf.defaultTokens = found.Endpoints.APITokenFile
 			conn, err := cluster.Connect(ctx, ccfg)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
+			// Replicas of this fleet share DATA; a process of another fleet
+			// owning it (another up, say) is an error before anything is
+			// written there.
+			lock, err := cluster.JoinData(ctx, data, conn.Etcd)
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
 			c, ln, err := cf.start(conn, data, log)
 			if err != nil {
 				return err
@@ -455,7 +474,6 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			return fl.run(ctx)
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "", "shared data directory of the job files (required)")
 	cl.register(cmd)
 	cf.register(cmd)
 	lf.register(cmd)
@@ -476,7 +494,7 @@ func newWorkerCmd() *cobra.Command {
 claims each in etcd, runs Hint-infer against the --engine URLs with the tool plugins,
 checkpoints partial trajectories and publishes results. SIGTERM drains: no new pulls,
 in-flight tasks finish within --drain-timeout or are checkpointed and handed back.`,
-		Example: "  hintfleet worker --endpoints /tmp/fleet/endpoints.json --engine http://127.0.0.1:8000 --concurrency 16",
+		Example: "  hintfleet worker --data /tmp/fleet --engine http://127.0.0.1:8000 --concurrency 16",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

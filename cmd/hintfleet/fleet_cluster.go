@@ -3,22 +3,19 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/cluster"
 )
 
-// defaultAPI is where commands look for the coordinator when neither --api
-// nor --data says otherwise; it is also `up`'s default --listen.
+// How every command that talks to the fleet finds it (cluster.Find): the
+// same flags with the same help everywhere.
 const (
-	defaultListen = "127.0.0.1:8700"
-	defaultAPI    = "http://" + defaultListen
+	dataHelp      = "data directory of `hintfleet up`: the fleet is found through its endpoints.json (else --endpoints, --api, $" + cluster.EnvData + ", $" + cluster.EnvAPI + ")"
+	endpointsHelp = "endpoints.json written by `hintfleet up` (or its folder): NATS, etcd and API addresses and the credential files"
+	apiHelp       = "coordinator URL (default: the api of --data's or --endpoints' endpoints.json, else $" + cluster.EnvData + "'s, else $" + cluster.EnvAPI + ", else " + cluster.DefaultAPI + ")"
 )
-
-// envAPI names the coordinator's URL when no flag does.
-const envAPI = "HINTFLEET_API"
 
 // clusterFlags bind the flags that say how to reach NATS and etcd to a
 // cluster.Access, which resolves them (with the endpoints file and the
@@ -27,7 +24,8 @@ type clusterFlags struct{ a cluster.Access }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
 	fl, a := cmd.Flags(), &f.a
-	fl.StringVar(&a.Endpoints, "endpoints", "", "endpoints.json written by `hintfleet up` (NATS and etcd addresses)")
+	fl.StringVar(&a.Data, "data", "", dataHelp)
+	fl.StringVar(&a.Endpoints, "endpoints", "", endpointsHelp)
 	fl.StringSliceVar(&a.NATS, "nats", nil, "NATS URL; repeatable")
 	fl.StringSliceVar(&a.Etcd, "etcd", nil, "etcd endpoint URL; repeatable")
 	fl.StringVar(&a.NATSTokenFile, "nats-token-file", "", "file holding the NATS token (else $"+cluster.EnvNATSToken+")")
@@ -48,6 +46,7 @@ func (f *clusterFlags) config() (cluster.Config, error) { return f.a.Config() }
 type apiFlags struct {
 	api       string
 	data      string
+	endpoints string
 	tokenFile string
 	ca        string
 	cert      string
@@ -63,38 +62,23 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 // registerConn registers the flags that reach the API, without --json.
 func (f *apiFlags) registerConn(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.api, "api", "", "coordinator URL (default: from --data DIR/endpoints.json, else $"+envAPI+", else "+defaultAPI+")")
-	fl.StringVar(&f.data, "data", "", "data directory of `hintfleet up`: the API address and token are read from its endpoints.json")
+	fl.StringVar(&f.data, "data", "", dataHelp)
+	fl.StringVar(&f.endpoints, "endpoints", "", endpointsHelp)
+	fl.StringVar(&f.api, "api", "", apiHelp)
 	fl.StringVar(&f.tokenFile, "api-token-file", "", "file holding the API token, or a tokens file (its highest role is used); else $"+envAPIToken+", else the file --data's endpoints.json names")
 	fl.StringVar(&f.ca, "api-ca", "", "CA that verifies an https API")
 	fl.StringVar(&f.cert, "api-cert", "", "client certificate presented to the API (mutual TLS)")
 	fl.StringVar(&f.key, "api-cert-key", "", "key of --api-cert")
 }
 
-// resolve finds the coordinator's URL and the token to send.
-func (f *apiFlags) resolve() (url, token string, err error) {
-	var ep cluster.Endpoints
-	if f.data != "" {
-		if ep, err = cluster.ReadEndpoints(cluster.EndpointsPath(f.data)); err != nil {
-			return "", "", fmt.Errorf("--data: %w (is `hintfleet up --data %s` running?)", err, f.data)
-		}
+// resolve finds the coordinator (cluster.Find) and the token to send.
+func (f *apiFlags) resolve() (cluster.Fleet, string, error) {
+	fl, err := cluster.Find(cluster.Where{Data: f.data, Endpoints: f.endpoints, API: f.api}, cluster.NeedAPI)
+	if err != nil {
+		return fl, "", err
 	}
-	switch {
-	case f.api != "":
-		url = f.api
-	case f.data != "" && ep.API == "":
-		return "", "", fmt.Errorf("--data: %s names no API (up ran with --coordinator=false); pass --api", cluster.EndpointsPath(f.data))
-	case f.data != "":
-		url = ep.API
-	case os.Getenv(envAPI) != "":
-		url = os.Getenv(envAPI)
-	default:
-		url = defaultAPI
-	}
-	if token, err = clientToken(f.tokenFile, ep.APITokenFile); err != nil {
-		return "", "", err
-	}
-	return url, token, nil
+	token, err := clientToken(f.tokenFile, fl.Endpoints.APITokenFile)
+	return fl, token, err
 }
 
 // logFlags pick the level of the structured log on stderr.

@@ -15,25 +15,25 @@ import (
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
-// client builds the coordinator client the flags point at.
-func (f *apiFlags) client() (*coordinator.Client, string, error) {
-	u, token, err := f.resolve()
+// client builds the coordinator client of the fleet the flags point at.
+func (f *apiFlags) client() (*coordinator.Client, cluster.Fleet, error) {
+	fl, token, err := f.resolve()
 	if err != nil {
-		return nil, "", err
+		return nil, fl, err
 	}
 	hc, err := apiHTTPClient(f.ca, f.cert, f.key)
 	if err != nil {
-		return nil, "", err
+		return nil, fl, err
 	}
 	var opts []coordinator.ClientOption
 	if token != "" {
 		opts = append(opts, coordinator.WithToken(token))
 	}
-	c, err := coordinator.NewClient(u, hc, opts...)
+	c, err := coordinator.NewClient(fl.API, hc, opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("--api: %w", err)
+		return nil, fl, fmt.Errorf("%s: %w", fl.From, err)
 	}
-	return c, u, nil
+	return c, fl, nil
 }
 
 func newSubmitCmd() *cobra.Command {
@@ -72,13 +72,15 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if err != nil {
 				return fmt.Errorf("hint flags: %w", err)
 			}
-			if model == "" && af.data != "" && af.api == "" {
-				if e, err := cluster.ReadEndpoints(cluster.EndpointsPath(af.data)); err == nil {
-					model = e.Model
-				}
+			c, found, err := af.client()
+			if err != nil {
+				return err
 			}
 			if model == "" {
-				return errors.New("no --model given (and none in --data DIR/endpoints.json)")
+				model = found.Endpoints.Model
+			}
+			if model == "" {
+				return fmt.Errorf("no --model given (and none in the endpoints of %s)", found.From)
 			}
 			spec := coordinator.JobSpec{ID: id, Model: model, Dataset: dataset, Limit: limit, Samples: samples,
 				Hint: h, Priority: priority, Weight: weight, MaxInFlight: maxInFlight}
@@ -94,10 +96,6 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				spec.ProblemsJSONL = string(b)
 			}
 			if err := spec.Validate(); err != nil {
-				return err
-			}
-			c, _, err := af.client()
-			if err != nil {
 				return err
 			}
 			j, err := c.Submit(ctx, spec)
@@ -134,8 +132,8 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d completion tokens\n",
 					j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Tokens)
-				if af.data != "" {
-					dir, _ := filepath.Abs(filepath.Join(af.data, "jobs", j.ID))
+				if found.Data != "" {
+					dir, _ := filepath.Abs(filepath.Join(found.Data, "jobs", j.ID))
 					fmt.Fprintf(w, "trajectories: %s\n", filepath.Join(dir, coordinator.TrajectoriesFile))
 					fmt.Fprintf(w, "dead letters: %s\n", filepath.Join(dir, coordinator.DeadLettersFile))
 				}
@@ -174,10 +172,11 @@ func newStatusCmd() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, base, err := af.client()
+			c, found, err := af.client()
 			if err != nil {
 				return err
 			}
+			base := found.API
 			w := cmd.OutOrStdout()
 			if len(args) == 1 {
 				j, err := c.Get(ctx, args[0])

@@ -26,10 +26,11 @@ func newTopCmd() *cobra.Command {
 			"snapshot and exits (no terminal needed).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, token, err := af.resolve()
+			found, token, err := af.resolve()
 			if err != nil {
 				return err
 			}
+			api := found.API
 			hc, err := apiHTTPClient(af.ca, af.cert, af.key)
 			if err != nil {
 				return err
