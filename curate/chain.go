@@ -93,9 +93,10 @@ func (c FilterConfig) Filters() ([]Filter, error) {
 // code-only rewrite rules apply to them; every other problem is math.
 var codeDatasets = map[string]bool{"humaneval": true, "livecodebench": true}
 
-// ProblemKinds maps the problem ids of the trajectories in files to their
-// kind, by the dataset each trajectory names; only code problems are listed
-// (Options.Kinds takes a missing id as math). Lines that do not parse are
+// ProblemKinds maps the problems of the trajectories in files, by
+// trajectory.ProblemKey, to their kind, by the dataset each trajectory
+// names; only code problems are listed (Options.Kinds takes a missing key
+// as math). Lines that do not parse are
 // skipped here: Run reports them.
 func ProblemKinds(files []string) (map[string]trajectory.Kind, error) {
 	kinds := map[string]trajectory.Kind{}
@@ -118,7 +119,7 @@ func problemKinds(file string, kinds map[string]trajectory.Kind) error {
 	defer r.Close()
 	for t, err := range r.All() {
 		if err == nil && codeDatasets[t.Dataset] {
-			kinds[t.ProblemID] = trajectory.KindCode
+			kinds[trajectory.ProblemKey(t.Dataset, t.ProblemID)] = trajectory.KindCode
 		}
 	}
 	return nil

@@ -74,7 +74,7 @@ not json
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]trajectory.Kind{"HumanEval/0": trajectory.KindCode, "lcb1": trajectory.KindCode}
+	want := map[string]trajectory.Kind{"humaneval/HumanEval/0": trajectory.KindCode, "livecodebench/lcb1": trajectory.KindCode}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ProblemKinds = %v, want %v", got, want)
 	}

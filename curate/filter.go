@@ -168,9 +168,9 @@ func RequireTool() Filter {
 func Dedupe() Filter {
 	seen := map[[32]byte]struct{}{}
 	return FilterFunc{"duplicate", func(t *trajectory.Trajectory) (bool, string) {
-		h := sha256.Sum256([]byte(t.ProblemID + "\x00" + strings.Join(strings.Fields(t.Text), " ")))
+		h := sha256.Sum256([]byte(t.ProblemKey() + "\x00" + strings.Join(strings.Fields(t.Text), " ")))
 		if _, ok := seen[h]; ok {
-			return false, "same text as an earlier trajectory of problem " + t.ProblemID
+			return false, "same text as an earlier trajectory of problem " + t.ProblemKey()
 		}
 		seen[h] = struct{}{}
 		return true, ""

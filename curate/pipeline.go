@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,7 +16,8 @@ import (
 type Options struct {
 	// Inputs are trajectories.jsonl files, read in order.
 	Inputs []string
-	// OutDir receives one file per format and dataset_info.json.
+	// OutDir receives one file per format and dataset_info.json; Run
+	// makes it once every input has been found.
 	OutDir string
 	// Name prefixes the dataset files and the dataset_info.json keys.
 	Name    string
@@ -27,8 +29,8 @@ type Options struct {
 	Rules []Rule
 	// Grader, when set, regrades every trajectory that has a reference.
 	Grader *MathGrader
-	// Kinds maps a problem id to its kind for kind-scoped rules; problems
-	// not in it are math.
+	// Kinds maps a problem key (trajectory.ProblemKey) to its kind for
+	// kind-scoped rules; problems not in it are math.
 	Kinds map[string]trajectory.Kind
 	// MaxDiffs bounds the rewrite diffs kept for the report.
 	MaxDiffs int
@@ -84,6 +86,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if rules == nil {
 		rules = DefaultRules()
 	}
+	if err := checkInputs(opt.Inputs); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("curate: %w", err)
+	}
 	rep := &Report{Files: map[Format]string{}}
 	var exporters []*Exporter
 	defer func() {
@@ -124,6 +132,32 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	return rep, nil
 }
 
+// checkInputs opens every input once before any output is created, so that
+// a missing or unreadable input (a typo in a path) is refused with every
+// bad path named and the files of an earlier pass left as they were.
+func checkInputs(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		st, err := f.Stat()
+		f.Close()
+		if err == nil && st.IsDir() {
+			err = fmt.Errorf("%s: is a folder, want a trajectories file", p)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("curate: inputs: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
 func runFile(ctx context.Context, in string, opt Options, rules []Rule, chain *Chain, exporters []*Exporter, rep *Report) error {
 	r, err := trajectory.OpenReader[trajectory.Trajectory](in)
 	if err != nil {
@@ -151,7 +185,7 @@ func runFile(ctx context.Context, in string, opt Options, rules []Rule, chain *C
 			continue
 		}
 		kind := trajectory.KindMath
-		if k, ok := opt.Kinds[t.ProblemID]; ok {
+		if k, ok := opt.Kinds[t.ProblemKey()]; ok {
 			kind = k
 		}
 		if opt.Grader != nil && t.Reference != "" && kind != trajectory.KindCode {

@@ -45,6 +45,12 @@ type RFTResult struct {
 // pass@1, pass@k and maj@k. Trajectories are streamed; only each problem's
 // answers are held.
 func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, error) {
+	if in == "" {
+		return nil, errors.New("rft: no input trajectories file given")
+	}
+	if out == "" {
+		return nil, errors.New("rft: no output file given")
+	}
 	r, err := trajectory.OpenReader[trajectory.Trajectory](in)
 	if err != nil {
 		return nil, fmt.Errorf("rft: %w", err)
@@ -80,7 +86,8 @@ func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, er
 		if t.Reference != "" && g != nil {
 			correct = g.Grade(ctx, t.Answer, t.Reference).Equal
 		}
-		samples[t.ProblemID] = append(samples[t.ProblemID], Sample{Answer: t.Answer, Correct: correct})
+		key := t.ProblemKey() // problem ids repeat across datasets
+		samples[key] = append(samples[key], Sample{Answer: t.Answer, Correct: correct})
 		if !correct {
 			continue
 		}

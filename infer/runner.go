@@ -113,7 +113,7 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 	sum.Total = total
 	for _, p := range problems {
 		for s := 0; s < opt.Samples; s++ {
-			id := trajectory.TaskID(opt.JobID, p.ID, s)
+			id := trajectory.TaskID(opt.JobID, p.Key(), s)
 			if done[id] {
 				continue
 			}
@@ -199,6 +199,18 @@ func runOne(ctx context.Context, eng *Engines, p trajectory.Problem, sample int,
 	return tr, nil
 }
 
+// resumeID is the task id t has under today's naming, computed from its
+// job, dataset, problem and sample rather than read from its task_id: files
+// written before task ids carried the dataset ("infer/0/0" for AMC 2023's
+// problem 0, now "infer/amc23/0/0") resume as if written today. A record
+// without those fields keeps the id it was written with.
+func resumeID(t *trajectory.Trajectory) string {
+	if t.JobID == "" || t.ProblemID == "" {
+		return t.TaskID
+	}
+	return trajectory.TaskID(t.JobID, t.ProblemKey(), t.Sample)
+}
+
 // resume reads the tasks already in path into done and the summary.
 func resume(path string, sum *Summary) (map[string]bool, error) {
 	done := map[string]bool{}
@@ -224,10 +236,11 @@ func resume(path string, sum *Summary) (map[string]bool, error) {
 			}
 			return nil, fmt.Errorf("infer: resume: %w", err)
 		}
-		if done[t.TaskID] {
+		id := resumeID(&t)
+		if done[id] {
 			continue
 		}
-		done[t.TaskID] = true
+		done[id] = true
 		sum.add(&t, false)
 		sum.Skipped++
 	}

@@ -165,10 +165,10 @@ func Summarize(label, path string) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("summarize: %w", err)
 		}
-		if seen[t.TaskID] {
+		if seen[resumeID(&t)] {
 			continue
 		}
-		seen[t.TaskID] = true
+		seen[resumeID(&t)] = true
 		sum.add(&t, true)
 		if s := t.Timings.Start; !s.IsZero() {
 			end := s.Add(time.Duration(t.Timings.TotalMS * float64(time.Millisecond)))
@@ -198,7 +198,7 @@ func Summarize(label, path string) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("summarize: %w", err)
 		}
-		if !seen[t.TaskID] {
+		if !seen[resumeID(&t)] {
 			sum.Errors++
 			sum.Total++
 		}

@@ -29,10 +29,19 @@ type Sources struct {
 	Curation, RFT string
 }
 
+// ErrNothingToReport: Sources names no run, scaling run, curation report
+// or RFT result, so a report would be an empty page.
+var ErrNothingToReport = errors.New("report: nothing to report: give at least one run, scaling run, curation report or RFT result")
+
 // Load reads every source, naming the bad one in an error, and stamps the
-// Input with the time now.
+// Input with the time now. Sources that name nothing are ErrNothingToReport,
+// so that a command run without its flags refuses instead of writing an
+// empty page over an earlier report.
 func (s Sources) Load() (Input, error) {
 	in := Input{Title: s.Title, Now: time.Now()}
+	if len(s.Runs)+len(s.Files)+len(s.Scaling) == 0 && s.Curation == "" && s.RFT == "" {
+		return in, ErrNothingToReport
+	}
 	add := func(label, path string, deferStop int) error {
 		r, err := LoadRun(label, path, deferStop)
 		if err == nil {
@@ -91,14 +100,21 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// WriteFile writes the report of in to path.
+// WriteFile writes the report of in to path, through a temporary file
+// renamed over it, so that a report that fails half-way leaves the earlier
+// one at path as it was.
 func WriteFile(path string, in Input) error {
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := errors.Join(Write(f, in), f.Close()); err != nil {
+	if err := errors.Join(Write(f, in), f.Chmod(0o644), f.Close()); err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func TestSourcesLoad(t *testing.T) {
 		{"scaling not a number", Sources{Scaling: []string{"x=" + plain}}, "want N=FILE"},
 		{"missing run", Sources{Runs: []string{"a=" + filepath.Join(dir, "none.jsonl")}}, "none.jsonl"},
 		{"bad curation", Sources{Curation: bad}, bad},
+		{"nothing", Sources{Title: "t"}, "nothing to report"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := tc.s.Load(); err == nil || !strings.Contains(err.Error(), tc.want) {

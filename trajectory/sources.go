@@ -20,8 +20,11 @@ type Sources struct {
 }
 
 // Load reads every source in order. An error names the source, or the
-// field pair that does not parse.
+// field pair that does not parse. A negative Limit is an error, not "all".
 func (s Sources) Load() ([]Problem, error) {
+	if s.Limit < 0 {
+		return nil, fmt.Errorf("limit %d: want >= 0 (0: all)", s.Limit)
+	}
 	var opts []LoadOption
 	if len(s.Fields) > 0 {
 		m := map[string]string{}

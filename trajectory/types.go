@@ -2,6 +2,7 @@ package trajectory
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -115,10 +116,35 @@ const (
 
 // TaskID names one sample of one problem within a job: "<job>/<problem>/<sample>".
 // The single-machine runner, the coordinator and the output files all key
-// tasks by it, so it lives here, below all of them.
+// tasks by it, so it lives here, below all of them. problem names the
+// problem uniquely among the job's: the single-machine runner, whose run
+// may mix datasets that both number their problems from 0 (AMC 2023 and
+// GSM8K), passes its Key; a fleet job reads one source, whose ids are
+// unique, and passes its ID.
 func TaskID(job, problem string, sample int) string {
 	return job + "/" + problem + "/" + strconv.Itoa(sample)
 }
+
+// ProblemKey names a problem uniquely across datasets: "<dataset>/<id>".
+// An id is unique only within its dataset (Problem.ID), so whatever holds
+// problems of several datasets at once (a run's task ids, RFT's per-problem
+// counts, seed selection) keys them by this. An id that already starts with
+// "<dataset>/" (the ids the loaders make for rows without one) is the key
+// as it is, so math500's "math500/3" does not become "math500/math500/3";
+// an empty dataset (a problem built in code) leaves the id alone.
+func ProblemKey(dataset, id string) string {
+	if dataset == "" || strings.HasPrefix(id, dataset+"/") {
+		return id
+	}
+	return dataset + "/" + id
+}
+
+// Key is p's ProblemKey.
+func (p Problem) Key() string { return ProblemKey(p.Dataset, p.ID) }
+
+// ProblemKey is the ProblemKey of t's problem, from its dataset and
+// problem_id fields.
+func (t *Trajectory) ProblemKey() string { return ProblemKey(t.Dataset, t.ProblemID) }
 
 // Trajectory is the record of one task's run: the contract that trainers and
 // curation read, one JSON object per line of trajectories.jsonl.

@@ -131,9 +131,6 @@ func newCurateCmd() *cobra.Command {
 			if len(in) == 0 {
 				return errors.New("no --in trajectories given")
 			}
-			if err := os.MkdirAll(outDir, 0o755); err != nil {
-				return err
-			}
 			g, stop, err := sandboxGrader(sympy)
 			if err != nil {
 				return err
@@ -207,6 +204,9 @@ func newRFTCmd() *cobra.Command {
   hintfleet rft --in samples.jsonl --out d_start.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in == "" {
+				return errors.New("no --in trajectories given")
+			}
 			res, err := curate.RFTKeep(cmd.Context(), &curate.MathGrader{}, in, out)
 			if err != nil {
 				return err
