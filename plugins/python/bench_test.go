@@ -3,14 +3,12 @@ package python
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/proctest"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
@@ -66,7 +64,7 @@ func benchWarm(b *testing.B, ctx context.Context, i *Interpreter, n int) int64 {
 	}
 	pr := <-i.pool.ready // put back at once: the token count is unchanged
 	i.pool.ready <- pr
-	return rssKB(descendants(pr.pid()))
+	return proctest.RSSKB(proctest.Descendants(pr.pid()))
 }
 
 // benchCalls measures n sequential print(1+1) calls in one session, with
@@ -98,23 +96,10 @@ func benchCalls(b *testing.B, ctx context.Context, i *Interpreter, n int) (p50, 
 // benchCold is the baseline: a fresh sandbox per call, the same flags, as a
 // tool without a pool would run it.
 func benchCold(b *testing.B, ctx context.Context, i *Interpreter, n int) time.Duration {
-	args := append(i.launch.bwrapArgs(), "--seccomp", "3", "--", i.cfg.python, "-I", "-c", "import numpy, sympy; print(1+1)")
 	var lat []time.Duration
 	for range n {
-		cmd := exec.CommandContext(ctx, i.launch.bwrap, args...)
-		cmd.Dir = "/"
-		filter, err := seccompPipe(i.launch.seccomp)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cmd.ExtraFiles = []*os.File{filter}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if i.launch.asNobody {
-			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}
-		}
 		t0 := time.Now()
-		out, err := cmd.Output()
-		filter.Close()
+		out, err := i.launch.sb.Command(ctx, i.cfg.python, "-I", "-c", "import numpy, sympy; print(1+1)").Output()
 		lat = append(lat, time.Since(t0))
 		if err != nil || string(out) != "2\n" {
 			b.Fatalf("cold sandbox: %q %v", out, err)

@@ -5,54 +5,27 @@
 //
 // # Sandbox
 //
-// Each interpreter runs as `bwrap <flags> -- python3 -I -B -c <kernel.py>`:
+// Each interpreter runs in plugins/sandbox, the sandbox every hintfleet
+// tool shares (its package doc lists what each flag stops): as
+// `bwrap <flags> -- python3 -I -B -c <kernel.py>`, uid 65534 in its own
+// namespaces, no network, a read-only root, a private /tmp capped at
+// Limits.TmpfsBytes, the seccomp filter, no inherited descriptors, rlimits
+// set before the interpreter starts, killed with its pid namespace. What
+// the python tool adds:
 //
-//   - --unshare-all --unshare-user --disable-userns: own user, pid, net,
-//     ipc, uts and cgroup namespaces; no network (only a loopback of its
-//     own), no view of host processes (/proc shows pid 1, bwrap's init, and
-//     the interpreter), no nested user namespaces.
-//   - --uid 65534 --gid 65534 --cap-drop ALL: not root inside, no
-//     capabilities. When the host runs as root, bwrap itself is started as
-//     uid 65534 (SysProcAttr.Credential), because the kernel never applies
-//     RLIMIT_NPROC to host root; as nobody, and with a user namespace per
-//     sandbox, RLIMIT_NPROC counts per sandbox. If that start fails (no
-//     unprivileged user namespaces), New refuses with ErrNoSandbox and says
-//     why; only WithInsecureSandboxAsRoot (--insecure-sandbox-as-root)
-//     runs bwrap as root instead.
-//   - --seccomp: a filter built in Go (seccomp.go) for amd64 and arm64
-//     denies io_uring, keyrings, bpf, perf_event_open, ptrace and
-//     process_vm_*, userfaultfd, the mount family old and new, kexec,
-//     modules, swap, reboot, setns, clock setting, handle-based opens, and
-//     unshare or clone of a user namespace (EPERM); clone3 gets ENOSYS so
-//     glibc falls back to clone, whose flags a filter can read; calls of
-//     another ABI (i386, x32) are refused as a whole.
-//   - No inherited descriptors: before each start every descriptor of the
-//     plugin above 2 is made close-on-exec (close_range), so only stdio,
-//     the protocol pipes and the two pipes bwrap is told about reach it.
-//   - Read-only binds of /usr/lib (and /usr/lib64, /lib... where they are
-//     directories; merged-/usr symlinks are recreated), the interpreter
-//     binary, the directories where the host's interpreter finds its
-//     standard library and the preloads (asked once in New), and
-//     --ro-bind-try /etc/ld.so.cache, /etc/alternatives, /etc/localtime.
-//     Nothing else: no /usr/local, /usr/bin, /usr/share, no /etc/passwd or
-//     shadow, no /root or /home, no plugin binary directory.
-//   - --proc /proc --dev /dev, then --remount-ro /dev and / : the root and
-//     /dev are tmpfs mounts without a size cap, so they are made read-only.
-//   - --size N --tmpfs /tmp, --chdir /tmp: the only writable place, capped
-//     at Limits.TmpfsBytes; HOME=TMPDIR=/tmp, --clearenv and a fixed
-//     environment (one BLAS thread).
-//   - --die-with-parent, --new-session, and the Go side sets Pdeathsig and
-//     its own process group: the sandbox dies with the plugin.
-//
-// Inside, kernel.py sets rlimits (hard = soft) after importing the preloads
-// and before reading any code: RLIMIT_AS (Limits.MemoryBytes; MemoryError,
-// reported as kind memory), RLIMIT_CPU (per session, SIGXCPU reported as
-// timeout), RLIMIT_NPROC (Limits.Processes, threads included), RLIMIT_FSIZE
-// (Limits.FileBytes; SIGXFSZ is ignored so writes fail with EFBIG, kind
-// output_limit), RLIMIT_NOFILE and RLIMIT_CORE=0. The wall-clock limit is
-// the Go side's: on timeout it kills the sandbox's pid 1 through a pidfd,
-// which makes the kernel kill the whole pid namespace, and waits on the
-// pidfd until the namespace is empty.
+//   - Binds: besides /usr/lib and the interpreter binary, the directories
+//     where the host's interpreter finds its standard library and the
+//     preloads (asked once in New), and WithReadOnlyBind's paths. Not
+//     /usr/bin: the code runs Python, not the host's programs.
+//   - Environment: one BLAS thread (OpenBLAS maps a large arena per
+//     thread), so RLIMIT_AS and RLIMIT_NPROC stay meaningful.
+//   - kernel.py sets the same rlimits again from inside, after importing
+//     the preloads and before reading any code (the insecure mode has only
+//     these): MemoryError is reported as kind memory, SIGXCPU as timeout,
+//     and SIGXFSZ is ignored so writes fail with EFBIG, kind output_limit.
+//   - No wall-clock limit on the process: an interpreter lives as long as
+//     its session. The per-call limit is the Go side's: on timeout it kills
+//     the sandbox (sandbox.Cmd.Kill), and the session's state is lost.
 //
 // # Protocol
 //

@@ -5,12 +5,14 @@ import (
 	"fmt"
 
 	"github.com/hintfleet/hintfleet/plugins"
+	"github.com/hintfleet/hintfleet/plugins/sandbox"
 )
 
 var (
 	// ErrNoSandbox: bubblewrap is not installed (or does not work here) and
-	// WithInsecureNoSandbox was not given, so New refuses to run code.
-	ErrNoSandbox = errors.New("no sandbox: bubblewrap (bwrap) is not available; install it or pass --insecure-no-sandbox")
+	// WithInsecureNoSandbox was not given, so New refuses to run code. It is
+	// plugins/sandbox's error.
+	ErrNoSandbox = sandbox.ErrNoSandbox
 
 	// ErrSessionDead: the session's interpreter died in an earlier call
 	// (timeout, crash, kill) and its state is gone; open a new session. It

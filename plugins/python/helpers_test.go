@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/proctest"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 		shared.Stop()
 	}
 	// Every sandbox the tests started must be gone with them.
-	if left := running(descendants(os.Getpid())[1:]); len(left) > 0 {
+	if left := proctest.Running(proctest.Descendants(os.Getpid())[1:]); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "processes left running after the tests: %+v\n", left)
 		code = 1
 	}
@@ -111,7 +112,7 @@ func run(t testing.TB, i *Interpreter, id, code string) plugins.ExecResult {
 }
 
 // sandboxProcs lists the processes of a session's sandbox right now.
-func sandboxProcs(t testing.TB, i *Interpreter, id string) []procInfo {
+func sandboxProcs(t testing.TB, i *Interpreter, id string) []proctest.Proc {
 	t.Helper()
 	i.mu.Lock()
 	s, ok := i.sessions[id]
@@ -119,5 +120,5 @@ func sandboxProcs(t testing.TB, i *Interpreter, id string) []procInfo {
 	if !ok || s.proc == nil {
 		t.Fatalf("session %s: no interpreter", id)
 	}
-	return descendants(s.proc.pid())
+	return proctest.Descendants(s.proc.pid())
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hintfleet/hintfleet/internal/proctest"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
@@ -204,18 +205,18 @@ except OSError as e:
 				tc.check(t, res)
 			}
 			if tc.dead {
-				assertGone(t, "dead session", procs)
+				proctest.AssertGone(t, "dead session", procs)
 				if _, err := i.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: "1"}); !errors.Is(err, ErrSessionDead) {
 					t.Errorf("Exec after the interpreter died: %v, want ErrSessionDead", err)
 				}
 			} else if res := run(t, i, id, "print('alive')"); res.Stdout != "alive\n" {
 				t.Errorf("session no longer answers: %+v", res)
 			}
-			procs = append(procs, descendants(procs[0].pid)...)
+			procs = append(procs, proctest.Descendants(procs[0].PID)...)
 			if err := i.Close(testCtx(t), id); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			assertGone(t, "closed session", procs)
+			proctest.AssertGone(t, "closed session", procs)
 			if res := run(t, i, witness, "print(1+1)"); res.Stdout != "2\n" {
 				t.Errorf("witness session broken after %s: %+v", tc.name, res)
 			}
@@ -228,14 +229,14 @@ except OSError as e:
 func TestForkBombIsContained(t *testing.T) {
 	i := sharedInterpreter(t)
 	id := open(t, i, plugins.OpenRequest{})
-	root := sandboxProcs(t, i, id)[0].pid
+	root := sandboxProcs(t, i, id)[0].PID
 	done := make(chan plugins.ExecResult, 1)
 	go func() {
 		res, _ := i.Exec(context.Background(), plugins.ExecRequest{Session: id, Timeout: 3 * time.Second,
 			Code: "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"})
 		done <- res
 	}()
-	var seen []procInfo
+	var seen []proctest.Proc
 	most := 0
 	for res := (plugins.ExecResult{}); ; {
 		select {
@@ -251,10 +252,10 @@ func TestForkBombIsContained(t *testing.T) {
 			if most < 8 {
 				t.Logf("saw at most %d processes; the bomb was slow to start", most)
 			}
-			assertGone(t, "fork bomb", seen)
+			proctest.AssertGone(t, "fork bomb", seen)
 			return
 		default:
-			ps := descendants(root)
+			ps := proctest.Descendants(root)
 			most = max(most, len(ps))
 			for _, p := range ps {
 				if !slices.Contains(seen, p) {
@@ -273,11 +274,11 @@ func TestSessionTTL(t *testing.T) {
 	pr := i.sessions[id].proc
 	i.mu.Unlock()
 	select {
-	case <-pr.done:
+	case <-pr.cmd.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatal("session outlived its TTL by 30s")
 	}
-	assertGone(t, "expired session", procs)
+	proctest.AssertGone(t, "expired session", procs)
 	if _, err := i.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: "1"}); !errors.Is(err, plugins.ErrUnknownSession) {
 		t.Errorf("Exec after TTL: %v, want ErrUnknownSession", err)
 	}

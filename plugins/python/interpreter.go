@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"os/exec"
 	"sync"
 	"time"
 
@@ -47,40 +46,11 @@ type session struct {
 	current    *proc // a stateless session's interpreter while it runs
 }
 
-// prepareSandbox finds bubblewrap, works out the binds and builds the
-// seccomp filter.
-func (l *launch) prepareSandbox(ctx context.Context) error {
-	cfg := l.cfg
-	bw := cfg.bwrap
-	if bw == "" {
-		var err error
-		if bw, err = exec.LookPath("bwrap"); err != nil {
-			return fmt.Errorf("%w: %v", ErrNoSandbox, err)
-		}
-	} else if _, err := os.Stat(bw); err != nil {
-		return fmt.Errorf("%w: %v", ErrNoSandbox, err)
-	}
-	l.bwrap = bw
-	l.asNobody = os.Geteuid() == 0
-	extra, err := probePythonPaths(ctx, cfg.python, cfg.preload)
-	if err != nil {
-		return err
-	}
-	if l.binds, err = sandboxBinds(cfg.python, extra, cfg.roBinds); err != nil {
-		return err
-	}
-	filter, err := seccompFilter()
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNoSandbox, err)
-	}
-	l.seccomp = seccompBytes(filter)
-	return nil
-}
-
-// New checks the sandbox, starts one interpreter to prove that it works
-// (bwrap runs, Python starts, the preloads import) and then the warm pool.
-// Without bubblewrap it returns ErrNoSandbox unless WithInsecureNoSandbox
-// is given. Stop the Interpreter when done.
+// New prepares the sandbox (plugins/sandbox: bubblewrap found, started
+// once as an unprivileged user, the seccomp filter built), starts one
+// interpreter to prove that Python starts and the preloads import in it,
+// and then the warm pool. Without bubblewrap it returns ErrNoSandbox unless
+// WithInsecureNoSandbox is given. Stop the Interpreter when done.
 func New(opts ...Option) (*Interpreter, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -88,39 +58,18 @@ func New(opts ...Option) (*Interpreter, error) {
 			return nil, fmt.Errorf("python tool option: %w", err)
 		}
 	}
-	l := &launch{cfg: &cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.startTimeout)
 	defer cancel()
-	if err := markInheritedCloseOnExec(); err != nil {
-		return nil, fmt.Errorf("python tool: %w", err)
-	}
 	if _, err := os.Stat(cfg.python); err != nil {
 		return nil, fmt.Errorf("python: %w", err)
 	}
-	if cfg.insecure {
-		cfg.logger.Warn("INSECURE: running model code WITHOUT a sandbox (--insecure-no-sandbox): it can read host files, use the network and signal host processes; only rlimits apply")
-	} else {
-		if err := l.prepareSandbox(ctx); err != nil {
-			return nil, err
-		}
+	l, err := newLaunch(ctx, &cfg)
+	if err != nil {
+		return nil, err
 	}
 	first, err := l.start(ctx)
-	if nobodyErr := err; err != nil && l.asNobody {
-		// Starting bwrap as nobody needs unprivileged user namespaces. As
-		// root bwrap still works, but the kernel does not apply
-		// RLIMIT_NPROC to host root, and whatever escapes is root: only
-		// on explicit request.
-		if !cfg.asRoot {
-			return nil, fmt.Errorf("%w: bwrap started as an unprivileged user (uid %d) failed, and running the sandbox as host root needs --insecure-sandbox-as-root (the process limit is then not enforced); the host probably lacks unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces): %v",
-				ErrNoSandbox, nobodyID, nobodyErr)
-		}
-		l.asNobody = false
-		if first, err = l.start(ctx); err == nil {
-			cfg.logger.Warn("INSECURE: sandbox runs as host root (--insecure-sandbox-as-root): process limit (RLIMIT_NPROC) not enforced", "cause", nobodyErr)
-		}
-	}
 	if err != nil {
-		if l.bwrap != "" {
+		if !l.sb.Insecure() {
 			return nil, fmt.Errorf("%w: probe interpreter: %v", ErrNoSandbox, err)
 		}
 		return nil, fmt.Errorf("probe interpreter: %w", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hintfleet/hintfleet/internal/proctest"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
@@ -148,7 +149,7 @@ func TestCancelKillsTheCall(t *testing.T) {
 	if !errors.Is(err, cause) {
 		t.Fatalf("Exec with cancelled ctx: err %v, want %v", err, cause)
 	}
-	assertGone(t, "cancelled session", procs)
+	proctest.AssertGone(t, "cancelled session", procs)
 	if _, err := i.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: "1"}); !errors.Is(err, ErrSessionDead) {
 		t.Errorf("Exec after cancel: %v, want ErrSessionDead", err)
 	}
@@ -165,7 +166,7 @@ func TestCloseKillsTheSandbox(t *testing.T) {
 	if err := i.Close(testCtx(t), id); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, "closed session", procs)
+	proctest.AssertGone(t, "closed session", procs)
 }
 
 func TestStopKillsEverything(t *testing.T) {
@@ -178,10 +179,10 @@ func TestStopKillsEverything(t *testing.T) {
 	}
 	pr := <-i.pool.ready
 	i.pool.ready <- pr
-	warm := descendants(pr.pid())
+	warm := proctest.Descendants(pr.pid())
 	i.Stop()
-	assertGone(t, "session after Stop", procs)
-	assertGone(t, "warm interpreter after Stop", warm)
+	proctest.AssertGone(t, "session after Stop", procs)
+	proctest.AssertGone(t, "warm interpreter after Stop", warm)
 	if _, err := i.Exec(ctx, plugins.ExecRequest{Session: id, Code: "1"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Exec after Stop: %v, want ErrClosed", err)
 	}

@@ -1,6 +1,6 @@
 # hintfleet python kernel: runs inside the sandbox, one per session.
 #
-# The Go side (plugins/python/sandbox.go) starts this script with
+# The Go side (plugins/python/sandbox.go, on plugins/sandbox) starts this script with
 # `python3 -I -c <this file> <config json>`. It talks over two inherited pipes:
 # fd 3 carries requests in, fd 4 carries responses out. Each frame is a 4-byte
 # big-endian length followed by that many bytes of UTF-8 JSON. The code's own

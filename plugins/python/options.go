@@ -27,10 +27,6 @@ const (
 	DefaultSessionTTL   = time.Hour
 	DefaultStartTimeout = 2 * time.Minute
 	DefaultPython       = "/usr/bin/python3"
-
-	// nobodyID is the uid/gid the sandbox runs as, inside and (when the host
-	// runs as root) outside its user namespace; see sandbox.go for why.
-	nobodyID = 65534
 )
 
 // defaultPreload is what every warm interpreter imports before its session.

@@ -1,4 +1,4 @@
-package python
+package sandbox
 
 import "golang.org/x/sys/unix"
 
