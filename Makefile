@@ -13,8 +13,14 @@ BIN       := bin
 DEMO_PKGS := bubblewrap python3-numpy python3-sympy python3-grpcio python3-protobuf python3-cryptography
 # TEST_PKGS adds what only the tests and the developer targets use: promtool
 # (metrics tests), tmux (the top UI test), chromium (the HTML report test),
-# protoc (`make proto`), jq (scripts/gpu-check.sh and the docs' examples).
-TEST_PKGS := $(DEMO_PKGS) protobuf-compiler prometheus tmux chromium jq
+# jq (scripts/gpu-check.sh and the docs' examples). `make proto` installs
+# protoc itself (PROTO_PKGS): no test needs it, the generated code is shipped.
+TEST_PKGS := $(DEMO_PKGS) prometheus tmux chromium jq
+# PROTO_PKGS is protoc and, from libprotobuf-dev, the well-known types'
+# .proto files (google/protobuf/duration.proto) that Debian's
+# protobuf-compiler package lacks: without them protoc fails with
+# "google/protobuf/duration.proto: File not found".
+PROTO_PKGS := protobuf-compiler libprotobuf-dev
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 
@@ -120,7 +126,10 @@ scale:
 	HINTFLEET_SCALE=1 HINTFLEET_SCALE_N=$(SCALE_N) HINTFLEET_SCALE_WINDOW=$(SCALE_WINDOW) \
 		$(GO) test -count=1 -timeout 60m -run '^TestScale$$' -v ./internal/scale/ | grep -E '^(\||#|BENCH|---|ok|FAIL)'
 
+# proto regenerates the code of plugins/proto/tool.proto: Go for the host
+# and Go plugins, Python for the Python SDK (plugins/pysdk). Commit both.
 proto:
+	@$(MAKE) --no-print-directory apt-install PKGS="$(PROTO_PKGS)"
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=paths=source_relative \

@@ -55,7 +55,7 @@ func (s *toolSession) Exec(ctx context.Context, lang, code string) (hint.ToolRes
 		}
 		s.sessions[tool] = sid
 	}
-	res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sid, Code: code, Timeout: s.t.Timeout})
+	res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sid, Code: code, Timeout: s.t.Timeout, Lang: lang})
 	if err != nil {
 		return hint.ToolResult{}, fmt.Errorf("exec %s code for %s: %w", lang, s.id, err)
 	}

@@ -62,6 +62,7 @@ func (c *GRPCClient) Exec(ctx context.Context, req ExecRequest) (ExecResult, err
 		Session: req.Session,
 		Code:    req.Code,
 		Timeout: durationToProto(req.Timeout),
+		Lang:    req.Lang,
 	})
 	if err != nil {
 		return ExecResult{}, fromStatus("exec", err)
@@ -134,6 +135,7 @@ func (s *GRPCServer) Exec(ctx context.Context, req *toolpb.ExecRequest) (*toolpb
 		Session: req.GetSession(),
 		Code:    req.GetCode(),
 		Timeout: durationFromProto(req.GetTimeout()),
+		Lang:    req.GetLang(),
 	})
 	if err != nil {
 		return nil, toStatus(err)

@@ -21,6 +21,7 @@ type fakeTool struct {
 	result   plugins.ExecResult
 	err      error
 	deadline chan time.Duration
+	requests chan plugins.ExecRequest // when set, gets every Exec request
 }
 
 func (f *fakeTool) Describe(context.Context) (plugins.Description, error) {
@@ -34,6 +35,9 @@ func (f *fakeTool) Open(_ context.Context, req plugins.OpenRequest) (string, err
 func (f *fakeTool) Exec(ctx context.Context, req plugins.ExecRequest) (plugins.ExecResult, error) {
 	if dl, ok := ctx.Deadline(); ok && f.deadline != nil {
 		f.deadline <- time.Until(dl)
+	}
+	if f.requests != nil {
+		f.requests <- req
 	}
 	return f.result, f.err
 }
@@ -91,6 +95,17 @@ func TestGRPCRoundTrip(t *testing.T) {
 		id, err := c.Open(ctx, plugins.OpenRequest{Trajectory: "t", Stateless: true, TTL: time.Minute})
 		if want := "t/true/1m0s"; err != nil || id != want {
 			t.Errorf("Open = %q, %v; want %q", id, err, want)
+		}
+	})
+	t.Run("request fields cross the wire", func(t *testing.T) {
+		f := &fakeTool{requests: make(chan plugins.ExecRequest, 1)}
+		c := serve(t, f)
+		want := plugins.ExecRequest{Session: "s", Code: `{"message": "hi"}`, Timeout: 2 * time.Second, Lang: "mcp:everything.echo"}
+		if _, err := c.Exec(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-f.requests; got != want {
+			t.Errorf("tool saw %+v; want %+v", got, want)
 		}
 	})
 	t.Run("unknown kind becomes internal", func(t *testing.T) {

@@ -56,6 +56,11 @@ type ExecRequest struct {
 	Code    string
 	// Timeout bounds this call's wall time; zero means the tool's default.
 	Timeout time.Duration
+	// Lang is the fence language the code came in ("python",
+	// "mcp:everything.echo"), lowercased. A tool that serves one language
+	// can ignore it; one that serves several (the MCP bridge) dispatches on
+	// it. Empty when the caller does not know (an older host).
+	Lang string
 }
 
 // ExecResult is what one call produced.

@@ -116,7 +116,7 @@ func newPluginsExecCmd() *cobra.Command {
 				return err
 			}
 			defer tool.Close(ctx, sess) //nolint:errcheck // best effort; the plugin is stopped next
-			res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: code, Timeout: timeout})
+			res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: code, Timeout: timeout, Lang: strings.ToLower(args[0])})
 			if err != nil {
 				return err
 			}

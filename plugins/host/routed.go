@@ -77,7 +77,7 @@ func (r *routedTool) Exec(ctx context.Context, req plugins.ExecRequest) (plugins
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout+callGrace)
 	defer cancel()
-	res, err := p.tool.Exec(cctx, plugins.ExecRequest{Session: inner, Code: req.Code, Timeout: timeout})
+	res, err := p.tool.Exec(cctx, plugins.ExecRequest{Session: inner, Code: req.Code, Timeout: timeout, Lang: req.Lang})
 	if err != nil {
 		return plugins.ExecResult{}, r.callErr("exec", err)
 	}

@@ -401,7 +401,12 @@ type ExecRequest struct {
 	Session string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
 	Code    string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
 	// Bounds this call's wall time; unset means the tool's default.
-	Timeout       *durationpb.Duration `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// The fence language the code was written in, as the host's fence parser
+	// reads it (lowercased): "python", "mcp:everything.echo". A tool that
+	// serves several languages dispatches on it; empty from hosts older than
+	// the field.
+	Lang          string `protobuf:"bytes,4,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +460,13 @@ func (x *ExecRequest) GetTimeout() *durationpb.Duration {
 		return x.Timeout
 	}
 	return nil
+}
+
+func (x *ExecRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
 }
 
 type ExecResponse struct {
@@ -667,11 +679,12 @@ const file_plugins_proto_tool_proto_rawDesc = "" +
 	"\tstateless\x18\x02 \x01(\bR\tstateless\x12+\n" +
 	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"(\n" +
 	"\fOpenResponse\x12\x18\n" +
-	"\asession\x18\x01 \x01(\tR\asession\"p\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"\x84\x01\n" +
 	"\vExecRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x123\n" +
-	"\atimeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xbe\x02\n" +
+	"\atimeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x12\n" +
+	"\x04lang\x18\x04 \x01(\tR\x04lang\"\xbe\x02\n" +
 	"\fExecResponse\x12\x16\n" +
 	"\x06stdout\x18\x01 \x01(\tR\x06stdout\x12\x16\n" +
 	"\x06stderr\x18\x02 \x01(\tR\x06stderr\x12\x1b\n" +
