@@ -43,6 +43,51 @@ type Credentials struct {
 	NATSCoordinator redact.Secret
 	NATSWorker      redact.Secret
 	EtcdRoot        redact.Secret
+	// NATSRoute is what the NATS servers of a multi-node cluster present to
+	// each other (ClusterCredentials); no client uses it, so endpoints.json
+	// never names its file.
+	NATSRoute redact.Secret
+}
+
+// natsRouteFile is the route password's file in a credentials folder.
+const natsRouteFile = "nats-route.password"
+
+// ClusterCredentials returns the credentials of a multi-node cluster
+// (StartNode) from the folder cdir, which every node must hold an identical
+// copy of: generated there when generate is set (files that exist are kept),
+// else read, and a missing file is an error wrapping fs.ErrNotExist.
+func ClusterCredentials(cdir string, generate bool) (CredentialFiles, Credentials, error) {
+	f := credentialFilesIn(cdir)
+	route := filepath.Join(cdir, natsRouteFile)
+	if generate {
+		if err := os.MkdirAll(cdir, 0o700); err != nil {
+			return CredentialFiles{}, Credentials{}, fmt.Errorf("credentials: %w", err)
+		}
+	}
+	var c Credentials
+	for _, x := range []struct {
+		path string
+		dst  *redact.Secret
+	}{{f.NATSCoordinator, &c.NATSCoordinator}, {f.NATSWorker, &c.NATSWorker}, {f.EtcdRoot, &c.EtcdRoot}, {route, &c.NATSRoute}} {
+		var err error
+		if generate {
+			*x.dst, err = ensureSecretFile(x.path)
+		} else {
+			*x.dst, err = ReadSecretFile(x.path)
+		}
+		if err != nil {
+			return CredentialFiles{}, Credentials{}, err
+		}
+	}
+	return f, c, nil
+}
+
+func credentialFilesIn(cdir string) CredentialFiles {
+	return CredentialFiles{
+		NATSCoordinator: filepath.Join(cdir, "nats-coordinator.password"),
+		NATSWorker:      filepath.Join(cdir, "nats-worker.password"),
+		EtcdRoot:        filepath.Join(cdir, "etcd-root.password"),
+	}
 }
 
 // EnsureCredentials returns dir's credential files, generating any that is
@@ -54,11 +99,7 @@ func EnsureCredentials(dir string) (CredentialFiles, Credentials, error) {
 	if err := os.MkdirAll(cdir, 0o700); err != nil {
 		return CredentialFiles{}, Credentials{}, fmt.Errorf("credentials: %w", err)
 	}
-	f := CredentialFiles{
-		NATSCoordinator: filepath.Join(cdir, "nats-coordinator.password"),
-		NATSWorker:      filepath.Join(cdir, "nats-worker.password"),
-		EtcdRoot:        filepath.Join(cdir, "etcd-root.password"),
-	}
+	f := credentialFilesIn(cdir)
 	var c Credentials
 	for _, x := range []struct {
 		path string
@@ -165,32 +206,46 @@ func natsUsers(c *Credentials) []*server.User {
 }
 
 // enableEtcdAuth turns etcd's auth on with root as the user, once: a
-// restarted fleet finds it on and leaves it.
+// restarted fleet finds it on and leaves it. The members of a cluster each
+// call it at start, so another member may turn auth on between any two
+// steps here; a step refused for want of a user means exactly that.
 func enableEtcdAuth(ctx context.Context, ec EtcdConfig, root redact.Secret) error {
 	cli, err := dialEtcd(ctx, ec)
-	if errors.Is(err, rpctypes.ErrUserEmpty) || err != nil && strings.Contains(err.Error(), "user name is empty") {
-		return nil // auth is on already
+	if authOn(err) {
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("enable etcd auth: %w", err)
 	}
 	defer cli.Close()
 	if _, err := cli.RoleAdd(ctx, "root"); err != nil && !errors.Is(err, rpctypes.ErrRoleAlreadyExist) {
+		if authOn(err) {
+			return nil
+		}
 		return fmt.Errorf("enable etcd auth: add role root: %w", err)
 	}
 	if _, err := cli.UserAdd(ctx, EtcdRootUser, root.Reveal()); err != nil {
+		if authOn(err) {
+			return nil
+		}
 		if !errors.Is(err, rpctypes.ErrUserAlreadyExist) {
 			return fmt.Errorf("enable etcd auth: add user root: %w", err)
 		}
-		if _, err := cli.UserChangePassword(ctx, EtcdRootUser, root.Reveal()); err != nil {
+		if _, err := cli.UserChangePassword(ctx, EtcdRootUser, root.Reveal()); err != nil && !authOn(err) {
 			return fmt.Errorf("enable etcd auth: set root's password: %w", err)
 		}
 	}
-	if _, err := cli.UserGrantRole(ctx, EtcdRootUser, "root"); err != nil {
+	if _, err := cli.UserGrantRole(ctx, EtcdRootUser, "root"); err != nil && !authOn(err) {
 		return fmt.Errorf("enable etcd auth: grant root: %w", err)
 	}
-	if _, err := cli.AuthEnable(ctx); err != nil {
+	if _, err := cli.AuthEnable(ctx); err != nil && !authOn(err) {
 		return fmt.Errorf("enable etcd auth: %w", err)
 	}
 	return nil
+}
+
+// authOn reports whether err says etcd's auth is on already: a request
+// without a user is refused.
+func authOn(err error) bool {
+	return errors.Is(err, rpctypes.ErrUserEmpty) || err != nil && strings.Contains(err.Error(), "user name is empty")
 }

@@ -53,6 +53,9 @@ type embedOptions struct {
 	etcdTLS TLSFiles
 	noSync  bool
 	creds   *Credentials
+	// cluster, when set (WithCluster), makes these servers one node of a
+	// multi-node NATS and etcd cluster on fixed ports.
+	cluster *clusterSpec
 }
 
 // WithEmbeddedLogger sets the logger for hintfleet's own lines. The servers'
@@ -142,8 +145,14 @@ func StartEmbedded(ctx context.Context, dir string, opts ...EmbeddedOption) (*Em
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	if o.cluster != nil && o.cluster.routed() && o.creds != nil && o.creds.NATSRoute == "" {
+		return nil, fmt.Errorf("%w: cluster credentials: no NATS route password", ErrInvalidConfig)
+	}
 	e := &Embedded{dir: dir, opts: o}
 	p := loadPorts(dir)
+	if o.cluster != nil {
+		p = o.cluster.self.ports()
+	}
 	if err := e.startEtcd(ctx, &p); err != nil {
 		return nil, err
 	}
@@ -217,6 +226,9 @@ func freePort() (int, error) {
 const etcdStartTries = 5
 
 func (e *Embedded) startEtcd(ctx context.Context, p *ports) error {
+	if e.opts.cluster != nil {
+		return e.startEtcdMember(ctx)
+	}
 	var lastErr error
 	for try := range etcdStartTries {
 		if try > 0 || !portFree(p.EtcdClient) || !portFree(p.EtcdPeer) {
@@ -228,16 +240,7 @@ func (e *Embedded) startEtcd(ctx context.Context, p *ports) error {
 				return err
 			}
 		}
-		cfg := embed.NewConfig()
-		cfg.Name = "hintfleet"
-		cfg.Dir = filepath.Join(e.dir, "etcd")
-		// The root password is 256 random bits (EnsureCredentials): bcrypt's
-		// cost guards guessable passwords and here only slows every client's
-		// authentication (about 100 ms at the default cost, seconds on a
-		// loaded machine, past the dial timeout).
-		cfg.BcryptCost = 4 // bcrypt.MinCost
-		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-		cfg.LogLevel = "error"
+		cfg := e.etcdConfig("hintfleet")
 		scheme := "http"
 		if t := e.opts.etcdTLS; t.Cert != "" {
 			scheme = "https"
@@ -248,34 +251,61 @@ func (e *Embedded) startEtcd(ctx context.Context, p *ports) error {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 		cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-		// Keep an hour of history so a requeuer can resume a watch after a
-		// restart, but no more: claims churn once per task.
-		cfg.AutoCompactionMode = "periodic"
-		cfg.AutoCompactionRetention = "1h"
 		etcd, err := embed.StartEtcd(cfg)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		select {
-		case <-etcd.Server.ReadyNotify():
-			e.etcd = etcd
-			e.eps.EtcdEndpoints = []string{client.String()}
-			return nil
-		case err := <-etcd.Err():
-			etcd.Close()
-			return fmt.Errorf("start embedded etcd: %w", err)
-		case <-ctx.Done():
-			etcd.Close()
-			return fmt.Errorf("start embedded etcd: %w", context.Cause(ctx))
+		if err := e.waitEtcd(ctx, etcd); err != nil {
+			return err
 		}
+		e.eps.EtcdEndpoints = []string{client.String()}
+		return nil
 	}
 	return fmt.Errorf("start embedded etcd after %d tries: %w", etcdStartTries, lastErr)
 }
 
+// waitEtcd waits until etcd serves clients (for a cluster member: has
+// joined a cluster with a leader) and keeps it; on an error or ctx's end it
+// closes it.
+func (e *Embedded) waitEtcd(ctx context.Context, etcd *embed.Etcd) error {
+	select {
+	case <-etcd.Server.ReadyNotify():
+		e.etcd = etcd
+		return nil
+	case err := <-etcd.Err():
+		etcd.Close()
+		return fmt.Errorf("start embedded etcd: %w", err)
+	case <-ctx.Done():
+		etcd.Close()
+		return fmt.Errorf("start embedded etcd: %w", context.Cause(ctx))
+	}
+}
+
+// etcdConfig is the embedded etcd's configuration common to the single
+// node and a cluster member: data under dir/etcd, quiet logs, cheap bcrypt
+// and periodic compaction.
+func (e *Embedded) etcdConfig(name string) *embed.Config {
+	cfg := embed.NewConfig()
+	cfg.Name = name
+	cfg.Dir = filepath.Join(e.dir, "etcd")
+	// The root password is 256 random bits (EnsureCredentials): bcrypt's
+	// cost guards guessable passwords and here only slows every client's
+	// authentication (about 100 ms at the default cost, seconds on a
+	// loaded machine, past the dial timeout).
+	cfg.BcryptCost = 4 // bcrypt.MinCost
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.LogLevel = "error"
+	// Keep an hour of history so a requeuer can resume a watch after a
+	// restart, but no more: claims churn once per task.
+	cfg.AutoCompactionMode = "periodic"
+	cfg.AutoCompactionRetention = "1h"
+	return cfg
+}
+
 func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 	port := server.RANDOM_PORT
-	if portFree(p.NATS) {
+	if portFree(p.NATS) || e.opts.cluster != nil {
 		port = p.NATS
 	}
 	so := &server.Options{
@@ -295,6 +325,11 @@ func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 	}
 	if e.opts.creds != nil {
 		so.Users = natsUsers(e.opts.creds)
+	}
+	if c := e.opts.cluster; c != nil {
+		if err := c.natsOptions(so, e.opts); err != nil {
+			return err
+		}
 	}
 	if e.opts.tls.Cert != "" {
 		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
@@ -331,6 +366,9 @@ func (e *Embedded) startNATS(ctx context.Context, p *ports) error {
 // Endpoints returns where the servers listen, as an endpoints file says
 // it: one NATS URL and the etcd client URLs.
 func (e *Embedded) Endpoints() Endpoints {
+	if c := e.opts.cluster; c != nil {
+		return c.endpoints(e.opts.etcdTLS.Cert != "")
+	}
 	return Endpoints{NATS: []string{e.eps.NATSURL}, Etcd: append([]string(nil), e.eps.EtcdEndpoints...)}
 }
 
@@ -338,7 +376,7 @@ func (e *Embedded) Endpoints() Endpoints {
 // token and CA that the options set, ready for Connect.
 func (e *Embedded) Config() Config {
 	var cfg Config
-	cfg.NATS.URLs = []string{e.eps.NATSURL}
+	cfg.NATS.URLs = e.Endpoints().NATS
 	cfg.NATS.Token = e.opts.token
 	cfg.NATS.TLS.CA = e.opts.tls.CA
 	cfg.Etcd.Endpoints = e.Endpoints().Etcd

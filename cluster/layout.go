@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -165,11 +166,13 @@ const (
 	DefaultResultsMaxAge   = 7 * 24 * time.Hour
 )
 
-// StreamOptions tunes EnsureStreams. The zero value is the single-node
-// default: one replica and the Default* durations above.
+// StreamOptions tunes EnsureStreams. The zero value fits the servers it
+// meets: one replica on a single server, three on a cluster (AutoReplicas),
+// and the Default* durations above.
 type StreamOptions struct {
-	// Replicas is 1 for the embedded server and 3 for a production cluster,
+	// Replicas is 1 for a single server and 3 for a production cluster,
 	// where R3 is what keeps an acked write through the loss of a node.
+	// Zero lets EnsureStreams choose (AutoReplicas).
 	Replicas int
 	// DuplicateWindow bounds how long Nats-Msg-Id dedupe remembers an id. It
 	// must exceed the longest gap between a publish and its retry.
@@ -307,6 +310,9 @@ func WorkerConsumerConfig(pool, worker string, o ConsumerOptions) jetstream.Cons
 // EnsureStreams creates or updates TASKS, RESULTS and CHECKPOINTS to match
 // the layout. It is idempotent, so every coordinator calls it at start.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	if o.Replicas == 0 {
+		o.Replicas = AutoReplicas(js.Conn())
+	}
 	for _, cfg := range []jetstream.StreamConfig{TasksStream(o), ResultsStream(o)} {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
@@ -316,6 +322,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 		return fmt.Errorf("ensure kv bucket %s: %w", BucketCheckpoints, err)
 	}
 	return nil
+}
+
+// AutoReplicas is the replica count for streams on the servers nc is
+// connected to: 1 on a server that is not clustered, else the cluster's
+// size as the client knows it (the URLs it was given and those the servers
+// told it of) up to 3. R3 keeps every acked write through the loss of any
+// one node; more replicas only slow every write.
+func AutoReplicas(nc *nats.Conn) int {
+	if nc == nil || nc.ConnectedClusterName() == "" {
+		return 1
+	}
+	return min(max(len(nc.Servers()), 1), 3)
 }
 
 // EnsurePoolConsumer creates or updates the shared consumer of pool.

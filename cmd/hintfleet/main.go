@@ -65,6 +65,7 @@ func newRootCmd() *cobra.Command {
 		newRFTCmd(),
 		newReportCmd(),
 		newUpCmd(),
+		newServersCmd(),
 		newCoordinatorCmd(),
 		newWorkerCmd(),
 		newSubmitCmd(),
