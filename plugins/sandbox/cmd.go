@@ -142,9 +142,13 @@ func (c *Cmd) Start() (err error) {
 		c.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: NobodyID, Gid: NobodyID, Groups: []uint32{}}
 	}
 	c.cmd.Stdin, c.cmd.Stdout = c.Stdin, c.Stdout
-	c.cmd.Stderr = c.tail
-	if c.Stderr != nil {
+	switch f, isFile := c.Stderr.(*os.File); {
+	case isFile:
+		c.cmd.Stderr = f // passed as is; the caller reads it
+	case c.Stderr != nil:
 		c.cmd.Stderr = io.MultiWriter(c.Stderr, c.tail)
+	default:
+		c.cmd.Stderr = c.tail
 	}
 	c.cmd.WaitDelay = killGrace
 	if err := markInheritedCloseOnExec(); err != nil {
@@ -284,7 +288,8 @@ func (c *Cmd) Pid() int {
 }
 
 // StderrTail returns the last few KiB the command (or bwrap) wrote to
-// stderr.
+// stderr; empty when Stderr is an *os.File, which the command writes to
+// directly.
 func (c *Cmd) StderrTail() string { return c.tail.String() }
 
 // kill ends the sandbox: it kills pid 1 of the sandbox's pid namespace and

@@ -1,0 +1,24 @@
+// Package bash is the hintfleet tool that runs model-written shell code:
+// ```bash, ```sh and ```shell blocks, each as `/bin/bash -c <block>` in a
+// fresh plugins/sandbox sandbox. plugins/cmd/hintfleet-bash serves it over
+// go-plugin; `make plugins` builds it into bin/plugins and checksums it.
+//
+// What a block gets: uid 65534 in /tmp (its only writable directory,
+// Limits.TmpfsBytes), no network, a read-only view of /usr/bin and
+// /usr/share (coreutils, grep, sed, awk, bc, python3 with numpy where the
+// host has them) and the shared libraries, nothing else of the host (no
+// /etc/passwd, /home, /root, /usr/local), rlimits (memory, processes,
+// file size, open files, CPU time) and a wall-clock limit. stdin is empty.
+//
+// Each block starts fresh: variables, functions, the working directory
+// and the files a block wrote do not carry over to the next block of the
+// session. A hint that teaches a model this tool should say so (put what
+// one step needs in one block).
+//
+// Results: stdout and stderr, each cut at Limits.OutputBytes (kind
+// output_limit, truncated flags set); the block's exit status as
+// ExitCode (a shell's: 128+N when its last command died of signal N); kind
+// timeout for the wall-clock limit (ExitCode -1) or SIGXCPU, output_limit
+// for SIGXFSZ (a file or the output past Limits.FileBytes), killed for
+// SIGKILL. A non-zero status alone is no error kind: the code ran.
+package bash
