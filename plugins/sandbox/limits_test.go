@@ -171,8 +171,15 @@ var errDrain = errors.New("drain")
 func TestCommandExitLeavesNothing(t *testing.T) {
 	requirePython(t)
 	s := newSandbox(t)
-	c := s.Command(testCtx(t), python, "-I", "-c", strings.TrimSuffix(sleepersScript, "time.sleep(1000)")+"os._exit(0)")
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	c := s.Command(testCtx(t), python, "-I", "-c", strings.TrimSuffix(sleepersScript, "time.sleep(1000)")+"import sys\nsys.stdin.readline()\nos._exit(0)")
+	c.Stdin = in
 	procs := sleepers(t, c)
+	w.Close() // the command exits; its children still sleep
 	if err := c.Wait(); err != nil {
 		t.Errorf("Wait: %v", err)
 	}
