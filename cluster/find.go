@@ -108,7 +108,7 @@ func Find(w Where, need Need) (Fleet, error) {
 	case getenv(EnvAPI) != "":
 		f = Fleet{API: getenv(EnvAPI), From: "$" + EnvAPI + "=" + getenv(EnvAPI)}
 	case need == NeedAPI:
-		f = Fleet{API: DefaultAPI, From: "the default " + DefaultAPI}
+		f = Fleet{API: DefaultAPI, From: "the default " + DefaultAPI + ", as none of --data, --endpoints, --api, $" + EnvData + ", $" + EnvAPI + " was given"}
 	default:
 		return Fleet{}, &NotFoundError{Need: need, Tried: []string{
 			"--data (not given)", "--endpoints (not given)",

@@ -274,6 +274,8 @@ func (c *Coordinator) writeErr(w http.ResponseWriter, r *http.Request, err error
 		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
 	case errors.Is(err, ErrJobExists):
 		writeJSON(w, http.StatusConflict, apiError{err.Error()})
+	case errors.Is(err, ErrNoWorker):
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{err.Error()})
 	default:
 		c.log.Warn("api error", "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})

@@ -30,7 +30,7 @@ func TestDecodeSpec(t *testing.T) {
 		{"nested wrong type", `{"model":"m","dataset":"math500","hint":{"max_tokens":"x"}}`, []string{`field "hint.max_tokens"`}},
 		{"syntax", "{\"model\": \"m\",\n\n  oops}", []string{"job spec:3:"}},
 		{"trailing", `{"model":"m","dataset":"math500"} {}`, []string{"trailing data"}},
-		{"no model, two sources", `{"dataset":"math500","problems_path":"/x"}`, []string{`field "model": missing`, `field "dataset": give exactly one`}},
+		{"two sources", `{"model":"m","dataset":"math500","problems_path":"/x"}`, []string{`field "dataset": give exactly one`}},
 		{"bad id and samples", `{"id":"a/b","model":"m","dataset":"math500","samples":-1}`, []string{`field "id"`, `field "samples"`}},
 		{"bad hint policy", `{"model":"m","dataset":"math500","hint":{"policy":{"mode":"first"}}}`, []string{`"policy.k"`}},
 		{"bad template", `{"model":"m","dataset":"math500","hint":{"template":"nope"}}`, []string{`field "template"`}},

@@ -58,6 +58,7 @@ type Client struct {
 	base  string
 	hc    *http.Client
 	token string
+	from  string
 }
 
 // ClientOption tunes NewClient.
@@ -73,6 +74,16 @@ func WithToken(token string) ClientOption {
 			return fmt.Errorf("%w: api token: empty or contains white space", ErrInvalidConfig)
 		}
 		c.token = token
+		return nil
+	}
+}
+
+// WithSource names where the caller found base (cluster.Fleet.From: "--data
+// /tmp/fleet", "the default …"); a coordinator that cannot be reached is
+// then an error that says so, not only a refused connection.
+func WithSource(from string) ClientOption {
+	return func(c *Client) error {
+		c.from = from
 		return nil
 	}
 }
@@ -193,6 +204,9 @@ func (c *Client) once(ctx context.Context, base, method, path string, body []byt
 	}
 	c.authorize(req)
 	resp, err := c.hc.Do(req)
+	if err != nil && c.from != "" && base == c.base {
+		return fmt.Errorf("%s %s: %w (the coordinator named by %s)", method, path, err, c.from)
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}

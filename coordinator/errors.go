@@ -16,6 +16,9 @@ var (
 	ErrJobNotFound = errors.New("coordinator: job not found")
 	// ErrJobExists: a job with the requested id was submitted before.
 	ErrJobExists = errors.New("coordinator: job exists")
+	// ErrNoWorker: workers are registered, but none serves the job's model,
+	// so its tasks could never run. HTTP 422.
+	ErrNoWorker = errors.New("no live worker serves the model")
 	// ErrInvalidConfig wraps every problem with Config or an option.
 	ErrInvalidConfig = errors.New("coordinator: invalid config")
 )

@@ -33,14 +33,27 @@ const (
 	JobFailed    = protocol.JobFailed
 )
 
-// Counts is a job's progress. Done + DeadLettered == Tasks when it is done.
+// Counts is a job's progress. Done + DeadLettered == Tasks when it is done;
+// while it runs, Queued + Running + Done + DeadLettered == Tasks.
 type Counts struct {
-	Tasks        int   `json:"tasks"`
-	Dispatched   int   `json:"dispatched"`
-	Done         int   `json:"done"`
-	DeadLettered int   `json:"dead_lettered"`
-	InFlight     int   `json:"in_flight"`
-	Tokens       int64 `json:"tokens"` // completion tokens of written trajectories
+	Tasks int `json:"tasks"`
+	// Queued: waiting for a worker (in the coordinator or on the TASKS
+	// stream). Running: a worker holds a claim on them now. Both are
+	// counted when the job is read (Coordinator.Get, List).
+	Queued  int `json:"queued"`
+	Running int `json:"running"`
+	// Done is the trajectories written.
+	Done         int `json:"done"`
+	DeadLettered int `json:"dead_lettered"`
+	// Dispatched is the tasks published so far, InFlight those of them not
+	// finished: queued on the stream or running. The scheduler's figures;
+	// people read Queued and Running.
+	Dispatched int   `json:"dispatched"`
+	InFlight   int   `json:"in_flight"`
+	Tokens     int64 `json:"tokens"` // completion tokens of written trajectories
+	// TokensPerSec is the completion tokens written per second over the
+	// last minute, as the leader measured them.
+	TokensPerSec float64 `json:"tokens_per_s"`
 }
 
 // Job is a job's registry entry, the value of cluster.JobKey(ID) in etcd and
@@ -55,6 +68,9 @@ type Job struct {
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
 	Error    string    `json:"error,omitempty"`
+	// Waiting says why queued tasks do not move (no live worker serves the
+	// model), when it is so; counted when the job is read.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // job is the leader's live state of one job. mu guards everything below it;
@@ -66,6 +82,7 @@ type job struct {
 	byID     map[string]int // problem id → index in problems
 	out      *store         // nil on a standby's copy and after the term
 	dirty    bool           // rec changed since it was last written to etcd
+	rate     tokenRate      // of Counts.Tokens, for Counts.TokensPerSec
 }
 
 func newJobID() string {
@@ -135,12 +152,20 @@ func (j *job) refresh() {
 	if j.rec.State.Terminal() {
 		c.InFlight = 0
 	}
+	c.TokensPerSec = j.rate.observe(time.Now(), c.Tokens)
 	j.rec.Updated = time.Now().UTC()
 	j.dirty = true
 }
 
-// snapshot returns a copy of the record; callers hold mu.
-func (j *job) snapshot() Job { return j.rec }
+// snapshot returns a copy of the record with the tokens/s of now (a
+// stalled job's rate falls between results); callers hold mu.
+func (j *job) snapshot() Job {
+	r := j.rec
+	if !r.State.Terminal() {
+		r.Counts.TokensPerSec = j.rate.observe(time.Now(), r.Counts.Tokens)
+	}
+	return r
+}
 
 // putJob writes rec to etcd. create makes it fail with ErrJobExists when the
 // key is there already.

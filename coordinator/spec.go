@@ -28,8 +28,14 @@ type JobSpec struct {
 	// ID names the job; empty lets the coordinator choose. Letters, digits,
 	// '-' and '_' only, so it is safe as a folder name and subject token.
 	ID string `json:"id,omitempty"`
-	// Model selects the pool of workers (scheduler.PoolFor(Model)).
-	Model         string `json:"model"`
+	// Model selects the pool of workers (scheduler.PoolFor(Model)). Empty
+	// means the one model the live workers serve (an error when they serve
+	// none or several).
+	Model string `json:"model"`
+	// WaitForWorker accepts a job whose model no live worker serves while
+	// other workers are registered (without it, such a job is refused with
+	// ErrNoWorker); the job waits, saying so in Job.Waiting.
+	WaitForWorker bool   `json:"wait_for_worker,omitempty"`
 	Dataset       string `json:"dataset,omitempty"`
 	ProblemsPath  string `json:"problems_path,omitempty"`
 	ProblemsJSONL string `json:"problems_jsonl,omitempty"`
@@ -154,9 +160,6 @@ func (s JobSpec) Validate() error {
 	}
 	if s.ID != "" && !idPattern.MatchString(s.ID) {
 		bad("id", "%q: want 1-64 of [A-Za-z0-9_-]", s.ID)
-	}
-	if s.Model == "" {
-		bad("model", "missing")
 	}
 	n := 0
 	for _, v := range []string{s.Dataset, s.ProblemsPath, s.ProblemsJSONL} {

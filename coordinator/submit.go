@@ -23,6 +23,10 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 	if err := spec.Validate(); err != nil {
 		return Job{}, err
 	}
+	waiting, err := c.placeModel(ctx, &spec)
+	if err != nil {
+		return Job{}, err
+	}
 	if spec.samples() > c.cfg.MaxTasksPerJob {
 		return Job{}, fmt.Errorf("%w: %s: field \"samples\": %d is over the per-job cap of %d tasks", ErrInvalidSpec, specName, spec.samples(), c.cfg.MaxTasksPerJob)
 	}
@@ -83,13 +87,17 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 		c.mu.Unlock()
 		_ = out.close()
 		// The record stays; the next leader picks the job up from it.
-		return j.rec, nil
+		rec := j.rec
+		rec.Waiting = waiting
+		return rec, nil
 	}
 	c.jobs[spec.ID] = j
 	c.mu.Unlock()
 	c.log.Info("job submitted", "job", spec.ID, "problems", len(ps), "tasks", j.rec.Counts.Tasks)
 	c.poke()
-	return j.rec, nil
+	rec := j.rec
+	rec.Waiting = waiting
+	return rec, nil
 }
 
 // Cancel marks the job cancelled and purges its pending tasks from TASKS.
@@ -140,12 +148,20 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) (Job, error) {
 
 // Get returns a job: live from the leader's memory, else from the registry.
 func (c *Coordinator) Get(ctx context.Context, id string) (Job, error) {
+	var rec Job
 	if j, ok := c.liveJob(id); ok {
 		j.mu.Lock()
-		defer j.mu.Unlock()
-		return j.snapshot(), nil
+		rec = j.snapshot()
+		j.mu.Unlock()
+	} else {
+		var err error
+		if rec, err = getJob(ctx, c.conn.Etcd, id); err != nil {
+			return rec, err
+		}
 	}
-	return getJob(ctx, c.conn.Etcd, id)
+	one := []Job{rec}
+	err := c.withRunning(ctx, one)
+	return one[0], err
 }
 
 // List returns every job in the registry, oldest first, with live counts
@@ -162,5 +178,5 @@ func (c *Coordinator) List(ctx context.Context) ([]Job, error) {
 			j.mu.Unlock()
 		}
 	}
-	return recs, nil
+	return recs, c.withRunning(ctx, recs)
 }

@@ -121,18 +121,22 @@ func (c *Coordinator) handleWorkers(w http.ResponseWriter, r *http.Request) {
 // decodes it as a Job and ignores the extra fields.
 type jobListItem struct {
 	Job
-	Submitted    int   `json:"submitted"`
-	Done         int   `json:"done"`
-	DeadLettered int   `json:"dead_lettered"`
-	InFlight     int   `json:"in_flight"`
-	Tokens       int64 `json:"tokens"`
+	Submitted    int     `json:"submitted"`
+	Queued       int     `json:"queued"`
+	Running      int     `json:"running"`
+	Done         int     `json:"done"`
+	DeadLettered int     `json:"dead_lettered"`
+	InFlight     int     `json:"in_flight"`
+	Tokens       int64   `json:"tokens"`
+	TokensPerSec float64 `json:"tokens_per_s"`
 }
 
 func listItems(jobs []Job) []jobListItem {
 	out := make([]jobListItem, 0, len(jobs))
 	for _, j := range jobs {
-		out = append(out, jobListItem{Job: j, Submitted: j.Counts.Tasks, Done: j.Counts.Done,
-			DeadLettered: j.Counts.DeadLettered, InFlight: j.Counts.InFlight, Tokens: j.Counts.Tokens})
+		c := j.Counts
+		out = append(out, jobListItem{Job: j, Submitted: c.Tasks, Queued: c.Queued, Running: c.Running, Done: c.Done,
+			DeadLettered: c.DeadLettered, InFlight: c.InFlight, Tokens: c.Tokens, TokensPerSec: c.TokensPerSec})
 	}
 	return out
 }

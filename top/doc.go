@@ -9,11 +9,14 @@
 // coordinator's HTTP API to serve:
 //
 //	GET <api>/v1/jobs     → 200, JSON: a list of jobs, or {"jobs": [...]}
-//	  [{"id": "j1", "state": "running", "submitted": 1000, "done": 420,
-//	    "dead_lettered": 3, "in_flight": 64, "tokens": 1234567}]
-//	  tokens is the completion tokens of the job's finished tasks so far;
-//	  top derives tokens/s from its change between refreshes (a
-//	  "tokens_per_s" field, when present, is used as is).
+//	  [{"id": "j1", "state": "running", "submitted": 1000, "queued": 512,
+//	    "running": 64, "done": 420, "dead_lettered": 3, "tokens": 1234567,
+//	    "tokens_per_s": 850.5, "waiting": "…"}]
+//	  queued tasks wait for a worker, running ones a worker holds; tokens
+//	  is the completion tokens of the job's finished tasks so far, and
+//	  tokens_per_s the coordinator's rate of the last minute (without it,
+//	  top derives one from tokens between refreshes); waiting, when set,
+//	  says why the queued tasks do not move.
 //
 //	GET <api>/v1/workers  → 200, JSON: a list of workers, or {"workers": [...]}
 //	  [{"id": "w1", "engine": "http://10.0.0.5:8000", "state": "ready",
@@ -33,5 +36,10 @@
 // failed scrape keeps the reported figures and shows the error in the
 // footer; it never blanks the screen.
 //
-// Dead letters are the sum of the jobs' dead_lettered counts.
+// Dead letters are the sum of the jobs' dead_lettered counts. Job ids are
+// shown whole, so they can be copied into cancel or status.
+//
+// Without a terminal (a pipe, a script, CI) `hintfleet top` prints one
+// plain snapshot (WritePlain) or, with --json, the Snapshot as JSON,
+// instead of starting the interactive view.
 package top

@@ -127,7 +127,7 @@ func render(s Snapshot, h *History, width int, st style, fetchErr error) string 
 		if w.Limit > 0 {
 			limit = fmt.Sprint(w.Limit)
 		}
-		line("%-14s %-8s in-flight %4d / %-4s %9.1f tok/s  %s  %s",
+		line("%-14s %-8s running %4d / %-4s %9.1f tok/s  %s  %s",
 			clip(w.ID, 14), clip(orDash(w.State), 8), w.InFlight, limit, w.TokensPerSec,
 			sparkline(h.Worker(w.ID)), st.r(st.dim, w.Engine))
 		for _, g := range w.GPUs {
@@ -149,15 +149,24 @@ func render(s Snapshot, h *History, width int, st style, fetchErr error) string 
 	if len(s.Jobs) == 0 {
 		line("  (none)")
 	}
+	// Job ids are shown whole (padded to the longest), so that each can be
+	// told apart and copied into cancel or status.
+	idWidth := 0
+	for _, j := range s.Jobs {
+		idWidth = max(idWidth, len(j.ID))
+	}
 	for _, j := range s.Jobs {
 		p := j.Progress()
 		dl := fmt.Sprintf("dead %d", j.DeadLettered)
 		if j.DeadLettered > 0 {
 			dl = st.r(st.bad, dl)
 		}
-		line("%-14s %-9s %s %5.1f%%  %d/%d done  %s  in-flight %d  %9.1f tok/s  %s",
-			clip(j.ID, 14), clip(orDash(j.State), 9), st.r(st.good, bar(p)), p*100,
-			j.Done, j.Submitted, dl, j.InFlight, j.TokensPerSec, sparkline(h.Job(j.ID)))
+		line("%-*s %-9s %s %5.1f%%  %d/%d done  queued %d  running %d  %s  %9.1f tok/s  %s",
+			idWidth, j.ID, clip(orDash(j.State), 9), st.r(st.good, bar(p)), p*100,
+			j.Done, j.Submitted, j.Queued, j.Running, dl, j.TokensPerSec, sparkline(h.Job(j.ID)))
+		if j.Waiting != "" {
+			line("  %s", st.r(st.warnText, j.Waiting))
+		}
 	}
 	if fetchErr != nil {
 		line("")

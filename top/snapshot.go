@@ -12,12 +12,12 @@ type Source interface {
 
 // Snapshot is the fleet at one moment.
 type Snapshot struct {
-	At      time.Time
-	Workers []Worker
-	Jobs    []Job
+	At      time.Time `json:"at"`
+	Workers []Worker  `json:"workers"`
+	Jobs    []Job     `json:"jobs"`
 	// Warnings are partial failures (a worker's metrics scrape) shown
 	// under the tables.
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DeadLetters is the sum over the jobs' dead-lettered tasks.
@@ -35,8 +35,10 @@ type Worker struct {
 	Engine string `json:"engine"`
 	State  string `json:"state"`
 	// InFlight is the trajectories running; Limit the adaptive limit.
-	InFlight     int     `json:"in_flight"`
-	Limit        int     `json:"limit"`
+	InFlight int `json:"in_flight"`
+	Limit    int `json:"limit"`
+	// TokensPerSec is what this worker produced lately, not its engine's
+	// total (which other clients share).
 	TokensPerSec float64 `json:"tokens_per_s"`
 	// MetricsURL is the node's dcgm-named /metrics, scraped when set.
 	MetricsURL string `json:"metrics_url"`
@@ -55,13 +57,18 @@ type GPU struct {
 
 // Job is one job's progress.
 type Job struct {
-	ID           string `json:"id"`
-	State        string `json:"state"`
-	Submitted    int    `json:"submitted"`
-	Done         int    `json:"done"`
-	DeadLettered int    `json:"dead_lettered"`
-	InFlight     int    `json:"in_flight"`
-	Tokens       int64  `json:"tokens"`
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	Submitted int    `json:"submitted"`
+	// Queued tasks wait for a worker; Running ones a worker holds now.
+	Queued       int   `json:"queued"`
+	Running      int   `json:"running"`
+	Done         int   `json:"done"`
+	DeadLettered int   `json:"dead_lettered"`
+	InFlight     int   `json:"in_flight"`
+	Tokens       int64 `json:"tokens"`
+	// Waiting says why its queued tasks do not move, when the API knows.
+	Waiting string `json:"waiting,omitempty"`
 	// TokensPerSec is the job's recent rate; HTTPSource derives it from
 	// Tokens when the API does not say.
 	TokensPerSec float64 `json:"tokens_per_s"`

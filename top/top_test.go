@@ -37,8 +37,8 @@ func sampleSnapshot() Snapshot {
 			GPUs: []GPU{{Index: 0, Name: "NVIDIA H100 80GB HBM3", UtilPercent: 97, MemUsedMiB: 70000, MemTotalMiB: 80000, TempC: 64}},
 		}},
 		Jobs: []Job{
-			{ID: "job-1", State: "running", Submitted: 1000, Done: 420, DeadLettered: 3, InFlight: 48, TokensPerSec: 1234},
-			{ID: "job-2", State: "queued", Submitted: 10},
+			{ID: "job-1", State: "running", Submitted: 1000, Done: 420, DeadLettered: 3, Queued: 529, Running: 48, InFlight: 48, TokensPerSec: 1234},
+			{ID: "job-2", State: "queued", Submitted: 10, Queued: 10},
 		},
 	}
 }
@@ -54,13 +54,26 @@ func TestWritePlain(t *testing.T) {
 			snap: sampleSnapshot(),
 			want: []string{
 				"hintfleet top  03:04:05  workers 1  jobs 2  dead letters 3",
-				"w-a            ready    in-flight   48 / 56",
+				"w-a            ready    running   48 / 56",
 				"gpu0  NVIDIA H100 80GB HBM3  util [############]  97%",
 				"mem [###########.]  70000/80000  MiB",
 				"temp [########....]  64 C",
-				"job-1          running   [#####.......]  42.3%  420/1000 done",
-				"dead 3",
-				"job-2          queued    [............]   0.0%  0/10 done  dead 0",
+				"job-1 running   [#####.......]  42.3%  420/1000 done  queued 529  running 48  dead 3",
+				"job-2 queued    [............]   0.0%  0/10 done  queued 10  running 0  dead 0",
+			},
+		},
+		{
+			// Finding 6: ids were cut to "job-20261201-~", so two jobs of one
+			// second read the same and could not be copied into cancel.
+			name: "job ids whole",
+			snap: Snapshot{Jobs: []Job{
+				{ID: "job-20261201-150405-a1b2c3", State: "running", Submitted: 240, Queued: 224, Running: 16},
+				{ID: "job-20261201-150405-ffee01", State: "running", Submitted: 8, Queued: 8, Waiting: `waiting for a worker of model "qwq-typo"`},
+			}},
+			want: []string{
+				"job-20261201-150405-a1b2c3 running   [............]   0.0%  0/240 done  queued 224  running 16  dead 0",
+				"job-20261201-150405-ffee01 running",
+				`  waiting for a worker of model "qwq-typo"`,
 			},
 		},
 		{

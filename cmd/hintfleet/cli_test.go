@@ -109,7 +109,7 @@ func TestBadInput(t *testing.T) {
 		{"infer negative limit", []string{"infer", "--dataset", problems, "--limit", "-3"}, "limit -3: want >= 0"},
 		{"submit without problems", []string{"submit"}, "give exactly one of FILE or --dataset NAME"},
 		{"submit with a library file", []string{"submit", problems, "--hints", problems, "--model", "m"}, `field "hints"`},
-		{"submit without model", []string{"submit", problems}, "no --model given"},
+		{"submit to no fleet", []string{"submit", problems, "--api", "http://127.0.0.1:1"}, "(the coordinator named by --api http://127.0.0.1:1)"},
 		{"cancel without job", []string{"cancel"}, "accepts 1 arg(s), received 0"},
 		{"up without data", []string{"up"}, "--data DIR is required"},
 		{"up bad log level", []string{"up", "--data", dir, "--log-level", "loud"}, `--log-level "loud"`},

@@ -6,9 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/coordinator"
+	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 )
 
@@ -79,5 +82,66 @@ func TestFindTheFleet(t *testing.T) {
 	}
 	if got := status(t, ep.API+"/healthz", ""); got != 200 {
 		t.Errorf("the running fleet's /healthz: %d after the refused starts", got)
+	}
+}
+
+// TestTopPlainAndCounts (findings 5, 6 and 7): without a terminal top
+// prints one plain snapshot (no escape codes, nothing of bubbletea) or
+// --json, its errors say "top" once; a job no worker can take says so at
+// submit, and status, jobs and top show it queued, not "in flight", with
+// its whole id.
+func TestTopPlainAndCounts(t *testing.T) {
+	t.Setenv(cluster.EnvData, "")
+	t.Setenv(cluster.EnvAPI, "")
+	data := filepath.Join(t.TempDir(), "fleet")
+	ep := runUp(t, data)
+	eventually.True(t, time.Minute, "the coordinator leads", func() bool {
+		c, err := coordinator.NewClient(ep.API, nil)
+		if err != nil {
+			return false
+		}
+		h, err := c.Health(t.Context())
+		return err == nil && h["leader"] == true
+	})
+	problems := writeFile(t, "problems.jsonl", fleettest.JSONL(fleettest.Problems(3)))
+
+	r := cli(t, "submit", problems, "--data", data, "--model", "qwq-typo", "--samples", "2")
+	if r.code != 0 || !strings.Contains(r.stderr, `waiting for a worker of model "qwq-typo" (no worker is registered)`) {
+		t.Fatalf("submit for a model no worker serves: exit %d, stderr %q; want it accepted, saying what it waits for", r.code, r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+
+	r = cli(t, "top", "--data", data)
+	if r.code != 0 || strings.Contains(r.stdout, "\x1b[") || !strings.Contains(r.stdout, "JOBS") {
+		t.Fatalf("top without a terminal: exit %d, stderr %q, stdout %q; want one plain snapshot", r.code, r.stderr, r.stdout)
+	}
+	for _, want := range []string{id + " ", "queued 6  running 0", `waiting for a worker of model "qwq-typo"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("top lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	snap := jsonOf[struct {
+		Jobs []struct {
+			ID      string `json:"id"`
+			Queued  int    `json:"queued"`
+			Running int    `json:"running"`
+		} `json:"jobs"`
+	}](t, cli(t, "top", "--data", data, "--json"))
+	if len(snap.Jobs) != 1 || snap.Jobs[0].ID != id || snap.Jobs[0].Queued != 6 {
+		t.Errorf("top --json = %+v, want job %s with 6 queued", snap, id)
+	}
+
+	r = cli(t, "jobs", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "QUEUED") || !strings.Contains(r.stdout, id) || strings.Contains(r.stdout, "IN FLIGHT") {
+		t.Errorf("jobs: exit %d\n%s\nwant QUEUED and RUNNING columns and the whole id", r.code, r.stdout)
+	}
+	r = cli(t, "status", id, "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "queued") || !strings.Contains(r.stdout, "waiting") {
+		t.Errorf("status %s: exit %d\n%s\nwant queued and waiting lines", id, r.code, r.stdout)
+	}
+
+	r = cli(t, "top", "--api", "http://127.0.0.1:1")
+	if r.code != 1 || strings.Count(r.stderr, "top:") > 1 {
+		t.Errorf("top of nothing: exit %d, stderr %q; want 1 with \"top:\" at most once", r.code, r.stderr)
 	}
 }

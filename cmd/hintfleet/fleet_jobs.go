@@ -25,7 +25,7 @@ func (f *apiFlags) client() (*coordinator.Client, cluster.Fleet, error) {
 	if err != nil {
 		return nil, fl, err
 	}
-	var opts []coordinator.ClientOption
+	opts := []coordinator.ClientOption{coordinator.WithSource(fl.From)}
 	if token != "" {
 		opts = append(opts, coordinator.WithToken(token))
 	}
@@ -48,6 +48,7 @@ func newSubmitCmd() *cobra.Command {
 		priority    int
 		weight      float64
 		maxInFlight int
+		waitWorker  bool
 		wait        bool
 		out         string
 		quiet       bool
@@ -77,12 +78,9 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				return err
 			}
 			if model == "" {
-				model = found.Endpoints.Model
+				model = found.Endpoints.Model // else the coordinator picks its workers' one model
 			}
-			if model == "" {
-				return fmt.Errorf("no --model given (and none in the endpoints of %s)", found.From)
-			}
-			spec := coordinator.JobSpec{ID: id, Model: model, Dataset: dataset, Limit: limit, Samples: samples,
+			spec := coordinator.JobSpec{ID: id, Model: model, WaitForWorker: waitWorker, Dataset: dataset, Limit: limit, Samples: samples,
 				Hint: h, Priority: priority, Weight: weight, MaxInFlight: maxInFlight}
 			if len(args) == 1 {
 				// Check here so errors name the user's file, not the upload.
@@ -103,6 +101,9 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				return err
 			}
 			if !wait {
+				if j.Waiting != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %s\n", j.ID, j.Waiting)
+				}
 				if af.jsonOut {
 					return printJSON(cmd.OutOrStdout(), j)
 				}
@@ -112,7 +113,8 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if !af.jsonOut {
 				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(samples, 1), j.Counts.Tasks)
 			}
-			var onUpdate func(coordinator.Job)
+			// Without a bar, say at least why the job waits, when it does.
+			onUpdate := coordinator.NewWaitNotes(cmd.ErrOrStderr()).Update
 			if !quiet && !af.jsonOut && isTerminal(os.Stderr) {
 				onUpdate = coordinator.NewProgressBar(cmd.ErrOrStderr()).Update
 			}
@@ -130,8 +132,8 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				}
 			} else {
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d completion tokens\n",
-					j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Tokens)
+				fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d queued, %d running, %d completion tokens\n",
+					j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Queued, j.Counts.Running, j.Counts.Tokens)
 				if found.Data != "" {
 					dir, _ := filepath.Abs(filepath.Join(found.Data, "jobs", j.ID))
 					fmt.Fprintf(w, "trajectories: %s\n", filepath.Join(dir, coordinator.TrajectoriesFile))
@@ -153,7 +155,8 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 	fl.StringVar(&dataset, "dataset", "", "named dataset ("+strings.Join(trajectory.DatasetNames(), "|")+") as the coordinator has it")
 	fl.IntVar(&limit, "limit", 0, "first N problems only (0: all)")
 	fl.IntVar(&samples, "samples", 1, "samples per problem (k)")
-	fl.StringVar(&model, "model", "", "model, and so the worker pool (default: the model in --data DIR/endpoints.json)")
+	fl.StringVar(&model, "model", "", "model, and so the worker pool (default: the model of the fleet's endpoints.json, else the one model the live workers serve)")
+	fl.BoolVar(&waitWorker, "wait-for-worker", false, "accept the job even when no live worker serves --model (it waits for one); without it such a job is refused while other workers are registered")
 	fl.StringVar(&id, "id", "", "job id (default: chosen by the coordinator)")
 	fl.IntVar(&priority, "priority", 0, "priority class (higher runs first)")
 	fl.Float64Var(&weight, "weight", 0, "fair-share weight within the priority class (0: 1)")

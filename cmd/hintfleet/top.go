@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,15 +22,14 @@ func newTopCmd() *cobra.Command {
 		Use:   "top",
 		Short: "Watch the fleet: workers, GPU utilization/memory/temperature, job progress, tokens/s, dead letters",
 		Long: "top refreshes a terminal view of the fleet from the coordinator's API (GET /v1/jobs and\n" +
-			"/v1/workers) and each worker's dcgm-named /metrics. q quits. --once prints one plain\n" +
-			"snapshot and exits (no terminal needed).",
+			"/v1/workers) and each worker's dcgm-named /metrics. q quits. --once, or a stdout or\n" +
+			"stdin that is no terminal, prints one plain snapshot and exits; --json prints it as JSON.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			found, token, err := af.resolve()
 			if err != nil {
 				return err
 			}
-			api := found.API
 			hc, err := apiHTTPClient(af.ca, af.cert, af.key)
 			if err != nil {
 				return err
@@ -39,22 +38,27 @@ func newTopCmd() *cobra.Command {
 			if token != "" {
 				// The token goes to the coordinator only, never to the
 				// workers whose /metrics top also reads.
-				hc.Transport, err = bearerFor(api, token, hc.Transport)
+				hc.Transport, err = bearerFor(found.API, token, hc.Transport)
 				if err != nil {
 					return err
 				}
 			}
-			src, err := top.NewHTTPSource(api, hc)
+			src, err := top.NewHTTPSource(found.API, hc)
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			if once {
+			out, isFile := cmd.OutOrStdout().(*os.File)
+			tty := isFile && isTerminal(out) && isTerminal(os.Stdin)
+			if once || af.jsonOut || !tty {
 				sctx, cancel := context.WithTimeout(ctx, top.DefaultTimeout)
 				defer cancel()
 				snap, err := src.Snapshot(sctx)
 				if err != nil {
-					return fmt.Errorf("top: %w", err)
+					return err
+				}
+				if af.jsonOut {
+					return printJSON(cmd.OutOrStdout(), snap)
 				}
 				return top.WritePlain(cmd.OutOrStdout(), snap, nil)
 			}
@@ -62,8 +66,8 @@ func newTopCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	af.registerConn(cmd)
+	af.register(cmd)
 	f.DurationVar(&interval, "interval", top.DefaultInterval, "refresh interval")
-	f.BoolVar(&once, "once", false, "print one plain snapshot and exit")
+	f.BoolVar(&once, "once", false, "print one plain snapshot and exit (the default without a terminal)")
 	return cmd
 }
