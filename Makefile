@@ -31,7 +31,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export CGO_CFLAGS
 
-.PHONY: all deps deps-demo apt-install build build-nocgo manifests image image-test plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
+.PHONY: all deps deps-demo mcp-deps apt-install build build-nocgo manifests image image-test plugins test vet staticcheck gotest bench demo pipeline proto fuzz chaos clean
 
 all: build
 
@@ -42,6 +42,21 @@ deps:
 
 deps-demo:
 	@$(MAKE) --no-print-directory apt-install PKGS="$(DEMO_PKGS)"
+
+# mcp-deps installs the MCP servers the bridge's tests run against
+# (@modelcontextprotocol/server-everything, pinned with every dependency by
+# plugins/mcpbridge/testdata/npm/package-lock.json) into $(MCP_NPM_DIR) with
+# `npm ci`, again only when the lock file changed. Without npm (Node.js 20+)
+# it says so and the tests that need the servers skip.
+MCP_NPM_DIR := out/mcp-npm
+MCP_NPM_SRC := plugins/mcpbridge/testdata/npm
+mcp-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "mcp-deps: npm not found: the MCP bridge tests against @modelcontextprotocol/server-everything will skip (install Node.js 20+ with npm)"; \
+	elif ! cmp -s $(MCP_NPM_SRC)/package-lock.json $(MCP_NPM_DIR)/package-lock.json || [ ! -d $(MCP_NPM_DIR)/node_modules ]; then \
+		mkdir -p $(MCP_NPM_DIR) && cp $(MCP_NPM_SRC)/package.json $(MCP_NPM_SRC)/package-lock.json $(MCP_NPM_DIR)/ && \
+		cd $(MCP_NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 apt-install:
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -99,10 +114,10 @@ staticcheck:
 gotest:
 	$(GO) test -race -count=1 -timeout 20m $(PKG)
 
-test: deps build-nocgo vet staticcheck gotest
+test: deps mcp-deps build-nocgo vet staticcheck gotest
 
 # bench runs every benchmark and load harness; each prints `BENCH <name> <value> <unit>`.
-bench: deps
+bench: deps mcp-deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 10m $(PKG) | tee /dev/stderr | grep '^BENCH' || true
 
 demo: deps-demo build
@@ -154,6 +169,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./hint/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDeviceList$$' -fuzztime $(FUZZTIME) ./gpu/
 	$(GO) test -run '^$$' -fuzz '^FuzzInvitation$$' -fuzztime $(FUZZTIME) ./engine/sim/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./plugins/mcpbridge/
 
 clean:
 	rm -rf $(BIN)
