@@ -307,8 +307,14 @@ func (c *controller) observe(s Signals, w Window) {
 		return
 	}
 	r := reading{running: max(min(s.Running, w.InFlight), 0)}
-	if s.KVUsage >= 0 && w.InFlight > 0 {
-		r.perSession = s.KVUsage / float64(w.InFlight)
+	// Sessions queued in the engine hold a slot and no cache yet: counting
+	// them reads the footprint of the sessions in the cache as smaller by
+	// the queue, most of all while an overshoot drains (hundreds queued
+	// behind a cache that holds a hundred), and lets the limit grow back
+	// into the same overshoot once the drain ends. Sessions in a tool call
+	// do count: they hold a slot and, between requests, no cache.
+	if held := w.InFlight - min(max(s.Waiting, 0), w.InFlight); s.KVUsage >= 0 && held > 0 {
+		r.perSession = s.KVUsage / float64(held)
 	}
 	if len(c.hist) < n {
 		c.hist = append(c.hist, r)

@@ -1,6 +1,7 @@
 package adaptive
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -95,9 +96,11 @@ func TestControllerScenarios(t *testing.T) {
 			reasons: []Reason{ReasonSlowStart, ReasonHold, ReasonHold, ReasonHold},
 		},
 		{
+			// Slow start would take 48; the cache caps it: 0.3 over the
+			// 14 sessions not queued is 0.0214 each, 0.97 fits 45.
 			name:    "a queue under its target still grows",
 			steps:   []step{{engineAt(64, 2, 0.3, 0), held}},
-			want:    []int{48},
+			want:    []int{45},
 			reasons: []Reason{ReasonSlowStart},
 		},
 		{
@@ -279,6 +282,32 @@ func TestConfigValidate(t *testing.T) {
 			tc.mod(&c)
 			if err := c.Validate(); (err == nil) != tc.ok {
 				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestControllerFootprintIgnoresQueued: sessions queued in the engine hold
+// a slot and no cache, so the footprint is the cache over the sessions not
+// queued. While an overshoot drains (400 held, 300 of them queued behind a
+// cache full of 100), counting the queued ones would read a quarter of the
+// footprint and let the limit grow back to ~390 once the queue is gone.
+func TestControllerFootprintIgnoresQueued(t *testing.T) {
+	tests := []struct {
+		name              string
+		waiting, inFlight int
+		want              float64
+	}{
+		{"no queue", 0, 100, 0.99 / 100},
+		{"drain behind a full cache", 300, 400, 0.99 / 100},
+		{"a co-tenant's queue longer than ours", 500, 100, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newController(DefaultConfig())
+			c.observe(engineAt(100, tc.waiting, 0.99, 0), Window{PeakInFlight: tc.inFlight, InFlight: tc.inFlight})
+			if got := c.footprint(); math.Abs(got-tc.want) > 1e-12 {
+				t.Fatalf("footprint %v, want %v", got, tc.want)
 			}
 		})
 	}

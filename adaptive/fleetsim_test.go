@@ -104,6 +104,17 @@ type simWorker struct {
 	lim      *Limiter
 	adaptive bool
 	prevPre  int
+	stats    workerStats
+}
+
+// workerStats is what one worker's engine did over the run, sampled every
+// interval: for reading where a policy loses, not for the suite's figures.
+type workerStats struct {
+	samples                        float64
+	running, waiting, kv, inflight float64 // sums over samples
+	limit                          float64
+	tokens, tasks                  int
+	last                           float64 // when its last task ended
 }
 
 // event kinds.
@@ -112,6 +123,7 @@ const (
 	evTool
 	evTick
 	evPlan
+	evSample
 )
 
 type event struct {
@@ -173,9 +185,12 @@ func (c simClock) After(time.Duration) <-chan time.Time { return nil }
 // simResult is what one run measured.
 type simResult struct {
 	tokensPerSec float64 // completion tokens per simulated second, whole job
+	tokens       int     // completion tokens of the job
+	makespan     float64 // simulated seconds from start to the last task's end
 	p50, p99     float64 // seconds from admission to the session's end
 	preemptions  int
 	meanLimit    float64
+	workers      []workerStats
 }
 
 // policy builds the limiter of one worker: fixed > 0 pins it there, 0 is
@@ -211,6 +226,7 @@ func runFleet(shapes []shape, tasks []taskSpec, toolWait, slowAt, slowBy float64
 		if w.adaptive {
 			f.push(event{at: f.interval, kind: evTick, w: w})
 		}
+		f.push(event{at: f.interval / 2, kind: evSample, w: w})
 	}
 	var limits, ticks float64
 	for f.q.Len() > 0 && f.done < len(f.tasks) {
@@ -223,6 +239,9 @@ func runFleet(shapes []shape, tasks []taskSpec, toolWait, slowAt, slowBy float64
 			f.plan(e.w)
 		case evTool:
 			f.submit(e.s.w, e.s)
+		case evSample:
+			f.sample(e.w)
+			f.push(event{at: f.now + f.interval, kind: evSample, w: e.w})
 		case evTick:
 			f.tick(e.w)
 			limits += float64(e.w.lim.Limit())
@@ -230,11 +249,12 @@ func runFleet(shapes []shape, tasks []taskSpec, toolWait, slowAt, slowBy float64
 			f.push(event{at: f.now + f.interval, kind: evTick, w: e.w})
 		}
 	}
-	r := simResult{tokensPerSec: float64(f.tokens) / f.last}
+	r := simResult{tokensPerSec: float64(f.tokens) / f.last, tokens: f.tokens, makespan: f.last}
 	slices.Sort(f.durations)
 	r.p50, r.p99 = quantileF(f.durations, 0.5), quantileF(f.durations, 0.99)
 	for _, w := range f.workers {
 		r.preemptions += w.eng.preemptions
+		r.workers = append(r.workers, w.stats)
 	}
 	if ticks > 0 {
 		r.meanLimit = limits / ticks
@@ -384,6 +404,9 @@ func (f *fleetSim) advance(s *session) {
 	}
 	d := f.now - s.start
 	f.durations = append(f.durations, d)
+	s.w.stats.tokens += s.task.tokens()
+	s.w.stats.tasks++
+	s.w.stats.last = f.now
 	f.done++
 	f.last = f.now
 	s.release(Outcome{Latency: time.Duration(d * float64(time.Second)), Tokens: s.task.tokens()})
@@ -411,4 +434,15 @@ func (f *fleetSim) tick(w *simWorker) {
 	}
 	w.lim.Update(s, true)
 	f.fill(w)
+}
+
+// sample adds w's engine state now to its stats.
+func (f *fleetSim) sample(w *simWorker) {
+	e, st := w.eng, &w.stats
+	st.samples++
+	st.running += float64(len(e.running))
+	st.waiting += float64(len(e.waiting))
+	st.kv += float64(e.used) / float64(e.total)
+	st.inflight += float64(w.lim.InFlight())
+	st.limit += float64(w.lim.Limit())
 }
