@@ -158,6 +158,12 @@ func (s *Stream) Next() (Chunk, error) {
 	if s.closed.Load() {
 		return s.fail(ErrClosed)
 	}
+	if s.parent.Err() != nil {
+		// Chunks already buffered are not handed out once the caller has
+		// given up: the sequence is being aborted, and a caller that
+		// cancelled must not see text arrive after it did.
+		return s.fail(fmt.Errorf("engine: stream: %w", context.Cause(s.parent)))
+	}
 	if s.stopped {
 		return s.fail(io.EOF)
 	}
