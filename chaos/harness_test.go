@@ -75,6 +75,13 @@ type proc struct {
 // start runs hintfleet with args as a new process named name.
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
+	return startPath(t, name, bin, args...)
+}
+
+// startPath runs the program at path (hintfleet, or a server the test runs
+// beside it) with args as a new process named name.
+func startPath(t testing.TB, name, path string, args ...string) *proc {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func start(t testing.TB, name string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{name: name, cmd: exec.Command(bin, args...), donec: make(chan struct{}), changed: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(path, args...), donec: make(chan struct{}), changed: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -24,14 +24,19 @@ type Conn struct {
 	Etcd *clientv3.Client
 }
 
-// Connect validates cfg, dials NATS and etcd and checks etcd answers before
-// ctx ends. On error nothing stays open.
+// Connect validates cfg, dials NATS and etcd, checks etcd answers before
+// ctx ends and that both servers are new enough (MinNATSVersion,
+// MinEtcdVersion; else ErrServerTooOld). On error nothing stays open.
 func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	nc, err := dialNATS(ctx, cfg.NATS)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNATSVersion(nc); err != nil {
+		nc.Close()
 		return nil, err
 	}
 	js, err := jetstream.New(nc)
@@ -42,6 +47,13 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	cli, err := dialEtcd(ctx, cfg.Etcd)
 	if err != nil {
 		nc.Close()
+		return nil, err
+	}
+	vctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
+	defer cancel()
+	if err := checkEtcdVersion(vctx, cli, cfg.Etcd.Endpoints); err != nil {
+		nc.Close()
+		_ = cli.Close()
 		return nil, err
 	}
 	return &Conn{NATS: nc, JS: js, Etcd: cli}, nil
