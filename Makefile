@@ -13,9 +13,13 @@ BIN       := bin
 DEMO_PKGS := bubblewrap python3-numpy python3-sympy python3-grpcio python3-protobuf python3-cryptography
 # TEST_PKGS adds what only the tests and the developer targets use: promtool
 # (metrics tests), tmux (the top UI test), chromium (the HTML report test),
-# jq (scripts/gpu-check.sh and the docs' examples). `make proto` installs
-# protoc itself (PROTO_PKGS): no test needs it, the generated code is shipped.
-TEST_PKGS := $(DEMO_PKGS) prometheus tmux chromium jq
+# jq (scripts/gpu-check.sh and the docs' examples), and Debian's nats-server
+# (2.9) and etcd (3.4), the oldest servers supported, which
+# chaos/TestDebianServers runs a job through (here the packages only install
+# the binaries; on a host with systemd etcd's service would also start on
+# 2379, which no test uses). `make proto` installs protoc itself
+# (PROTO_PKGS): no test needs it, the generated code is shipped.
+TEST_PKGS := $(DEMO_PKGS) prometheus tmux chromium jq nats-server etcd-server
 # PROTO_PKGS is protoc and, from libprotobuf-dev, the well-known types'
 # .proto files (google/protobuf/duration.proto) that Debian's
 # protobuf-compiler package lacks: without them protoc fails with
