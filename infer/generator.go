@@ -55,6 +55,10 @@ type engineState struct {
 	// engine counted (float64 bits; 0 until one), for a trajectory's first
 	// request.
 	perByte atomic.Uint64
+	// downUntil is when, in Unix nanoseconds, Engines may send new
+	// trajectories to the engine again after one failed there as
+	// unreachable (Engines.markDown); 0 while it is up.
+	downUntil atomic.Int64
 }
 
 // trajState is one trajectory's last request. The next prompt is the last
@@ -479,41 +483,3 @@ func (g *genStream) Usage() hint.Usage {
 	}
 	return hint.Usage{CompletionTokens: g.done + g.s.CompletionTokens()}
 }
-
-// Engines spreads trajectories over several engines. A trajectory stays on
-// the engine it started on, so every continuation (prompt plus text so far)
-// hits that engine's prefix cache; new trajectories go to the engine with the
-// fewest open streams, ties broken round-robin.
-type Engines struct {
-	gens []Generator
-	next atomic.Uint64
-}
-
-// NewEngines returns a spreader over clients.
-func NewEngines(clients []*engine.Client, extra map[string]any) (*Engines, error) {
-	if len(clients) == 0 {
-		return nil, errors.New("infer: no engine")
-	}
-	e := &Engines{}
-	for _, c := range clients {
-		e.gens = append(e.gens, NewGenerator(c, extra))
-	}
-	return e, nil
-}
-
-// Pick returns the generator a new trajectory should use, made for it with
-// ForTrajectory: call it once per trajectory.
-func (e *Engines) Pick() Generator {
-	start := int(e.next.Add(1)) % len(e.gens)
-	best := start
-	for i := range e.gens {
-		j := (start + i) % len(e.gens)
-		if e.gens[j].eng.inflight.Load() < e.gens[best].eng.inflight.Load() {
-			best = j
-		}
-	}
-	return e.gens[best].ForTrajectory()
-}
-
-// Len is the number of engines.
-func (e *Engines) Len() int { return len(e.gens) }

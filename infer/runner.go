@@ -39,13 +39,22 @@ type Options struct {
 	// Tools runs code fences; nil runs no tool calls.
 	Tools hint.Tool
 	// Out is the trajectories file. Tasks already in it are skipped, so a
-	// rerun with the same Out resumes. Failed tasks go to Out+".errors.jsonl"
+	// rerun with the same Out resumes. Failed tasks go to ErrorsPath(Out)
 	// and run again next time.
 	Out string
 	// Grader regrades math answers against the reference; nil uses hint's
 	// basic check only.
 	Grader *curate.MathGrader
-	// Progress is called after each finished task, from one goroutine at a time.
+	// Settings, when set, are recorded beside Out (SettingsPath) on the
+	// first run and checked on every rerun: a rerun with other settings is
+	// refused before anything runs, unless ForceAppend. nil records and
+	// checks nothing, for callers that own their output files.
+	Settings *Settings
+	// ForceAppend resumes Out whatever settings it was written with,
+	// adding this run's to the record as mixed in on purpose.
+	ForceAppend bool
+	// Progress is called after each finished or failed task, from one
+	// goroutine at a time.
 	Progress func(Summary)
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -76,11 +85,18 @@ func (o Options) Validate() error {
 }
 
 // Run runs every problem × sample not already in opt.Out and returns the
-// summary of the whole output file (resumed tasks included). Options that
-// fail Validate are its error before anything runs.
+// summary of the whole output file (resumed tasks included), and an error
+// unless every task is in the output: ErrTasksFailed when some failed (they
+// are in Out's errors file and run again on resume), ErrInterrupted when
+// ctx ended first, ErrSettingsChanged (a *SettingsError) before anything
+// runs when opt.Settings differ from those Out was written with. Options
+// that fail Validate are its error before anything runs.
 func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt Options) (*Summary, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
+	}
+	if len(problems) == 0 {
+		return nil, ErrNoProblems
 	}
 	if opt.JobID == "" {
 		opt.JobID = DefaultJobID
@@ -96,17 +112,32 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 	if err != nil {
 		return nil, err
 	}
+	if opt.Settings != nil {
+		set := *opt.Settings
+		set.JobID = opt.JobID
+		note, err := checkSettings(opt.Out, set, len(done), opt.ForceAppend)
+		if err != nil {
+			return nil, err
+		}
+		if note != "" {
+			opt.Logger.Warn(note)
+		}
+	}
 	out, err := trajectory.OpenWriter(opt.Out)
 	if err != nil {
 		return nil, fmt.Errorf("infer: %w", err)
 	}
 	defer out.Close()
-	errPath := opt.Out + ".errors.jsonl"
+	errPath := ErrorsPath(opt.Out)
 	os.Remove(errPath) // failures of an earlier run are retried now
 	var errOut *trajectory.Writer
 
 	start := opt.Now()
-	var mu sync.Mutex // guards sum and errOut
+	var (
+		mu        sync.Mutex // guards sum, errOut, fails and ran; todo is the loop's
+		fails     failures
+		todo, ran int
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opt.Concurrency)
 	total := len(problems) * opt.Samples
@@ -117,8 +148,9 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 			if done[id] {
 				continue
 			}
+			todo++
 			if gctx.Err() != nil {
-				break
+				continue
 			}
 			g.Go(func() error {
 				tr, runErr := runOne(gctx, eng, p, s, id, opt)
@@ -130,17 +162,23 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 					}
 					opt.Logger.Warn("task failed", "task", id, "err", runErr)
 					sum.Errors++
+					fails.add(tr.Error)
 					if errOut == nil {
+						var err error
 						if errOut, err = trajectory.OpenWriter(errPath); err != nil {
 							return fmt.Errorf("infer: %w", err)
 						}
 					}
-					return errOut.Append(tr)
+					if err := errOut.Append(tr); err != nil {
+						return fmt.Errorf("infer: task %s: %w", id, err)
+					}
+				} else {
+					if err := out.Append(tr); err != nil {
+						return fmt.Errorf("infer: task %s: %w", id, err)
+					}
+					sum.add(&tr, true)
+					ran++
 				}
-				if err := out.Append(tr); err != nil {
-					return fmt.Errorf("infer: task %s: %w", id, err)
-				}
-				sum.add(&tr, true)
 				sum.Elapsed = opt.Now().Sub(start)
 				if opt.Progress != nil {
 					opt.Progress(*sum)
@@ -160,15 +198,41 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 		err = cerr
 	}
 	if err == nil {
-		err = ctx.Err()
+		err = outcome(ctx, sum, todo, ran, &fails, errPath)
 	}
 	return sum, err
 }
 
-// runOne runs one task to a trajectory. On failure the trajectory holds what
-// was generated, with the error.
+// runOne runs one task to a trajectory, on the engine Engines picks, and on
+// another (from scratch) when that engine turns out down (engineDown), each
+// engine at most once. On failure the trajectory holds what the last
+// engine generated, with the error.
 func runOne(ctx context.Context, eng *Engines, p trajectory.Problem, sample int, id string, opt Options) (trajectory.Trajectory, error) {
-	gen := eng.Pick()
+	tried := map[int]bool{}
+	for attempt := 1; ; attempt++ {
+		gen, i := eng.pick(tried)
+		tr, err := runOn(ctx, gen, p, sample, id, opt)
+		tr.Attempt = attempt
+		if err == nil {
+			eng.markUp(gen)
+			return tr, nil
+		}
+		if !engineDown(ctx, err) {
+			return tr, err
+		}
+		if eng.markDown(gen) {
+			opt.Logger.Warn("engine down: new tasks go to the other engines for a while", "engine", gen.Client.BaseURL(),
+				"for", DownFor, "err", err)
+		}
+		tried[i] = true
+		if len(tried) == eng.Len() {
+			return tr, err
+		}
+	}
+}
+
+// runOn runs one task on gen.
+func runOn(ctx context.Context, gen Generator, p trajectory.Problem, sample int, id string, opt Options) (trajectory.Trajectory, error) {
 	cfg := opt.Hint
 	cfg.Seed = int64(sample)
 	if cfg.Temperature > 0 && cfg.SampleSeed == nil {
@@ -179,12 +243,13 @@ func runOne(ctx context.Context, eng *Engines, p trajectory.Problem, sample int,
 	if opt.Tools != nil {
 		var err error
 		if sess, err = opt.Tools.Open(ctx, id); err != nil {
-			return trajectory.Trajectory{TaskID: id}, fmt.Errorf("task %s: %w", id, err)
+			return trajectory.Trajectory{TaskID: id, JobID: opt.JobID, ProblemID: p.ID, Dataset: p.Dataset, Sample: sample,
+				FinishReason: trajectory.FinishError, Error: err.Error()}, fmt.Errorf("task %s: %w", id, err)
 		}
 		defer sess.Close(context.WithoutCancel(ctx))
 	}
 	tr, err := hint.Run(ctx, gen, sess, p, cfg)
-	tr.TaskID, tr.JobID, tr.Sample, tr.Attempt = id, opt.JobID, sample, 1
+	tr.TaskID, tr.JobID, tr.Sample = id, opt.JobID, sample
 	tr.ProblemID, tr.Dataset, tr.Question = p.ID, p.Dataset, p.Question
 	tr.Engine = trajectory.EngineRef{URL: gen.Client.BaseURL(), Model: gen.Client.Model()}
 	if err != nil {

@@ -54,6 +54,7 @@ func newInferCmd() *cobra.Command {
 		jsonOut     bool
 		noTools     bool
 		quiet       bool
+		forceAppend bool
 	)
 	cmd := &cobra.Command{
 		Use:   "infer",
@@ -61,7 +62,11 @@ func newInferCmd() *cobra.Command {
 		Long: `infer runs START's Hint-infer without a fleet: it streams from the engines given
 (spreading trajectories over them), inserts hints, runs the code the model writes through
 the tool plugins, and appends one trajectory per line to --out. Rerunning with the same
---out resumes: finished tasks are skipped and nothing is written twice.`,
+--out resumes: finished tasks are skipped and nothing is written twice. The run's settings
+(model, template, hints, budgets, sampling) are kept in --out.settings.json; a rerun with
+other settings is refused unless --force-append. A task whose engine is down moves to
+another --engine. The exit status is 0 only when every task is in --out; failed tasks are
+in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -77,31 +82,38 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 			if err != nil {
 				return fmt.Errorf("hint flags: %w", err)
 			}
+			opt := infer.Options{
+				Label: label, JobID: jobID, Samples: samples, Concurrency: concurrency, Hint: cfg, Out: out,
+				Grader: &curate.MathGrader{}, ForceAppend: forceAppend,
+				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+			}
+			if err := opt.Validate(); err != nil {
+				return err
+			}
 			if len(engines) == 0 {
 				return fmt.Errorf("no --engine given")
 			}
-			var clients []*engine.Client
-			for _, u := range engines {
-				c, err := engine.Dial(ctx, u, model, engineOptions(apiKey)...)
-				if err != nil {
-					return err
-				}
-				clients = append(clients, c)
+			clients, skipped, err := infer.DialEngines(ctx, engines, model, engineOptions(apiKey)...)
+			if err != nil {
+				return err
+			}
+			for _, err := range skipped {
+				opt.Logger.Warn("engine not answering at the start; its tasks go to the others until it does", "err", err)
 			}
 			eng, err := infer.NewEngines(clients, nil)
 			if err != nil {
 				return err
 			}
 			if hf.spec.Template == hint.EngineTemplateName {
-				if cfg.Template, err = engineTemplate(ctx, clients[0]); err != nil {
+				if opt.Hint.Template, err = engineTemplate(ctx, clients[0]); err != nil {
 					return err
 				}
 			}
-			opt := infer.Options{
-				Label: label, JobID: jobID, Samples: samples, Concurrency: concurrency, Hint: cfg, Out: out,
-				Grader: &curate.MathGrader{},
-				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+			set, err := infer.NewSettings(hf.spec, clients[0].Model(), !noTools)
+			if err != nil {
+				return err
 			}
+			opt.Settings = &set
 			if opt.Label == "" {
 				opt.Label = "hints " + hf.spec.Hints
 			}
@@ -155,6 +167,7 @@ the tool plugins, and appends one trajectory per line to --out. Rerunning with t
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
 	fl.BoolVar(&noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fl.BoolVar(&forceAppend, "force-append", false, "resume --out even if it was written with other settings (mixing them on purpose)")
 	fl.StringVar(&plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
 	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
 	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")

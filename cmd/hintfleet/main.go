@@ -23,9 +23,15 @@ func main() {
 	os.Exit(code)
 }
 
+// exitInterrupted is the exit status of a command stopped by SIGINT or
+// SIGTERM (128 + SIGINT, as shells report it), so that a script tells an
+// interrupted run from a failed one.
+const exitInterrupted = 130
+
 // execute runs the CLI with args and returns the exit status: 0, or 1
 // after one line "hintfleet: ERROR" on stderr (the parts of a joined error
-// separated by "; "), so that scripts and logs see one line per failure.
+// separated by "; "), so that scripts and logs see one line per failure;
+// exitInterrupted when ctx (the signals) ended the command.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
@@ -33,6 +39,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "hintfleet:", strings.ReplaceAll(err.Error(), "\n", "; "))
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
 		return 1
 	}
 	return 0
