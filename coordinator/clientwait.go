@@ -13,11 +13,17 @@ import (
 // WaitPoll is how often Wait reads a job's progress.
 const WaitPoll = 500 * time.Millisecond
 
+// ErrStoppedWaiting: Wait's context ended before the job did. Stopping the
+// wait stops nothing in the fleet.
+var ErrStoppedWaiting = errors.New("stopped waiting")
+
 // Wait polls the job every WaitPoll until it is terminal and returns it,
 // calling onUpdate (if not nil) with every state read. A coordinator that
 // is briefly unreachable (a failover) is retried until ctx ends; a job
-// that does not exist is ErrJobNotFound at once. On ctx's end the error
-// wraps its cause and the last failure, and the last job read is returned.
+// that does not exist is ErrJobNotFound at once. On ctx's end (Ctrl-C)
+// the error is ErrStoppedWaiting, saying that the job goes on and how to
+// follow or cancel it, with the last failure if any, and the last job read
+// is returned.
 func (c *Client) Wait(ctx context.Context, id string, onUpdate func(Job)) (Job, error) {
 	t := time.NewTicker(WaitPoll)
 	defer t.Stop()
@@ -38,12 +44,24 @@ func (c *Client) Wait(ctx context.Context, id string, onUpdate func(Job)) (Job, 
 			}
 		case errors.Is(err, ErrJobNotFound):
 			return last, err
-		default:
+		case ctx.Err() == nil: // a failure of the ctx's own end says nothing
 			lastErr = err
 		}
 		select {
 		case <-ctx.Done():
-			return last, fmt.Errorf("wait for job %s: %w", id, errors.Join(context.Cause(ctx), lastErr))
+			err := fmt.Errorf("%w for job %s, which goes on in the fleet (follow it: hintfleet status %s; stop it: hintfleet cancel %s)",
+				ErrStoppedWaiting, id, id, id)
+			var why []error // a plain cancel (Ctrl-C) needs no more words
+			if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+				why = append(why, cause)
+			}
+			if lastErr != nil {
+				why = append(why, lastErr)
+			}
+			if len(why) > 0 {
+				err = fmt.Errorf("%w: %w", err, errors.Join(why...))
+			}
+			return last, err
 		case <-t.C:
 		}
 	}

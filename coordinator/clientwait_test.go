@@ -34,8 +34,17 @@ func TestClientWaitDownloadHealth(t *testing.T) {
 	cause := errors.New("gave up")
 	cctx, cancel := context.WithCancelCause(ctx)
 	cancel(cause)
-	if _, err := r.client.Wait(cctx, "w", nil); !errors.Is(err, cause) {
-		t.Errorf("Wait on an ended ctx = %v, want its cause", err)
+	if _, err := r.client.Wait(cctx, "w", nil); !errors.Is(err, cause) || !errors.Is(err, coordinator.ErrStoppedWaiting) {
+		t.Errorf("Wait on an ended ctx = %v, want ErrStoppedWaiting with its cause", err)
+	}
+	// Ctrl-C: the error says the job goes on and how to follow or stop it,
+	// not "context canceled" (finding 11 of issue 16).
+	cctx, stop := context.WithCancel(ctx)
+	stop()
+	_, err = r.client.Wait(cctx, "w", nil)
+	if !errors.Is(err, coordinator.ErrStoppedWaiting) || strings.Contains(err.Error(), "context canceled") ||
+		!strings.Contains(err.Error(), "goes on") || !strings.Contains(err.Error(), "hintfleet cancel w") {
+		t.Errorf("Wait stopped by Ctrl-C = %v, want it to say the job goes on and how to cancel it", err)
 	}
 	if _, err := r.client.Wait(ctx, "nope", nil); !errors.Is(err, coordinator.ErrJobNotFound) {
 		t.Errorf("Wait for an unknown job = %v, want ErrJobNotFound", err)

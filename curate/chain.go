@@ -46,6 +46,9 @@ type FilterConfig struct {
 	// PlainRun, when set, is the trajectories file of a --hints none run of
 	// the same problems: problems it solved are dropped (seed selection).
 	PlainRun string
+	// PlainMissing says what to do with problems of the inputs PlainRun
+	// has no sample of; empty refuses (PlainMissingRefuse).
+	PlainMissing PlainMissing
 }
 
 // DefaultFilterConfig returns the defaults above, with no tool requirement
@@ -66,12 +69,17 @@ func (c FilterConfig) Validate() error {
 	if c.MaxTokens < 1 {
 		errs = append(errs, fmt.Errorf("max tokens %d: want >= 1", c.MaxTokens))
 	}
+	if !c.PlainMissing.valid() {
+		errs = append(errs, fmt.Errorf("plain missing %q: want %s, %s or %s", c.PlainMissing, PlainMissingRefuse, PlainMissingKeep, PlainMissingDrop))
+	}
 	return errors.Join(errs...)
 }
 
-// Filters validates c and builds its chain; reading PlainRun is the only
-// I/O.
-func (c FilterConfig) Filters() ([]Filter, error) {
+// Filters validates c and builds its chain for a pass over inputs. Its only
+// I/O is for seed selection: it reads PlainRun, and unless PlainMissing is
+// keep or drop, the problems of inputs, refusing (ErrPlainPartial) when
+// the plain run lacks some, since seed selection would have to guess.
+func (c FilterConfig) Filters(inputs []string) ([]Filter, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("curate filters: %w", err)
 	}
@@ -80,11 +88,20 @@ func (c FilterConfig) Filters() ([]Filter, error) {
 		fs = append(fs, RequireTool())
 	}
 	if c.PlainRun != "" {
-		pc, err := PlainCorrect(c.PlainRun)
+		plain, err := ReadPlainRun(c.PlainRun)
 		if err != nil {
 			return nil, err
 		}
-		fs = append(fs, SeedSelection(pc))
+		if c.PlainMissing == "" || c.PlainMissing == PlainMissingRefuse {
+			problems, missing, err := plainCoverage(plain, inputs)
+			if err != nil {
+				return nil, err
+			}
+			if len(missing) > 0 {
+				return nil, plainPartialError(c.PlainRun, problems, missing)
+			}
+		}
+		fs = append(fs, SeedSelection(plain, c.PlainMissing))
 	}
 	return append(fs, Dedupe()), nil
 }

@@ -43,7 +43,7 @@ func TestFilterConfigFilters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := def
 			tc.mod(&c)
-			fs, err := c.Filters()
+			fs, err := c.Filters(nil)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("Filters = %v, want an error naming %q", err, tc.err)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hintfleet/hintfleet/trajectory"
@@ -190,6 +191,8 @@ type FunnelStage struct {
 	Removed int    `json:"removed"`
 	// Examples holds up to a few "task: reason" lines.
 	Examples []string `json:"examples,omitempty"`
+	// Note is what the filter said of its pass (Noter), if anything.
+	Note string `json:"note,omitempty"`
 }
 
 // Chain applies filters in order; the first that rejects a trajectory is
@@ -228,19 +231,20 @@ func (c *Chain) Keep(t *trajectory.Trajectory) bool {
 	return true
 }
 
-// Funnel returns the counts so far.
-func (c *Chain) Funnel() Funnel { return c.funnel }
+// Noter is a Filter with something to say about its pass beyond its
+// count of removals (SeedSelection: the problems the plain run lacked).
+type Noter interface {
+	Note() string
+}
 
-// SeedSelection keeps only problems the plain run got wrong, as the paper
-// builds its seed set: a hinted trajectory is a useful example where hints
-// (and the tool) made the difference. plainCorrect maps a problem id to
-// whether any plain-run sample of it was correct; problems missing from it
-// are kept.
-func SeedSelection(plainCorrect map[string]bool) Filter {
-	return FilterFunc{"seed_selection", func(t *trajectory.Trajectory) (bool, string) {
-		if plainCorrect[t.ProblemID] {
-			return false, "the plain run already solves problem " + t.ProblemID
+// Funnel returns the counts so far, with each stage's note.
+func (c *Chain) Funnel() Funnel {
+	f := c.funnel
+	f.Stages = slices.Clone(f.Stages)
+	for i, fl := range c.filters {
+		if n, ok := fl.(Noter); ok {
+			f.Stages[i].Note = n.Note()
 		}
-		return true, ""
-	}}
+	}
+	return f
 }

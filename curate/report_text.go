@@ -15,6 +15,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	for _, st := range rep.Funnel.Stages {
 		left -= st.Removed
 		fmt.Fprintf(tw, "- %s\t%d\t(%d left)\n", st.Filter, st.Removed, left)
+		if st.Note != "" {
+			fmt.Fprintf(tw, "  %s\n", st.Note)
+		}
 	}
 	fmt.Fprintf(tw, "kept\t%d\n", rep.Funnel.Kept)
 	fmt.Fprintf(tw, "not matching the contract\t%d\n", rep.BadCount)

@@ -9,27 +9,6 @@ import (
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
-// PlainCorrect reads a plain (--hints none) run and reports, per problem,
-// whether any of its samples was correct, for SeedSelection.
-func PlainCorrect(path string) (map[string]bool, error) {
-	r, err := trajectory.OpenReader[trajectory.Trajectory](path)
-	if err != nil {
-		return nil, fmt.Errorf("read plain run: %w", err)
-	}
-	defer r.Close()
-	out := map[string]bool{}
-	for {
-		t, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read plain run: %w", err)
-		}
-		out[t.ProblemID] = out[t.ProblemID] || t.Correct != nil && *t.Correct
-	}
-}
-
 // RFTResult is what RFTKeep did.
 type RFTResult struct {
 	Stats RFTStats `json:"stats"`

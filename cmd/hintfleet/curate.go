@@ -136,7 +136,7 @@ func newCurateCmd() *cobra.Command {
 				return err
 			}
 			defer stop()
-			filters, err := fc.Filters()
+			filters, err := fc.Filters(in)
 			if err != nil {
 				return err
 			}
@@ -184,6 +184,7 @@ func newCurateCmd() *cobra.Command {
 	fl.StringVar(&system, "system", "", "system prompt for every example")
 	fl.StringVar(&rules, "rules", "", "rewrite rules file (JSON); default: the built-in rules")
 	fl.StringVar(&fc.PlainRun, "plain", "", "a --hints none run of the same problems: keep only problems it got wrong (seed selection)")
+	fl.StringVar((*string)(&fc.PlainMissing), "plain-missing", string(curate.PlainMissingRefuse), "problems --plain has no sample of: refuse (stop before writing), keep, or drop")
 	fl.StringVar(&reportPath, "report", "", "also write an HTML report here")
 	fl.BoolVar(&fc.RequireTool, "require-tool", false, "drop trajectories without a tool call")
 	fl.BoolVar(&fc.KeepUngraded, "keep-ungraded", false, "keep trajectories that have no reference answer")

@@ -9,13 +9,18 @@ import (
 
 // TestRefuseLeavesOutputs: report, curate and rft without their inputs, or
 // with an input that does not exist, exit 1 saying so and leave what an
-// earlier run wrote as it was (finding 9 of issue 16).
+// earlier run wrote as it was (finding 9 of issue 16); so does curate with
+// a --plain run that lacks some of the problems (finding 16).
 func TestRefuseLeavesOutputs(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.jsonl")
 	report := writeFile(t, "report.html", "earlier report")
 	kept := writeFile(t, "kept.jsonl", "earlier kept\n")
 	seed := filepath.Join(dir, "seed")
+	hinted := writeFile(t, "hinted.jsonl", `{"task_id":"infer/gsm8k/0/0","problem_id":"0","dataset":"gsm8k","correct":true}
+{"task_id":"infer/gsm8k/1/0","problem_id":"1","dataset":"gsm8k","correct":true}
+`)
+	plain := writeFile(t, "plain.jsonl", `{"task_id":"infer/gsm8k/0/0","problem_id":"0","dataset":"gsm8k","correct":false}`+"\n")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -25,6 +30,7 @@ func TestRefuseLeavesOutputs(t *testing.T) {
 		{"rft without input", []string{"rft", "--out", kept}, "no --in trajectories given"},
 		{"rft missing input", []string{"rft", "--in", missing, "--out", kept}, missing},
 		{"curate missing input", []string{"curate", "--in", missing, "--out", seed}, missing},
+		{"curate partial plain run", []string{"curate", "--in", hinted, "--plain", plain, "--out", seed}, "no sample of 1 of the 2 problems"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cli(t, tc.args...)
