@@ -153,6 +153,7 @@ proto:
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=paths=source_relative \
 		--go-grpc_out=. --go-grpc_opt=paths=source_relative plugins/proto/tool.proto
+	protoc --python_out=plugins/pysdk -Iplugins/proto plugins/proto/tool.proto
 
 # fuzz runs each parser's fuzz target for FUZZTIME.
 FUZZTIME ?= 20s

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""calc: a hintfleet tool plugin written in Python.
+"""calc: a hintfleet tool plugin written in Python, on the Python SDK.
 
-It shows that a tool needs no Go: it speaks go-plugin's handshake and serves
-the Tool service of plugins/proto/tool.proto over gRPC, like any Go plugin,
-and the host checksums, starts, health-checks, restarts and routes it the
-same way. The tool itself is a small safe calculator for ```calc fences:
+It shows that a tool needs no Go: plugins/pysdk/hintfleet_tool.py speaks
+go-plugin's handshake, AutoMTLS and the Tool service of
+plugins/proto/tool.proto, and the host checksums, starts, health-checks,
+restarts and routes it like any Go plugin. The tool itself is a small safe
+calculator for ```calc fences:
 
     r = 2
     pi * r ** 2          # an expression line prints its value
@@ -15,42 +16,22 @@ names but the session's variables and a few math functions, no attributes,
 no imports, bounded powers and integer sizes. Sessions keep variables
 between calls unless opened stateless.
 
-go-plugin's host side needs, from a non-Go plugin:
-  * the magic cookie check (HINTFLEET_PLUGIN), else refuse to run;
-  * one stdout line "1|<app version>|tcp|127.0.0.1:<port>|grpc|<cert>";
-  * grpc.health.v1.Health/Check answering SERVING for service "plugin";
-  * with AutoMTLS (the host always turns it on): a TLS server whose client
-    must present the PEM cert in PLUGIN_CLIENT_CERT, and our own self-signed
-    cert, DER in unpadded base64, as the 6th handshake field;
-  * optionally plugin.GRPCController/Shutdown, so the host's Kill is
-    graceful instead of waiting 2 s and sending SIGKILL.
-GRPCStdio and GRPCBroker are optional; the host copes with UNIMPLEMENTED.
-
-It must run under Debian's /usr/bin/python3 with python3-grpcio and
-python3-cryptography; tool_pb2.py is generated (see README.md).
+It runs under Debian's /usr/bin/python3 with python3-grpcio,
+python3-protobuf and python3-cryptography; it finds the SDK through its own
+real path, so a symlink in bin/plugins works.
 """
 
 import ast
-import base64
-import datetime
 import math
 import os
-import secrets
-import signal
 import sys
-import threading
 import time
-from concurrent import futures
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "pysdk"))
 
-import grpc  # noqa: E402
-import tool_pb2  # noqa: E402
+import hintfleet_tool as ht  # noqa: E402
 
-# Must match plugins.MagicCookieKey/Value and plugins.ProtocolVersion.
-COOKIE_KEY = "HINTFLEET_PLUGIN"
-COOKIE_VALUE = "7c0f3d2e-tool-plugin-b5a1"
-APP_PROTOCOL_VERSION = 1
+VERSION = 1
 CORE_PROTOCOL_VERSION = 1
 
 VERSION = "0.1.0"
@@ -165,169 +146,44 @@ class Evaluator:
         return v
 
 
-def _truncate(text):
-    data = text.encode()
-    if len(data) <= OUTPUT_LIMIT:
-        return text, False
-    return data[:OUTPUT_LIMIT].decode(errors="ignore"), True
-
-
 class CalcTool:
-    """The Tool service. Methods run on gRPC's thread pool; the lock guards
-    the session table."""
+    """The tool: sessions hold variables. The SDK runs methods on several
+    threads; the session table locks itself, and a session's variables are
+    touched by one call at a time (one trajectory per session)."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.sessions = {}  # id -> {"vars": dict, "stateless": bool, "expires": float}
+        self.sessions = ht.Sessions()
 
-    def Describe(self, request, context):
-        limits = tool_pb2.Limits(output_bytes=OUTPUT_LIMIT)
-        limits.timeout.FromTimedelta(datetime.timedelta(seconds=DEFAULT_TIMEOUT))
-        return tool_pb2.DescribeResponse(name="calc", version=VERSION, languages=["calc"], limits=limits)
+    def describe(self):
+        return ht.Description(name="calc", version=VERSION, languages=["calc"],
+                              limits=ht.Limits(timeout=DEFAULT_TIMEOUT, output_bytes=OUTPUT_LIMIT))
 
-    def Open(self, request, context):
-        ttl = request.ttl.ToTimedelta().total_seconds() if request.HasField("ttl") else DEFAULT_TTL
-        sid = secrets.token_hex(12)
-        with self.lock:
-            self._expire()
-            self.sessions[sid] = {"vars": {}, "stateless": request.stateless, "expires": time.monotonic() + ttl}
-        return tool_pb2.OpenResponse(session=sid)
+    def open(self, req):
+        ttl = req.ttl if req.ttl is not None else DEFAULT_TTL
+        return self.sessions.new({"vars": {}, "stateless": req.stateless, "expires": time.monotonic() + ttl})
 
-    def Exec(self, request, context):
-        start = time.monotonic()
-        with self.lock:
-            self._expire()
-            sess = self.sessions.get(request.session)
-        if sess is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown session {request.session!r}")
-        timeout = request.timeout.ToTimedelta().total_seconds() if request.HasField("timeout") else DEFAULT_TIMEOUT
+    def exec(self, req):
+        sess = self.sessions.get(req.session)
+        if sess["expires"] < time.monotonic():
+            self.sessions.pop(req.session)
+            raise ht.UnknownSession(f"session {req.session!r} expired")
+        timeout = req.timeout if req.timeout is not None else DEFAULT_TIMEOUT
         variables = {} if sess["stateless"] else sess["vars"]
-        ev = Evaluator(dict(variables), start + timeout)
-        resp = tool_pb2.ExecResponse()
+        ev = Evaluator(dict(variables), time.monotonic() + timeout)
+        res = ht.Result()
         try:
-            ev.run(request.code)
+            ev.run(req.code)
             variables.update(ev.vars)
         except CalcTimeout:
-            resp.exit_code = 1
-            resp.error_kind = tool_pb2.ERROR_KIND_TIMEOUT
-            resp.error = f"timed out after {timeout:.3g}s"
+            res.exit_code, res.error_kind, res.error = 1, ht.TIMEOUT, f"timed out after {timeout:.3g}s"
         except CalcError as e:
-            resp.exit_code = 1
-            resp.stderr, resp.stderr_truncated = _truncate(f"error: {e}\n")
-        stdout = "".join(line + "\n" for line in ev.out)
-        resp.stdout, resp.stdout_truncated = _truncate(stdout)
-        resp.duration.FromTimedelta(datetime.timedelta(seconds=time.monotonic() - start))
-        return resp
+            res.exit_code, res.stderr = 1, f"error: {e}\n"
+        res.stdout = "".join(line + "\n" for line in ev.out)
+        return res
 
-    def Close(self, request, context):
-        with self.lock:
-            if self.sessions.pop(request.session, None) is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"unknown session {request.session!r}")
-        return tool_pb2.CloseResponse()
-
-    def _expire(self):
-        now = time.monotonic()
-        for sid in [s for s, v in self.sessions.items() if v["expires"] < now]:
-            del self.sessions[sid]
-
-
-def _unary(fn, req_type, resp_type):
-    return grpc.unary_unary_rpc_method_handler(
-        fn, request_deserializer=req_type.FromString, response_serializer=resp_type.SerializeToString)
-
-
-def _raw(fn, response_bytes):
-    """A handler for a service whose messages we never look into."""
-    return grpc.unary_unary_rpc_method_handler(
-        fn, request_deserializer=lambda b: b, response_serializer=lambda _: response_bytes)
-
-
-def _server_credentials(client_cert_pem):
-    """A fresh self-signed server cert for AutoMTLS, trusting only the host's
-    cert. Returns the credentials and our cert's DER for the handshake."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, key_encipherment=False, content_commitment=False,
-            data_encipherment=False, key_agreement=True, key_cert_sign=True, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    creds = grpc.ssl_server_credentials(
-        [(key_pem, cert_pem)], root_certificates=client_cert_pem.encode(), require_client_auth=True)
-    return creds, cert.public_bytes(serialization.Encoding.DER)
-
-
-def main():
-    if os.environ.get(COOKIE_KEY) != COOKIE_VALUE:
-        print("This is a hintfleet tool plugin; the hintfleet host starts it.", file=sys.stderr)
-        return 1
-    offered = os.environ.get("PLUGIN_PROTOCOL_VERSIONS", str(APP_PROTOCOL_VERSION)).split(",")
-    if str(APP_PROTOCOL_VERSION) not in offered:
-        print(f"host offers protocol versions {offered}, plugin speaks {APP_PROTOCOL_VERSION}", file=sys.stderr)
-        return 1
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    stopping = threading.Event()
-
-    def stop(*_):
-        # Called from a gRPC handler or a signal handler: never block there.
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.stop, args=(0.5,), daemon=True).start()
-
-    tool = CalcTool()
-    server.add_generic_rpc_handlers((
-        grpc.method_handlers_generic_handler("hintfleet.plugins.v1.Tool", {
-            "Describe": _unary(tool.Describe, tool_pb2.DescribeRequest, tool_pb2.DescribeResponse),
-            "Open": _unary(tool.Open, tool_pb2.OpenRequest, tool_pb2.OpenResponse),
-            "Exec": _unary(tool.Exec, tool_pb2.ExecRequest, tool_pb2.ExecResponse),
-            "Close": _unary(tool.Close, tool_pb2.CloseRequest, tool_pb2.CloseResponse),
-        }),
-        # HealthCheckResponse{status: SERVING}: field 1, varint 1.
-        grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
-            "Check": _raw(lambda req, ctx: None, b"\x08\x01"),
-        }),
-        # plugin.Empty in, plugin.Empty out.
-        grpc.method_handlers_generic_handler("plugin.GRPCController", {
-            "Shutdown": _raw(lambda req, ctx: stop(), b""),
-        }),
-    ))
-
-    client_cert = os.environ.get("PLUGIN_CLIENT_CERT")
-    cert_field = ""
-    if client_cert:
-        creds, der = _server_credentials(client_cert)
-        port = server.add_secure_port("127.0.0.1:0", creds)
-        cert_field = "|" + base64.b64encode(der).decode().rstrip("=")
-    else:
-        port = server.add_insecure_port("127.0.0.1:0")
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.start()
-    print(f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|tcp|127.0.0.1:{port}|grpc{cert_field}", flush=True)
-    server.wait_for_termination()
-    return 0
+    def close(self, session):
+        self.sessions.pop(session)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    ht.serve(CalcTool())
