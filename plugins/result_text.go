@@ -35,3 +35,22 @@ func withNewline(s string) string {
 	}
 	return s + "\n"
 }
+
+// ExitStatus is the status a command-line caller exits with for this
+// result, so scripts can branch on it: the code's own exit status when it
+// set one (1-255), else 124 for a timeout (as timeout(1) exits), 137 when
+// killed, 1 for any other error kind, 0 when the code ran and exited 0.
+func (res ExecResult) ExitStatus() int {
+	switch {
+	case res.ExitCode > 0:
+		return min(res.ExitCode, 255)
+	case res.ErrorKind == KindNone:
+		return 0
+	case res.ErrorKind == KindTimeout:
+		return 124
+	case res.ErrorKind == KindKilled:
+		return 137
+	default:
+		return 1
+	}
+}

@@ -20,9 +20,10 @@ const (
 	KindInternal    ErrorKind = "internal"     // the tool failed, not the code
 )
 
-// Limits are the resource limits a tool applies to one call or session.
+// Limits are the resource limits a tool applies to one call or session. In
+// JSON, durations are nanoseconds under keys ending in _ns.
 type Limits struct {
-	Timeout     time.Duration `json:"timeout"`
+	Timeout     time.Duration `json:"timeout_ns"`
 	MemoryBytes int64         `json:"memory_bytes"`
 	OutputBytes int64         `json:"output_bytes"`
 	Processes   int64         `json:"processes"`
@@ -70,7 +71,7 @@ type ExecResult struct {
 	ExitCode        int           `json:"exit_code"`
 	StdoutTruncated bool          `json:"stdout_truncated,omitempty"`
 	StderrTruncated bool          `json:"stderr_truncated,omitempty"`
-	Duration        time.Duration `json:"duration"`
+	Duration        time.Duration `json:"duration_ns"`
 	ErrorKind       ErrorKind     `json:"error_kind,omitempty"`
 	// Error explains ErrorKind in words, for the model and for logs.
 	Error string `json:"error,omitempty"`

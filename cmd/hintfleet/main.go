@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,6 +39,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var st exitStatus
+		if errors.As(err, &st) {
+			return int(st)
+		}
 		fmt.Fprintln(stderr, "hintfleet:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		if ctx.Err() != nil {
 			return exitInterrupted
@@ -46,6 +51,12 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// exitStatus ends the process with that status and no message: the command
+// has already said what happened (plugins exec: the code's own status).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 // printJSON writes v as indented JSON, the shape of every --json output.
 func printJSON(w io.Writer, v any) error {

@@ -87,7 +87,7 @@ func newPluginsExecCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "exec LANG",
-		Short: "Run code (--code, or stdin) through the plugin for a fence language",
+		Short: "Run code (--code, or stdin) through the plugin for a fence language; exits with the code's status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("code") {
@@ -107,9 +107,9 @@ func newPluginsExecCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
-			tool, ok := m.Tool(args[0])
-			if !ok {
-				return fmt.Errorf("%w %q (have %s)", host.ErrNoTool, args[0], strings.Join(m.Languages(), ", "))
+			tool, err := m.Lookup(args[0])
+			if err != nil {
+				return err
 			}
 			sess, err := tool.Open(ctx, plugins.OpenRequest{Trajectory: "cli", Stateless: true})
 			if err != nil {
@@ -121,9 +121,14 @@ func newPluginsExecCmd() *cobra.Command {
 				return err
 			}
 			if f.jsonOut {
-				return printJSON(cmd.OutOrStdout(), res)
+				err = printJSON(cmd.OutOrStdout(), res)
+			} else {
+				err = res.WriteText(cmd.OutOrStdout())
 			}
-			return res.WriteText(cmd.OutOrStdout())
+			if st := res.ExitStatus(); err == nil && st != 0 {
+				return exitStatus(st) // the code's own status; the result says why
+			}
+			return err
 		},
 	}
 	f.register(cmd)

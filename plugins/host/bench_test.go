@@ -50,19 +50,7 @@ func BenchmarkToolCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const calls = 2000
-	lat := make([]time.Duration, 0, calls)
-	for i := 0; i < calls+100; i++ {
-		start := time.Now()
-		res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sid, Code: "print(1+1)"})
-		if err != nil || res.Stdout != "2\n" {
-			b.Fatalf("exec: %+v, %v", res, err)
-		}
-		if i >= 100 { // the first calls warm connections and caches
-			lat = append(lat, time.Since(start))
-		}
-	}
-	p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)
+	p50, p99 := callLatency(b, tool, sid, "print(1+1)", 2000)
 
 	// 32 concurrent sessions, opened first (the pool refills at sandbox
 	// start speed), then each calling in a loop for a fixed count.
@@ -109,9 +97,69 @@ func BenchmarkToolCall(b *testing.B) {
 		base = append(base, time.Since(start))
 	}
 	baseP50 := percentile(base, 0.5)
-	fmt.Printf("BENCH tool_call_p50_us %.1f us\n", float64(p50.Nanoseconds())/1e3)
-	fmt.Printf("BENCH tool_call_p99_us %.1f us\n", float64(p99.Nanoseconds())/1e3)
-	fmt.Printf("BENCH tool_call_baseline_p50_ms %.1f ms\n", float64(baseP50.Nanoseconds())/1e6)
-	fmt.Printf("BENCH tool_call_speedup_x %.0f x\n", float64(baseP50)/float64(p50))
-	fmt.Printf("BENCH tool_calls_per_s_32_host %.0f calls/s\n", perSec)
+	fmt.Printf("BENCH tool_call_p50_us %.1f us tool=python\n", float64(p50.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_p99_us %.1f us tool=python\n", float64(p99.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_baseline_p50_ms %.1f ms tool=python\n", float64(baseP50.Nanoseconds())/1e6)
+	fmt.Printf("BENCH tool_call_speedup_x %.0f x tool=python\n", float64(baseP50)/float64(p50))
+	fmt.Printf("BENCH tool_calls_per_s_32_host %.0f calls/s tool=python\n", perSec)
+
+	benchBash(b, exe, sum)
+}
+
+// callLatency runs code n times (after 100 warm-up calls) in session sid
+// and returns the p50 and p99 of the calls.
+func callLatency(b *testing.B, tool plugins.Tool, sid, code string, n int) (time.Duration, time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n+100; i++ {
+		start := time.Now()
+		res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sid, Code: code})
+		if err != nil || res.Stdout != "2\n" {
+			b.Fatalf("exec %q: %+v, %v", code, res, err)
+		}
+		if i >= 100 { // the first calls warm connections and caches
+			lat = append(lat, time.Since(start))
+		}
+	}
+	return percentile(lat, 0.50), percentile(lat, 0.99)
+}
+
+// benchBash measures `echo $((1+1))` through the manager and the bash tool,
+// a fresh sandbox per block, beside python's figures under the same names
+// (label tool=bash). The baseline, in the same run, is the same bash -c
+// started by the host with no sandbox at all: the ratio is what the
+// sandbox and the plugin hop cost.
+func benchBash(b *testing.B, exe, sum string) {
+	ctx := context.Background()
+	m, err := New(ctx, []PluginConfig{{Name: "bash", Path: exe, SHA256: sum, Env: []string{envServeBash + "=1"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	tool, err := m.Lookup("bash")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sid, err := tool.Open(ctx, plugins.OpenRequest{Trajectory: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tool.Close(ctx, sid)
+	const code = "echo $((1+1))"
+	p50, p99 := callLatency(b, tool, sid, code, 300)
+	var base []time.Duration
+	for range 100 {
+		start := time.Now()
+		out, err := exec.Command("/bin/bash", "-c", code).Output()
+		if err != nil || string(out) != "2\n" {
+			b.Fatalf("baseline: %q %v", out, err)
+		}
+		base = append(base, time.Since(start))
+	}
+	baseP50 := percentile(base, 0.5)
+	fmt.Printf("BENCH tool_call_p50_us %.1f us tool=bash\n", float64(p50.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_p99_us %.1f us tool=bash\n", float64(p99.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_baseline_p50_ms %.2f ms tool=bash\n", float64(baseP50.Nanoseconds())/1e6)
+	fmt.Printf("BENCH tool_call_sandbox_cost_x %.1f x tool=bash\n", float64(p50)/float64(baseP50))
 }

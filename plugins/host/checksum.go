@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -35,20 +36,34 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// verifyChecksum checks path against want (hex, any case). It returns the
-// state and, unless verified or skipped, the error that refuses the plugin.
-func verifyChecksum(path, want string, skip bool) (ChecksumState, string, error) {
-	got, err := FileSHA256(path)
+// verifyChecksum checks spec's binary against its configured sha256 (hex,
+// any case). It returns the state, the file's sha256 and, unless verified
+// or skipped, the error that refuses the plugin, which says how to fix it.
+func verifyChecksum(spec PluginConfig, skip bool) (ChecksumState, string, error) {
+	got, err := FileSHA256(spec.Path)
 	if err != nil {
 		return ChecksumMismatch, "", err
 	}
 	switch {
 	case skip:
 		return ChecksumSkipped, got, nil
-	case want == "":
-		return ChecksumMissing, got, fmt.Errorf("plugin %s (sha256 %s): %w; put its sha256sum in the config or SHA256SUMS, or skip checks for development", path, got, ErrNoChecksum)
-	case !strings.EqualFold(want, got):
-		return ChecksumMismatch, got, &ChecksumError{Path: path, Want: strings.ToLower(want), Got: got}
+	case spec.SHA256 == "":
+		return ChecksumMissing, got, fmt.Errorf("plugin %s (sha256 %s): %w; %s", spec.Path, got, ErrNoChecksum, fixMissing(spec, got))
+	case !strings.EqualFold(spec.SHA256, got):
+		return ChecksumMismatch, got, &ChecksumError{Path: spec.Path, Want: strings.ToLower(spec.SHA256), Got: got, Origin: spec.Origin}
 	}
 	return ChecksumVerified, got, nil
+}
+
+// fixMissing says how to give a plugin its checksum.
+func fixMissing(spec PluginConfig, got string) string {
+	switch o := spec.Origin; {
+	case o.Sums:
+		return fmt.Sprintf("%s does not list it: `make plugins` rebuilds and sums the plugins it builds; for one of your own, `cd %s && sha256sum -- * > %s`",
+			o.File, filepath.Dir(o.File), SumsFile)
+	case o.File != "":
+		return fmt.Sprintf("add `sha256: %s` to its entry at %s", got, o)
+	default:
+		return "set PluginConfig.SHA256"
+	}
 }

@@ -23,6 +23,7 @@ import (
 //     sha256: 3b1f…                         # sha256sum of the binary
 //     args: ["--pool", "8"]
 //     env: ["HINTFLEET_PYTHON_POOL=8"]
+//     languages: [python, py]               # optional: replaces what the plugin says
 type PluginConfig struct {
 	Name   string   `json:"name" yaml:"name"`
 	Path   string   `json:"path" yaml:"path"`
@@ -32,6 +33,39 @@ type PluginConfig struct {
 	// environment (it may hold engine API keys and the plugin runs model
 	// code); it gets PATH, LANG, TMPDIR and these.
 	Env []string `json:"env,omitempty" yaml:"env"`
+	// Languages, when set, are the fence languages routed to the plugin
+	// instead of those its Describe lists: to take a language from one
+	// plugin and give it to another, or serve a model's own fence name
+	// (```shell, ```zsh) with a tool that does not list it.
+	Languages []string `json:"languages,omitempty" yaml:"languages"`
+	// Origin says where this entry came from; LoadConfigFile and Discover
+	// fill it, so a refusal can say what to change.
+	Origin Origin `json:"-" yaml:"-"`
+}
+
+// Origin is where a PluginConfig's expected checksum came from.
+type Origin struct {
+	// File is the config file or the SHA256SUMS file; empty for a list
+	// built in code.
+	File string
+	// Line is the entry's line in File; 0 when it has none (a plugin
+	// missing from SHA256SUMS).
+	Line int
+	// Sums says File is a SHA256SUMS beside the plugins (Discover), which
+	// `make plugins` rewrites.
+	Sums bool
+}
+
+// String is "file:line", "file" or "" when the list was built in code.
+func (o Origin) String() string {
+	switch {
+	case o.File == "":
+		return ""
+	case o.Line > 0:
+		return fmt.Sprintf("%s:%d", o.File, o.Line)
+	default:
+		return o.File
+	}
 }
 
 // SumsFile is the file Discover reads expected checksums from: sha256sum's
@@ -73,6 +107,10 @@ func LoadConfigFile(path string) ([]PluginConfig, error) {
 		}
 		if err := specs[i].validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		specs[i].Origin = Origin{File: path}
+		if i < len(lines) {
+			specs[i].Origin.Line = lines[i]
 		}
 		if specs[i].Path != "" && !filepath.IsAbs(specs[i].Path) {
 			specs[i].Path = filepath.Join(dir, specs[i].Path)
@@ -119,6 +157,11 @@ func (s PluginConfig) validate() error {
 			errs = append(errs, fmt.Errorf(`field "env": want KEY=VALUE, got %q`, kv))
 		}
 	}
+	for _, l := range s.Languages {
+		if normLang(l) == "" || strings.ContainsAny(l, "` \t\n") {
+			errs = append(errs, fmt.Errorf(`field "languages": want fence language names, got %q`, l))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -143,7 +186,8 @@ func Discover(dir string) ([]PluginConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover plugins: %w", err)
 	}
-	sums, err := readSums(filepath.Join(dir, SumsFile))
+	sumsPath := filepath.Join(dir, SumsFile)
+	sums, err := readSums(sumsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -160,15 +204,23 @@ func Discover(dir string) ([]PluginConfig, error) {
 		if !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
 			continue
 		}
-		specs = append(specs, PluginConfig{Name: name, Path: filepath.Join(dir, name), SHA256: sums[name]})
+		sum := sums[name]
+		specs = append(specs, PluginConfig{Name: name, Path: filepath.Join(dir, name), SHA256: sum.hex,
+			Origin: Origin{File: sumsPath, Line: sum.line, Sums: true}})
 	}
 	slices.SortFunc(specs, func(a, b PluginConfig) int { return strings.Compare(a.Name, b.Name) })
 	return specs, nil
 }
 
+// sumLine is one line of a SHA256SUMS file.
+type sumLine struct {
+	hex  string
+	line int
+}
+
 // readSums parses sha256sum output ("<hex>  <file>" or "<hex> *<file>").
 // A missing file is no sums, not an error.
-func readSums(path string) (map[string]string, error) {
+func readSums(path string) (map[string]sumLine, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -177,7 +229,7 @@ func readSums(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("read checksums: %w", err)
 	}
 	defer f.Close()
-	sums := make(map[string]string)
+	sums := make(map[string]sumLine)
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -189,7 +241,7 @@ func readSums(path string) (map[string]string, error) {
 		if b, err := hex.DecodeString(sum); !ok || err != nil || len(b) != 32 || file == "" {
 			return nil, fmt.Errorf("%s:%d: want \"<sha256>  <file>\", got %q", path, n, line)
 		}
-		sums[filepath.Base(file)] = strings.ToLower(sum)
+		sums[filepath.Base(file)] = sumLine{strings.ToLower(sum), n}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read checksums: %w", err)

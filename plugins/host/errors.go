@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 )
 
 // Errors callers branch on.
@@ -22,16 +23,27 @@ var (
 	ErrClosed = errors.New("plugin manager closed")
 )
 
-// ChecksumError says which file failed the check and both hashes, so an
-// operator can tell a stale config from a replaced binary.
+// ChecksumError says which file failed the check, both hashes and where
+// the expected one came from, so an operator can tell a stale config from a
+// replaced binary and knows what to change.
 type ChecksumError struct {
-	Path string
-	Want string // configured, hex
-	Got  string // of the file on disk, hex
+	Path   string
+	Want   string // configured, hex
+	Got    string // of the file on disk, hex
+	Origin Origin // where Want came from
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("plugin %s: sha256 is %s, config wants %s", e.Path, e.Got, e.Want)
+	switch o := e.Origin; {
+	case o.Sums:
+		return fmt.Sprintf("plugin %s: sha256 is %s but %s says %s: rebuild and re-sum the plugins with `make plugins` (for a plugin of your own: `cd %s && sha256sum -- * > %s`)",
+			e.Path, e.Got, o, e.Want, filepath.Dir(o.File), SumsFile)
+	case o.File != "":
+		return fmt.Sprintf("plugin %s: sha256 is %s but %s says %s: if the binary changed on purpose, set `sha256: %s` there",
+			e.Path, e.Got, o, e.Want, e.Got)
+	default:
+		return fmt.Sprintf("plugin %s: sha256 is %s, PluginConfig.SHA256 is %s", e.Path, e.Got, e.Want)
+	}
 }
 
 // Unwrap lets errors.Is match ErrChecksumMismatch.

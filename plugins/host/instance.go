@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,7 @@ func newInstance(spec PluginConfig, opts *options) *instance {
 // start verifies the binary and starts a process, replacing none; the caller
 // makes sure no process is current.
 func (in *instance) start(ctx context.Context) error {
-	state, sum, err := verifyChecksum(in.spec.Path, in.spec.SHA256, in.opts.skipChecksum)
+	state, sum, err := verifyChecksum(in.spec, in.opts.skipChecksum)
 	in.mu.Lock()
 	in.state, in.sum = state, sum
 	in.mu.Unlock()
@@ -141,6 +142,9 @@ func (in *instance) launch(ctx context.Context, sum string) (*process, plugins.D
 	desc, err := tool.Describe(dctx)
 	if err != nil {
 		return fail(err)
+	}
+	if len(in.spec.Languages) > 0 {
+		desc.Languages = slices.Clone(in.spec.Languages)
 	}
 	for i, l := range desc.Languages {
 		desc.Languages[i] = normLang(l)

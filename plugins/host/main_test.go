@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hintfleet/hintfleet/plugins"
+	"github.com/hintfleet/hintfleet/plugins/bash"
 	"github.com/hintfleet/hintfleet/plugins/examples/echo"
 	"github.com/hintfleet/hintfleet/plugins/python"
 )
@@ -19,9 +20,10 @@ import (
 const (
 	envServeEcho = "HINTFLEET_TEST_SERVE_ECHO"
 	envHost      = "HINTFLEET_TEST_HOST"
-	// envServePython serves the real sandboxed interpreter, for the
-	// end-to-end latency benchmark through the manager.
+	// envServePython and envServeBash serve the real sandboxed tools, for
+	// the end-to-end latency benchmark through the manager.
 	envServePython = "HINTFLEET_TEST_SERVE_PYTHON"
+	envServeBash   = "HINTFLEET_TEST_SERVE_BASH"
 )
 
 func TestMain(m *testing.M) {
@@ -39,6 +41,15 @@ func TestMain(m *testing.M) {
 		}
 		plugins.Serve(interp)
 		interp.Stop()
+		os.Exit(0)
+	case os.Getenv(envServeBash) != "":
+		tool, err := bash.New(context.Background())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		plugins.Serve(tool)
+		tool.Stop()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hintfleet/hintfleet/plugins"
@@ -42,10 +43,16 @@ type PluginInfo struct {
 }
 
 // New verifies and starts every plugin in specs, learns their languages from
-// Describe, and starts watching them. It fails on the first plugin refused
-// (checksum) or not started, stopping the others, unless KeepGoing is set.
-// Two plugins claiming one language is always an error. ctx bounds the
-// starts only; the plugins run until Close.
+// Describe (or the config's Languages), and starts watching them.
+//
+// A plugin whose checksum is wrong or missing is refused alone: it is
+// logged as an error that says how to fix it (`make plugins`, or the
+// config line to change), listed by List with that error, never started
+// or routed, and calls for its languages fail with ErrNoTool naming it;
+// the other plugins run. A plugin that fails to start makes New fail,
+// stopping the others, unless KeepGoing is set. Two plugins claiming one
+// language is always an error. ctx bounds the starts only; the plugins run
+// until Close.
 func New(ctx context.Context, specs []PluginConfig, opts ...Option) (*Manager, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -61,6 +68,10 @@ func New(ctx context.Context, specs []PluginConfig, opts ...Option) (*Manager, e
 		in := newInstance(spec, &m.opts)
 		m.instances = append(m.instances, in)
 		if err := in.start(ctx); err != nil {
+			if refused(err) {
+				in.logger.Error("plugin refused; the others keep running", "path", spec.Path, "err", err)
+				continue
+			}
 			if !o.keepGoing {
 				m.stopAll()
 				return nil, err
@@ -111,6 +122,45 @@ func (m *Manager) Tool(lang string) (plugins.Tool, bool) {
 		return nil, false
 	}
 	return rt, true
+}
+
+// Lookup is Tool with an error that says why there is none: ErrNoTool,
+// naming the languages routed and every plugin that is down with its
+// reason (a refused checksum says how to fix it).
+func (m *Manager) Lookup(lang string) (plugins.Tool, error) {
+	if t, ok := m.Tool(lang); ok {
+		return t, nil
+	}
+	lang = normLang(lang)
+	msg := fmt.Sprintf("%v %q (have %s)", ErrNoTool, lang, strings.Join(m.Languages(), ", "))
+	var down []string
+	for _, in := range m.instances {
+		_, err := in.current()
+		if err == nil {
+			continue
+		}
+		if slices.ContainsFunc(in.spec.Languages, func(l string) bool { return normLang(l) == lang }) {
+			// The config routes lang to this plugin: it is the one missing.
+			return nil, &noToolError{msg: fmt.Sprintf("%v %q: %v", ErrNoTool, lang, err)}
+		}
+		down = append(down, err.Error())
+	}
+	if len(down) > 0 {
+		msg += "; down: " + strings.Join(down, "; ")
+	}
+	return nil, &noToolError{msg: msg}
+}
+
+// noToolError is Lookup's message; it matches ErrNoTool.
+type noToolError struct{ msg string }
+
+func (e *noToolError) Error() string { return e.msg }
+func (e *noToolError) Unwrap() error { return ErrNoTool }
+
+// refused reports whether err is a checksum refusal, which stops one
+// plugin and never the manager.
+func refused(err error) bool {
+	return errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrNoChecksum)
 }
 
 // Languages lists the fence languages routed, sorted.

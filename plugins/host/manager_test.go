@@ -3,167 +3,26 @@ package host
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/plugins"
 )
 
-// pluginCase is one plugin driven through the same Manager path.
-type pluginCase struct {
-	name     string
-	spec     func(t *testing.T) PluginConfig
-	lang     string // routed fence language
-	code     string
-	want     string // stdout
-	code2    string // second call in the same session
-	want2    string
-	describe string // Describe().Name
-}
-
-var pluginCases = []pluginCase{
-	{
-		name: "go-echo", spec: mustEchoSpec, lang: "echo", describe: "echo",
-		code: "hello", want: "hello", code2: "again", want2: "again",
-	},
-	{
-		name: "python-calc", spec: calcSpec, lang: "CALC", describe: "calc",
-		code: "x = 6\nx * 7", want: "42\n", code2: "print(x + 1, sqrt(16))", want2: "7 4.0\n",
-	},
-}
-
-func TestManagerRoundTrip(t *testing.T) {
-	for _, tc := range pluginCases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			m := newManager(t, []PluginConfig{tc.spec(t)})
-			tool, ok := m.Tool(tc.lang)
-			if !ok {
-				t.Fatalf("Tool(%q): not routed; languages %v", tc.lang, m.Languages())
-			}
-			d, err := tool.Describe(ctx)
-			if err != nil || d.Name != tc.describe {
-				t.Fatalf("Describe = %+v, %v; want name %q", d, err, tc.describe)
-			}
-			sess, err := tool.Open(ctx, plugins.OpenRequest{Trajectory: "t1"})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			for _, call := range []struct{ code, want string }{{tc.code, tc.want}, {tc.code2, tc.want2}} {
-				res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: call.code})
-				if err != nil {
-					t.Fatalf("Exec(%q): %v", call.code, err)
-				}
-				if res.Stdout != call.want || res.ErrorKind != plugins.KindNone {
-					t.Errorf("Exec(%q) = stdout %q kind %q stderr %q; want %q", call.code, res.Stdout, res.ErrorKind, res.Stderr, call.want)
-				}
-			}
-			if err := tool.Close(ctx, sess); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			_, err = tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: tc.code})
-			if !errors.Is(err, plugins.ErrUnknownSession) {
-				t.Errorf("Exec after Close: err = %v; want ErrUnknownSession", err)
-			}
-			infos := m.List(ctx)
-			if len(infos) != 1 || infos[0].Checksum != ChecksumVerified || !infos[0].Healthy || infos[0].PID == 0 {
-				t.Errorf("List = %+v; want one verified healthy plugin", infos)
-			}
-		})
-	}
-}
-
-func TestManagerRestartsKilledPlugin(t *testing.T) {
-	for _, tc := range pluginCases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			m := newManager(t, []PluginConfig{tc.spec(t)})
-			tool, _ := m.Tool(tc.lang)
-			old, err := tool.Open(ctx, plugins.OpenRequest{})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			pid := m.List(ctx)[0].PID
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatalf("kill plugin %d: %v", pid, err)
-			}
-			var info PluginInfo
-			eventually.True(t, 20*time.Second, "restart", func() bool {
-				info = m.List(ctx)[0]
-				return info.Healthy && info.Restarts >= 1 && info.PID != pid
-			})
-			_, err = tool.Exec(ctx, plugins.ExecRequest{Session: old, Code: tc.code})
-			if !errors.Is(err, ErrStaleSession) {
-				t.Errorf("Exec on pre-restart session: err = %v; want ErrStaleSession", err)
-			}
-			sess, err := tool.Open(ctx, plugins.OpenRequest{})
-			if err != nil {
-				t.Fatalf("Open after restart: %v", err)
-			}
-			res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: tc.code})
-			if err != nil || res.Stdout != tc.want {
-				t.Errorf("Exec after restart = %q, %v; want %q", res.Stdout, err, tc.want)
-			}
-		})
-	}
-}
-
-func TestManagerChecksum(t *testing.T) {
-	const bogus = "0000000000000000000000000000000000000000000000000000000000000000"
-	tests := []struct {
-		name      string
-		sha       func(real string) string
-		opts      []Option
-		wantErr   error
-		wantState ChecksumState
-	}{
-		{name: "verified", sha: func(s string) string { return s }, wantState: ChecksumVerified},
-		{name: "upper-case hex", sha: strings.ToUpper, wantState: ChecksumVerified},
-		{name: "mismatch", sha: func(string) string { return bogus }, wantErr: ErrChecksumMismatch},
-		{name: "missing", sha: func(string) string { return "" }, wantErr: ErrNoChecksum},
-		{name: "skipped", sha: func(string) string { return bogus }, opts: []Option{InsecureSkipChecksum()}, wantState: ChecksumSkipped},
-	}
-	for _, pc := range pluginCases {
-		for _, tc := range tests {
-			t.Run(pc.name+"/"+tc.name, func(t *testing.T) {
-				spec := pc.spec(t)
-				real := spec.SHA256
-				spec.SHA256 = tc.sha(real)
-				opts := append([]Option{WithHealthInterval(time.Second)}, tc.opts...)
-				m, err := New(context.Background(), []PluginConfig{spec}, opts...)
-				if tc.wantErr != nil {
-					if !errors.Is(err, tc.wantErr) {
-						t.Fatalf("New: err = %v; want %v", err, tc.wantErr)
-					}
-					var ce *ChecksumError
-					if errors.As(err, &ce) {
-						msg := err.Error()
-						if ce.Got != real || ce.Want != bogus || !strings.Contains(msg, spec.Path) || !strings.Contains(msg, real) || !strings.Contains(msg, bogus) {
-							t.Errorf("ChecksumError = %+v, %q; want path and both hashes", ce, msg)
-						}
-					}
-					return
-				}
-				if err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				defer m.Close()
-				if got := m.List(context.Background())[0].Checksum; got != tc.wantState {
-					t.Errorf("checksum state = %q; want %q", got, tc.wantState)
-				}
-			})
-		}
-	}
-}
-
-func TestManagerKeepGoingListsRefused(t *testing.T) {
+// TestManagerRefusesBadChecksumAlone: the calc plugin with a wrong
+// checksum is refused, loudly, and the echo plugin beside it serves; a
+// plugin that fails to start still stops New (KeepGoing aside).
+// plugins/plugintest runs the same refusal against every plugin.
+func TestManagerRefusesBadChecksumAlone(t *testing.T) {
 	good := mustEchoSpec(t)
 	bad := calcSpec(t)
 	bad.SHA256 = strings.Repeat("ab", 32)
-	m := newManager(t, []PluginConfig{good, bad}, KeepGoing())
+	logs := &syncWriter{w: &strings.Builder{}}
+	m := newManager(t, []PluginConfig{good, bad}, WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	infos := m.List(context.Background())
 	if len(infos) != 2 {
 		t.Fatalf("List = %+v; want 2", infos)
@@ -177,6 +36,39 @@ func TestManagerKeepGoingListsRefused(t *testing.T) {
 	if _, ok := m.Tool("calc"); ok {
 		t.Error("refused plugin is routed")
 	}
+	if _, err := m.Lookup("calc"); !errors.Is(err, ErrNoTool) || !strings.Contains(err.Error(), bad.Path) {
+		t.Errorf("Lookup(calc) = %v; want ErrNoTool naming the refused plugin", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "plugin refused") {
+		t.Errorf("the refusal was not logged as an error:\n%s", logs.String())
+	}
+
+	sum, err := FileSHA256("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := PluginConfig{Name: "broken", Path: "/bin/true", SHA256: sum} // exits before any handshake
+	if _, err := New(context.Background(), []PluginConfig{good, broken}, WithStartTimeout(2*time.Second)); err == nil {
+		t.Error("New with a plugin that does not start: no error")
+	}
+}
+
+// syncWriter serialises writes from the manager's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.(*strings.Builder).String()
 }
 
 func TestManagerCallsAfterClose(t *testing.T) {

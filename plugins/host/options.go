@@ -69,9 +69,10 @@ func InsecureSkipChecksum() Option {
 }
 
 // KeepGoing makes New start what it can instead of failing on the first
-// plugin that is refused or does not start; the failed ones are listed by
-// List with their error and route no language. For inspection (`hintfleet
-// plugins list`); a worker should fail fast instead.
+// plugin that does not start; the failed ones are listed by List with their
+// error and route no language. For inspection (`hintfleet plugins list`); a
+// worker should fail fast instead. (A plugin refused for its checksum never
+// fails New: it is refused alone, with or without KeepGoing.)
 func KeepGoing() Option {
 	return func(o *options) error {
 		o.keepGoing = true
