@@ -35,7 +35,8 @@ type WorkerInfo struct {
 	// (fixed concurrency or the adaptive limits, summed over engines).
 	InFlight int `json:"in_flight,omitempty"`
 	Limit    int `json:"limit,omitempty"`
-	// TokensPerSec is its engines' decode throughput lately.
+	// TokensPerSec is the completion tokens it produced per second lately
+	// (its own sessions, not its engines' totals, which other clients share).
 	TokensPerSec float64 `json:"tokens_per_s,omitempty"`
 	// MetricsURL is where its /metrics (fleet and GPU series) is served.
 	MetricsURL string `json:"metrics_url,omitempty"`

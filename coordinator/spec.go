@@ -207,7 +207,16 @@ func (c *Coordinator) loadProblems(ctx context.Context, s JobSpec) ([]trajectory
 	)
 	switch {
 	case s.Dataset != "":
-		ps, err = trajectory.LoadDataset(s.Dataset, c.cfg.DatasetsDir)
+		// The coordinator reads named datasets, from its own folder or
+		// environment: say so, or a client sets $HINTFLEET_DATASETS on its
+		// side, which does nothing.
+		if ps, err = trajectory.LoadDataset(s.Dataset, c.cfg.DatasetsDir); err != nil {
+			origin, oerr := trajectory.DatasetsOrigin(c.cfg.DatasetsDir)
+			if oerr != nil {
+				origin = "its --datasets-dir or $" + trajectory.DatasetsEnv
+			}
+			err = fmt.Errorf("dataset %q as the coordinator reads it (from %s; the client's folders and environment play no part): %w", s.Dataset, origin, err)
+		}
 	case s.ProblemsPath != "":
 		ps, err = readProblemsFile(ctx, c.cfg.ProblemsDir, s.ProblemsPath, c.cfg.MaxProblemsFileBytes, opts)
 	default:

@@ -75,6 +75,24 @@ func DatasetsDir(dir string) (string, error) {
 	return dir, nil
 }
 
+// DatasetsOrigin says, for people, where named datasets are read from as
+// DatasetsDir resolves dir: "folder X", "folder X ($HINTFLEET_DATASETS)",
+// or "the copies in the binary". A process that serves named datasets to
+// others (the coordinator) says it at start, and fails there on a folder
+// that does not exist rather than at the first job.
+func DatasetsOrigin(dir string) (string, error) {
+	got, err := DatasetsDir(dir)
+	switch {
+	case err != nil:
+		return "", err
+	case got == "":
+		return "the copies in the binary (" + strings.Join(DatasetNames(), ", ") + ")", nil
+	case dir == "":
+		return "folder " + got + " ($" + DatasetsEnv + ")", nil
+	}
+	return "folder " + got, nil
+}
+
 // DatasetSource is where a named dataset's rows come from: a file in a
 // datasets folder, or the copy embedded in the binary (package datasets).
 type DatasetSource struct {

@@ -229,3 +229,36 @@ func want(t *testing.T, what, got, want string) {
 		t.Errorf("%s = %q, want %q", what, got, want)
 	}
 }
+
+// TestDatasetsOrigin: what a serving process says at start about where
+// named datasets come from (issue 18 finding 8: `up` said nothing, and a
+// wrong folder surfaced only at the first job).
+func TestDatasetsOrigin(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope")
+	for _, tt := range []struct {
+		name, env, dir string
+		want, errHas   string
+	}{
+		{name: "embedded", want: "the copies in the binary (aime24, aime25, amc23, gsm8k, humaneval, math500)"},
+		{name: "dir", dir: dir, want: "folder " + dir},
+		{name: "env", env: dir, want: "folder " + dir + " ($" + DatasetsEnv + ")"},
+		{name: "dir over env", env: missing, dir: dir, want: "folder " + dir},
+		{name: "dir missing", dir: missing, errHas: "datasets folder " + missing},
+		{name: "env missing", env: missing, errHas: "$" + DatasetsEnv + "=" + missing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(DatasetsEnv, tt.env)
+			got, err := DatasetsOrigin(tt.dir)
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("DatasetsOrigin(%q) = %q, %v; want an error containing %q", tt.dir, got, err, tt.errHas)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("DatasetsOrigin(%q) = %q, %v; want %q", tt.dir, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -81,8 +81,15 @@ type slot struct {
 	// snap is the last /metrics scrape; nil until one succeeded (or never,
 	// for an engine that is no MetricsReader).
 	snap atomic.Pointer[engine.MetricsSnapshot]
-	tps  atomic.Value // float64: decode tokens/s between the last two scrapes
-	rate tokenRate    // owned by the engine watch
+	// produced counts the completion tokens this worker's sessions
+	// streamed from the engine; tps is their rate between the last two
+	// ticks of the engine watch. An engine's own generation counter would
+	// count every client of it (two workers on one engine each showed the
+	// sum), so it only feeds the GPU load (rate).
+	produced atomic.Int64
+	tps      atomic.Value // float64: tokens/s this worker produced lately
+	own      tokenRate    // of produced, owned by the engine watch
+	rate     tokenRate    // of the engine's generation counter, owned by the engine watch
 }
 
 // usable reports whether s may run tasks: its engine answers its health
@@ -123,6 +130,7 @@ func (w *Worker) watchEngines(ctx context.Context) {
 	for {
 		var sum loadSum
 		for _, s := range w.slots {
+			s.tps.Store(s.own.observe(float64(s.produced.Load()), time.Now()))
 			mr, ok := s.eng.(MetricsReader)
 			if !ok {
 				continue
@@ -134,9 +142,7 @@ func (w *Worker) watchEngines(ctx context.Context) {
 				continue
 			}
 			s.snap.Store(snap)
-			tps := s.rate.observe(snap.GenerationTokens, time.Now())
-			s.tps.Store(tps)
-			sum.add(snap, tps)
+			sum.add(snap, s.rate.observe(snap.GenerationTokens, time.Now()))
 		}
 		if w.cfg.GPULoad != nil {
 			sum.setOn(w.cfg.GPULoad)

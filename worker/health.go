@@ -65,8 +65,10 @@ type EngineStatus struct {
 	// Unreported names the signals the engine's /metrics lacks (llama.cpp:
 	// kv_cache, preemptions, prefix_cache, ttft), whose fields above then
 	// read 0 for "unknown", not "idle".
-	Unreported   []string `json:"unreported,omitempty"`
-	TokensPerSec float64  `json:"tokens_per_s"`
+	Unreported []string `json:"unreported,omitempty"`
+	// TokensPerSec is what this worker's sessions produced on the engine
+	// lately, not the engine's total.
+	TokensPerSec float64 `json:"tokens_per_s"`
 }
 
 // Status returns the worker's state as of its last check, with the load of

@@ -167,7 +167,10 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 		}
 	})
 	rec.ckpt = ckpt
-	rec.onTokens = func(n int) { w.metrics.tokens.Add(float64(n)) }
+	rec.onTokens = func(n int) {
+		w.metrics.tokens.Add(float64(n))
+		s.produced.Add(int64(n))
+	}
 	rec.onTool = func(d time.Duration) { w.metrics.toolDuration.Observe(d.Seconds()) }
 	var session hint.ToolSession
 	if w.cfg.Tools != nil {

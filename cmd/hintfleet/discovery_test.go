@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // TestFindTheFleet (findings 1, 5 and 12): every command finds a running
@@ -143,5 +146,35 @@ func TestTopPlainAndCounts(t *testing.T) {
 	r = cli(t, "top", "--api", "http://127.0.0.1:1")
 	if r.code != 1 || strings.Count(r.stderr, "top:") > 1 {
 		t.Errorf("top of nothing: exit %d, stderr %q; want 1 with \"top:\" at most once", r.code, r.stderr)
+	}
+}
+
+// TestServersOwnData: `servers` owns its --data as `up` does; a second one
+// on the same folder exits at once, naming the owner.
+func TestServersOwnData(t *testing.T) {
+	dir := t.TempDir()
+	l, err := cluster.LockData(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := cli(t, "servers", "--data", dir, "--name", "n1", "--peers", "n1=127.0.0.1:1", "--insecure")
+	if want := fmt.Sprintf("%s is in use by pid %d", dir, os.Getpid()); r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("servers on an owned --data: exit %d, stderr %q; want 1 saying %q", r.code, r.stderr, want)
+	}
+}
+
+// TestUpChecksDatasetsAtStart (finding 8): a --datasets-dir that does not
+// exist stops `up` at start, naming the flag, instead of at the first job.
+func TestUpChecksDatasetsAtStart(t *testing.T) {
+	t.Setenv(trajectory.DatasetsEnv, "")
+	missing := filepath.Join(t.TempDir(), "nope")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := execute(ctx, []string{"up", "--data", t.TempDir(), "--workers", "0", "--listen", "127.0.0.1:0", "--insecure",
+		"--datasets-dir", missing}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "--datasets-dir: find datasets: datasets folder "+missing) {
+		t.Errorf("up --datasets-dir %s: exit %d, stderr %q; want 1 naming the folder", missing, code, errOut.String())
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/plugins/host"
+	"github.com/hintfleet/hintfleet/trajectory"
 	"github.com/hintfleet/hintfleet/worker"
 )
 
@@ -58,6 +59,11 @@ func (f *coordFlags) start(conn *cluster.Conn, dataDir string, log *slog.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
+	origin, err := trajectory.DatasetsOrigin(f.datasetsDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--datasets-dir: %w", err)
+	}
+	log.Info("named datasets", "from", origin)
 	if f.auth.insecure {
 		log.Warn("INSECURE: the API serves anyone without credentials (--insecure)")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +48,15 @@ it to the others before starting them. --insecure runs without credentials.`,
 			if cfg.Insecure {
 				log.Warn("INSECURE: NATS and etcd accept anyone, and NATS routes are not authenticated (--insecure)")
 			}
+			if err := os.MkdirAll(cfg.Dir, dataDirMode); err != nil {
+				return fmt.Errorf("--data: %w", err)
+			}
+			// One process per --data, as for up: a second one exits here.
+			lock, err := cluster.LockData(cfg.Dir)
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
 			cfg.Log = log.With("component", "cluster")
 			node, err := cluster.StartNode(ctx, cfg)
 			if errors.Is(err, fs.ErrNotExist) && !cfg.GenerateCredentials {
