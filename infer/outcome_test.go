@@ -3,6 +3,7 @@ package infer_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,5 +104,18 @@ func TestInterruptSaysHowToResume(t *testing.T) {
 	sum, err = infer.Run(t.Context(), eng, ps, opt)
 	if err != nil || sum.Trajectories != 6 || countLines(t, out) != 6 {
 		t.Fatalf("resume: %v, %d trajectories, %d lines; want 6 and 6", err, sum.Trajectories, countLines(t, out))
+	}
+}
+
+// TestNoProblemsIsAnError: a run with nothing to run is an error, not a
+// success that wrote nothing, and creates no output.
+func TestNoProblemsIsAnError(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "t.jsonl")
+	_, err := infer.Run(t.Context(), nil, nil, infer.Options{Samples: 1, Concurrency: 1, Out: out})
+	if !errors.Is(err, infer.ErrNoProblems) {
+		t.Fatalf("Run of no problems = %v, want ErrNoProblems", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Run of no problems created %s (%v)", out, err)
 	}
 }

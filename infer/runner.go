@@ -160,7 +160,7 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 					if gctx.Err() != nil {
 						return nil // cancelled: the task runs again on resume
 					}
-					opt.Logger.Warn("task failed", "task", id, "err", runErr)
+					opt.Logger.Debug("task failed", "task", id, "err", runErr) // Run's error sums them up
 					sum.Errors++
 					fails.add(tr.Error)
 					if errOut == nil {
