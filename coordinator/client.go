@@ -36,6 +36,8 @@ func (e *APIError) Unwrap() error {
 		return ErrJobNotFound
 	case http.StatusConflict:
 		return ErrJobExists
+	case http.StatusUnprocessableEntity:
+		return ErrNoWorker
 	case http.StatusServiceUnavailable:
 		return ErrNotLeader
 	case http.StatusUnauthorized:

@@ -129,3 +129,48 @@ func TestSubmitPlacesModel(t *testing.T) {
 		t.Errorf("no model, two served: %v; want a refusal listing both", err)
 	}
 }
+
+// TestResolveJob (finding 6): status and cancel take a job's id or a prefix
+// of exactly one id; a prefix of several is refused listing them.
+func TestResolveJob(t *testing.T) {
+	env := clustertest.Start(t)
+	r := startReplica(t, env, t.TempDir(), coordinator.Config{})
+	waitLeader(t, r)
+	ctx := t.Context()
+	for _, id := range []string{"job-a1", "job-a2", "other"} {
+		if _, err := r.client.Submit(ctx, coordinator.JobSpec{ID: id, Model: testModel, ProblemsJSONL: problemsJSONL(testProblems(1))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		in, want string
+		err      error
+	}{
+		{"job-a1", "job-a1", nil},
+		{"oth", "other", nil},
+		{"job-a", "", coordinator.ErrAmbiguousJob},
+		{"nope", "", coordinator.ErrJobNotFound},
+	} {
+		got, err := r.client.ResolveJob(ctx, tc.in)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("ResolveJob(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
+		}
+		if tc.err == coordinator.ErrAmbiguousJob && (err == nil || !strings.Contains(err.Error(), "job-a1, job-a2")) {
+			t.Errorf("ambiguous prefix: %v; want the matches listed", err)
+		}
+	}
+}
+
+// TestWaitNotes: `submit --wait` without a terminal says why the job
+// waits, once per change, instead of waiting without a word (finding 7).
+func TestWaitNotes(t *testing.T) {
+	var b strings.Builder
+	n := coordinator.NewWaitNotes(&b)
+	for _, w := range []string{"", `waiting for a worker of model "m" (no worker is registered)`, `waiting for a worker of model "m" (no worker is registered)`, ""} {
+		n.Update(coordinator.Job{ID: "j", Waiting: w})
+	}
+	want := "job j: waiting for a worker of model \"m\" (no worker is registered)\njob j: a worker took it\n"
+	if b.String() != want {
+		t.Errorf("notes:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -16,6 +16,9 @@ var (
 	ErrJobNotFound = errors.New("coordinator: job not found")
 	// ErrJobExists: a job with the requested id was submitted before.
 	ErrJobExists = errors.New("coordinator: job exists")
+	// ErrAmbiguousJob: a job id prefix matches more than one job
+	// (Client.ResolveJob).
+	ErrAmbiguousJob = errors.New("job id prefix matches several jobs")
 	// ErrNoWorker: workers are registered, but none serves the job's model,
 	// so its tasks could never run. HTTP 422.
 	ErrNoWorker = errors.New("no live worker serves the model")

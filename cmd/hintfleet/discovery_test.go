@@ -143,6 +143,16 @@ func TestTopPlainAndCounts(t *testing.T) {
 		t.Errorf("status %s: exit %d\n%s\nwant queued and waiting lines", id, r.code, r.stdout)
 	}
 
+	prefix := id[:len(id)-3]
+	r = cli(t, "status", prefix, "--data", data, "--json")
+	if one := jsonOf[map[string]any](t, r); one["id"] != id {
+		t.Errorf("status %s (a prefix) = %v, want job %s", prefix, one["id"], id)
+	}
+	r = cli(t, "cancel", prefix, "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, id+" cancelled") {
+		t.Errorf("cancel %s (a prefix): exit %d, stdout %q, stderr %q; want %s cancelled", prefix, r.code, r.stdout, r.stderr, id)
+	}
+
 	r = cli(t, "top", "--api", "http://127.0.0.1:1")
 	if r.code != 1 || strings.Count(r.stderr, "top:") > 1 {
 		t.Errorf("top of nothing: exit %d, stderr %q; want 1 with \"top:\" at most once", r.code, r.stderr)
@@ -176,5 +186,39 @@ func TestUpChecksDatasetsAtStart(t *testing.T) {
 		"--datasets-dir", missing}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "--datasets-dir: find datasets: datasets folder "+missing) {
 		t.Errorf("up --datasets-dir %s: exit %d, stderr %q; want 1 naming the folder", missing, code, errOut.String())
+	}
+}
+
+// TestFleetFlagsAlike (finding 12): every command that talks to the fleet
+// has --data and --endpoints, with one help text each; the clients also
+// have --api with one help text. worker and coordinator refused --data.
+func TestFleetFlagsAlike(t *testing.T) {
+	root := newRootCmd()
+	usage := map[string]map[string]string{} // flag → usage → commands
+	for _, name := range []string{"worker", "coordinator", "submit", "status", "jobs", "cancel", "top"} {
+		c, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags := []string{"data", "endpoints"}
+		if name != "worker" && name != "coordinator" {
+			flags = append(flags, "api")
+		}
+		for _, f := range flags {
+			fl := c.Flags().Lookup(f)
+			if fl == nil {
+				t.Errorf("%s has no --%s", name, f)
+				continue
+			}
+			if usage[f] == nil {
+				usage[f] = map[string]string{}
+			}
+			usage[f][fl.Usage] += name + " "
+		}
+	}
+	for f, u := range usage {
+		if len(u) != 1 {
+			t.Errorf("--%s has %d help texts: %v", f, len(u), u)
+		}
 	}
 }

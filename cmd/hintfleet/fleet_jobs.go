@@ -171,7 +171,7 @@ func newStatusCmd() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
 		Use:   "status [JOB]",
-		Short: "Show one job, or the coordinator's health and every job",
+		Short: "Show one job (its id, or a prefix of exactly one id), or the coordinator's health and every job",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -182,7 +182,11 @@ func newStatusCmd() *cobra.Command {
 			base := found.API
 			w := cmd.OutOrStdout()
 			if len(args) == 1 {
-				j, err := c.Get(ctx, args[0])
+				id, err := c.ResolveJob(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				j, err := c.Get(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -240,14 +244,18 @@ func newCancelCmd() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
 		Use:   "cancel JOB",
-		Short: "Cancel a job: pending tasks are purged, running ones stopped, results in flight dropped",
+		Short: "Cancel a job (its id, or a prefix of exactly one id): pending tasks are purged, running ones stopped, results in flight dropped",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, err := af.client()
 			if err != nil {
 				return err
 			}
-			j, err := c.Cancel(cmd.Context(), args[0])
+			id, err := c.ResolveJob(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			j, err := c.Cancel(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
