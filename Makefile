@@ -131,9 +131,12 @@ demo: deps-demo build
 pipeline: deps-demo build
 	./scripts/pipeline.sh
 
-# chaos runs the long real-process failure tests (kill -9, partitions, restarts).
+# chaos runs the long real-process failure tests (kill -9, partitions, restarts)
+# verbosely into a temporary file, and shows each test's verdict and the BENCH
+# lines (max_task_unowned_s); on failure the output's tail too.
 chaos: deps build
-	HINTFLEET_CHAOS=1 $(GO) test -count=1 -timeout 30m -tags chaos ./chaos/...
+	@out=$$(mktemp); HINTFLEET_CHAOS=1 $(GO) test -v -count=1 -timeout 30m -tags chaos ./chaos/... >$$out 2>&1; rc=$$?; \
+		grep -E '^(BENCH|--- (PASS|FAIL)|FAIL|ok)' $$out; [ $$rc -eq 0 ] || tail -200 $$out; rm -f $$out; exit $$rc
 
 # scale runs the fleet harness (internal/scale): N simulated workers x 64
 # sessions against a coordinator process and embedded NATS and etcd, for

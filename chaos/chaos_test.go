@@ -104,6 +104,7 @@ func TestWorkerKill9(t *testing.T) {
 	victim := f.startWorker("victim", 4)
 	job := f.submit(c.api, "kill9", 2, "--hints", "paper")
 	f.startWorker("survivor", 32)
+	unowned := watchUnowned(t, f, job, ps, 2) // from here the fleet can run every task at once
 	fo := killWorker(t, f, victim, "victim", 4)
 	t.Logf("kill -9 → all %d tasks claimed again after %v (lease TTL %v)", len(fo.victimTasks), fo.worst, leaseTTL)
 	if limit := leaseTTL + time.Second; fo.worst > limit {
@@ -114,6 +115,7 @@ func TestWorkerKill9(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	tl := f.count(job, ps, 2)
+	checkUnowned(t, unowned)
 	if tl.dead != 0 {
 		t.Errorf("dead-lettered %d, want 0: %v", tl.dead, tl.deadBy)
 	}

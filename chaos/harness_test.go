@@ -54,6 +54,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if maxUnowned.runs > 0 {
+		// Over every run of this process that measured it (unowned_test.go).
+		bench("max_task_unowned_s", maxUnowned.d.Seconds(), "s")
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -516,4 +520,13 @@ func (f *fleet) count(job string, ps []problem, k int) tally {
 // bench prints one benchmark figure in the repository's format.
 func bench(name string, value float64, unit string) {
 	fmt.Printf("BENCH %s %.4g %s\n", name, value, unit)
+}
+
+// written counts the whole lines of the job's trajectories file so far.
+func (f *fleet) written(job string) int {
+	b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, coordinator.TrajectoriesFile))
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
 }

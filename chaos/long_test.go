@@ -3,11 +3,8 @@
 package chaos
 
 import (
-	"bytes"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -169,13 +166,4 @@ func (f *fleet) setKnobs(knobs string) {
 	if resp.StatusCode != http.StatusOK {
 		f.t.Fatalf("sim knobs %s: %s %s", knobs, resp.Status, body)
 	}
-}
-
-// written counts the whole lines of the job's trajectories file so far.
-func (f *fleet) written(job string) int {
-	b, err := os.ReadFile(filepath.Join(f.dir, "jobs", job, coordinator.TrajectoriesFile))
-	if err != nil {
-		return 0
-	}
-	return bytes.Count(b, []byte("\n"))
 }

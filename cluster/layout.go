@@ -366,6 +366,12 @@ const ResultsConsumer = "coordinator-results"
 // misses no claim deletion that happened between leaders.
 const RequeuerRevisionKey = KeyPrefix + "coordinator/requeuer-revision"
 
+// DataIDKey holds the id of the output folder (--data) the fleet's
+// coordinator replicas share; a replica whose folder holds another id (or
+// none) refuses to lead, so replicas on separate disks never split a job's
+// output.
+const DataIDKey = KeyPrefix + "coordinator/data-id"
+
 // ResultsConsumerConfig is the durable pull consumer of every job's results.
 // AckWait bounds how long a result may sit written-but-unacked before
 // JetStream redelivers it; the intake's dedupe drops the second copy.

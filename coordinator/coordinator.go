@@ -214,6 +214,7 @@ type Coordinator struct {
 
 	mu      sync.Mutex
 	leading bool
+	fence   *term           // the leader's term, fencing its writes; nil on a standby
 	jobs    map[string]*job // the leader's live jobs; nil on a standby
 	// submitMu serialises submits, so two of the same id cannot interleave.
 	submitMu sync.Mutex
@@ -269,7 +270,8 @@ func (c *Coordinator) Leader(ctx context.Context) (string, error) {
 
 // Run campaigns for leadership and leads until ctx ends or the election
 // session is lost, then campaigns again. It returns nil when ctx ends, or an
-// error that leaves the replica unable to go on (streams cannot be made).
+// error that leaves the replica unable to go on (streams cannot be made;
+// ErrDataDir: its DataDir is not the one the other replicas use).
 // Leaving, it resigns so that a standby takes over at once.
 func (c *Coordinator) Run(ctx context.Context) error {
 	if err := cluster.EnsureStreams(ctx, c.conn.JS, c.cfg.Streams); err != nil {
@@ -277,6 +279,12 @@ func (c *Coordinator) Run(ctx context.Context) error {
 			return nil // stopped while starting, as documented: not a failure
 		}
 		return fmt.Errorf("coordinator: %w", err)
+	}
+	if err := c.checkDataDir(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	}
 	for ctx.Err() == nil {
 		if err := c.term(ctx); err != nil && ctx.Err() == nil {
@@ -314,7 +322,7 @@ func (c *Coordinator) term(ctx context.Context) error {
 		}
 	}()
 	defer func() { cancel(nil); wg.Wait() }()
-	err = c.lead(lctx)
+	err = c.lead(lctx, el.Key(), el.Rev())
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer rcancel()
 	if rerr := el.Resign(rctx); rerr != nil {
@@ -325,6 +333,13 @@ func (c *Coordinator) term(ctx context.Context) error {
 		return ErrLeadershipLost
 	}
 	return err
+}
+
+// currentTerm returns the term this replica leads in; nil on a standby.
+func (c *Coordinator) currentTerm() *term {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fence
 }
 
 func (c *Coordinator) jobDir(id string) string { return filepath.Join(c.cfg.DataDir, "jobs", id) }

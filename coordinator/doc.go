@@ -27,7 +27,12 @@
 //     planner here republishes attempt+1 (within
 //     the lease TTL plus about a second) or dead-letters the task once the
 //     retry budget is spent. The requeuer's revision is saved in etcd, so a
-//     new leader misses no deletion that happened between leaders.
+//     new leader misses no deletion that happened between leaders. A task
+//     never claimed has no claim to end (its worker died between fetch and
+//     claim, its claim never reached etcd): the reconciler (reconcile.go)
+//     finds what was dispatched and is neither claimed nor done while
+//     nothing waits undelivered in its pool, and hands it to the requeuer
+//     after half the workers' lease TTL, so no task waits for AckWait.
 //  3. The intake keeps a done set per job: the task ids found in either
 //     output file. The first result of a task is written; any later one (a
 //     fenced-off worker's late result, a copy older than the duplicate
@@ -116,10 +121,27 @@
 // server (Serve) has header, read and idle timeouts and a write deadline
 // on every route but the trajectories stream (HTTPTimeouts).
 //
+// # Fencing
+//
+// Local belief ("I lead") never suffices for a write. A term is the
+// replica's election key and its create revision (fence.go). Registry
+// writes — job records, the requeuer's attempt records and saved
+// revision — are etcd transactions comparing that revision, so a leader
+// whose election lease expired (frozen, partitioned past ElectionTTL) is
+// refused by etcd itself. The output files are fenced by a token in
+// DataDir/term (TermFile) that a new leader bumps to its revision before
+// it reads them; every append checks it, and a leader that finds a newer
+// term appends nothing. A refused write (ErrFenced, counted in
+// hintfleet_writes_fenced_total) ends the term. What no writer-side check
+// covers is a process frozen between the check and its write(2), one
+// system call.
+//
+// The files move with the leader only if every replica uses the same
+// DataDir: Run first checks that DataDir holds the id registered in etcd
+// (DataIDFile, cluster.DataIDKey; the first replica registers its own)
+// and refuses with ErrDataDir otherwise.
+//
 // # Not yet
 //
-// Affinity is off by default until the chaos suite covers it. A
-// partitioned old leader may write for up to its election TTL after a new
-// one starts; the single-node default, where both share one process
-// lifetime per replica, does not have that window.
+// Affinity is off by default until the chaos suite covers it.
 package coordinator

@@ -10,6 +10,14 @@ var (
 	// ErrLeadershipLost: the election session expired while leading; the
 	// replica stops its leader work and campaigns again.
 	ErrLeadershipLost = errors.New("coordinator: leadership lost")
+	// ErrFenced: a leader write was refused because the term it was made in
+	// is over (the election key is gone from etcd, or a newer leader's token
+	// is in the output's TermFile). The replica ends its term and writes
+	// nothing more.
+	ErrFenced = errors.New("coordinator: fenced: the leader's term is over")
+	// ErrDataDir: the replica's DataDir is not the one the fleet's other
+	// replicas use (DataIDFile); it refuses to lead.
+	ErrDataDir = errors.New("coordinator: data dir is not the fleet's")
 	// ErrInvalidSpec wraps every problem found in a job spec or its problems.
 	ErrInvalidSpec = errors.New("coordinator: invalid job spec")
 	// ErrJobNotFound: no job has the id.

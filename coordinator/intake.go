@@ -203,6 +203,13 @@ func (c *Coordinator) writeOrphans(ds []DeadLetter) error {
 	if len(ds) == 0 {
 		return nil
 	}
+	t := c.currentTerm()
+	if t == nil {
+		return fmt.Errorf("write orphan dead letters: %w", ErrFenced)
+	}
+	if err := c.countFenced(t.check()); err != nil {
+		return fmt.Errorf("write orphan dead letters: %w", err)
+	}
 	w, err := trajectory.OpenWriter(filepath.Join(c.cfg.DataDir, DeadLettersFile))
 	if err != nil {
 		return fmt.Errorf("write orphan dead letters: %w", err)

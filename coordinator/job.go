@@ -167,9 +167,10 @@ func (j *job) snapshot() Job {
 	return r
 }
 
-// putJob writes rec to etcd. create makes it fail with ErrJobExists when the
-// key is there already.
-func putJob(ctx context.Context, cli *clientv3.Client, rec Job, create bool) error {
+// putJob writes rec to etcd in a transaction fenced by the leader's term t
+// (ErrFenced once the term is over; nil t is unfenced, for tests). create
+// makes it fail with ErrJobExists when the key is there already.
+func putJob(ctx context.Context, cli *clientv3.Client, t *term, rec Job, create bool) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("write job %s: %w", rec.ID, err)
@@ -193,20 +194,33 @@ func putJob(ctx context.Context, cli *clientv3.Client, rec Job, create bool) err
 				clientv3.OpDelete(cluster.JobAttemptsPrefix(rec.ID), clientv3.WithPrefix()),
 				clientv3.OpDelete(cluster.JobClaimsPrefix(rec.ID), clientv3.WithPrefix()))
 		}
-		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+		if _, err := fencedTxn(ctx, cli, t, nil, ops...); err != nil {
 			return fmt.Errorf("write job %s: %w", rec.ID, err)
 		}
 		return nil
 	}
-	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(b))).Commit()
+	ok, err := fencedTxn(ctx, cli, t, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, clientv3.OpPut(key, string(b)))
 	if err != nil {
 		return fmt.Errorf("create job %s: %w", rec.ID, err)
 	}
-	if !resp.Succeeded {
+	if !ok {
 		return fmt.Errorf("create job %s: %w", rec.ID, ErrJobExists)
 	}
 	return nil
+}
+
+// writeJob is putJob counted: hintfleet_registry_writes_total counts the
+// records this replica committed, so that a test (or an operator) can tell
+// which replica wrote the registry.
+func (c *Coordinator) writeJob(ctx context.Context, t *term, rec Job, create bool) error {
+	err := putJob(ctx, c.conn.Etcd, t, rec, create)
+	switch {
+	case err == nil:
+		c.metrics.registryWrites.Inc()
+	case isFenced(err):
+		c.metrics.fenced.Inc()
+	}
+	return err
 }
 
 // getJob reads one registry entry.

@@ -9,23 +9,34 @@ import (
 	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/scheduler"
 )
 
 // lead runs the leader's actors until ctx ends or one fails: the result
-// intake, the dispatcher, the requeuer and the persister. It first rebuilds
+// intake, the dispatcher, the requeuer, the reconciler behind it and the
+// persister. It first rebuilds
 // every live job from etcd and the output files, and at the end syncs and
 // closes the files and writes the job records, so a successor starts from
 // the truth.
-func (c *Coordinator) lead(ctx context.Context) error {
-	jobs, err := c.loadJobs(ctx)
+func (c *Coordinator) lead(ctx context.Context, key string, rev int64) error {
+	// The output's token first: from here on a predecessor that wakes up
+	// finds a newer term there and appends nothing, so the files read next
+	// are the whole truth.
+	t, err := openTerm(c.cfg.DataDir, key, rev)
 	if err != nil {
 		return err
 	}
+	jobs, err := c.loadJobs(ctx, t)
+	if err != nil {
+		_ = t.close()
+		return err
+	}
 	c.mu.Lock()
-	c.jobs, c.leading = jobs, true
+	c.jobs, c.leading, c.fence = jobs, true, t
 	c.mu.Unlock()
 	defer c.abdicate(ctx)
 
@@ -34,26 +45,36 @@ func (c *Coordinator) lead(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ensure results consumer: %w", err)
 	}
+	rq, err := scheduler.NewRequeuer(planner{c}, jobLedger{etcdLedger{c.conn.Etcd, t}, c},
+		scheduler.WithRetryPolicy(c.retryPolicy()),
+		scheduler.WithRequeuerLogger(c.log))
+	if err != nil {
+		return fmt.Errorf("start requeuer: %w", err)
+	}
 	var handled atomic.Int64 // the requeuer's last revision fully handled
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.intake(gctx, cons) })
 	g.Go(func() error { return c.dispatch(gctx) })
-	g.Go(func() error { return c.requeue(gctx, &handled) })
-	g.Go(func() error { return c.persist(gctx, &handled) })
+	g.Go(func() error { return c.requeue(gctx, rq, &handled) })
+	g.Go(func() error { return c.reconcile(gctx, rq) })
+	g.Go(func() error { return c.persist(gctx, t, &handled) })
 	c.poke()
-	if err := g.Wait(); err != nil && ctx.Err() == nil {
+	if err := g.Wait(); err != nil && (ctx.Err() == nil || isFenced(err)) {
 		return err
 	}
 	return nil
 }
 
 // abdicate ends the term: no writes are accepted, every file is synced and
-// closed, and changed records are written with a short deadline of their own.
+// closed, and changed records are written with a short deadline of their
+// own, still fenced by the term: after a lost election session they are
+// refused, and the successor writes them from the files.
 func (c *Coordinator) abdicate(ctx context.Context) {
 	c.mu.Lock()
-	jobs := c.jobs
-	c.jobs, c.leading = nil, false
+	jobs, t := c.jobs, c.fence
+	c.jobs, c.leading, c.fence = nil, false, nil
 	c.mu.Unlock()
+	defer func() { _ = t.close() }()
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	for _, j := range jobs {
@@ -68,7 +89,7 @@ func (c *Coordinator) abdicate(ctx context.Context) {
 		j.dirty = false
 		j.mu.Unlock()
 		if dirty {
-			if err := putJob(pctx, c.conn.Etcd, rec, false); err != nil {
+			if err := c.writeJob(pctx, t, rec, false); err != nil {
 				c.log.Warn("write job record", "job", rec.ID, "err", err)
 			}
 		}
@@ -77,7 +98,7 @@ func (c *Coordinator) abdicate(ctx context.Context) {
 
 // loadJobs rebuilds the live jobs. A job whose files cannot be read fails
 // alone, with the reason in its record; the others go on.
-func (c *Coordinator) loadJobs(ctx context.Context) (map[string]*job, error) {
+func (c *Coordinator) loadJobs(ctx context.Context, t *term) (map[string]*job, error) {
 	recs, err := listJobs(ctx, c.conn.Etcd)
 	if err != nil {
 		return nil, err
@@ -88,11 +109,11 @@ func (c *Coordinator) loadJobs(ctx context.Context) (map[string]*job, error) {
 			continue
 		}
 		j := &job{rec: rec}
-		if err := c.openJob(j); err != nil {
+		if err := c.openJob(j, t); err != nil {
 			c.log.Error("job cannot resume", "job", rec.ID, "err", err)
 			j.rec.State, j.rec.Error = JobFailed, err.Error()
 			j.refresh()
-			if err := putJob(ctx, c.conn.Etcd, j.rec, false); err != nil {
+			if err := c.writeJob(ctx, t, j.rec, false); err != nil {
 				return nil, err
 			}
 			continue
@@ -106,7 +127,7 @@ func (c *Coordinator) loadJobs(ctx context.Context) (map[string]*job, error) {
 }
 
 // openJob loads a job's problems and opens its output store.
-func (c *Coordinator) openJob(j *job) error {
+func (c *Coordinator) openJob(j *job, t *term) error {
 	dir := c.jobDir(j.rec.ID)
 	ps, err := readProblems(dir)
 	if err != nil {
@@ -115,7 +136,7 @@ func (c *Coordinator) openJob(j *job) error {
 	if len(ps) != j.rec.Problems {
 		return fmt.Errorf("problems file of %s holds %d problems, registry says %d", j.rec.ID, len(ps), j.rec.Problems)
 	}
-	out, err := openStore(dir)
+	out, err := openStore(dir, c.checker(t))
 	if err != nil {
 		return err
 	}
@@ -143,16 +164,15 @@ func (c *Coordinator) maybeFinish(j *job) {
 // persist writes changed job records and the requeuer's revision every
 // persistEvery. Records are progress for readers (standbys, the CLI); the
 // output files stay the truth of what is done.
-func (c *Coordinator) persist(ctx context.Context, handled *atomic.Int64) error {
-	t := time.NewTicker(persistEvery)
-	defer t.Stop()
+func (c *Coordinator) persist(ctx context.Context, t *term, handled *atomic.Int64) error {
+	tick := time.NewTicker(persistEvery)
+	defer tick.Stop()
 	var savedRev int64
 	for {
 		select {
 		case <-ctx.Done():
-			c.saveRevision(context.WithoutCancel(ctx), handled.Load(), &savedRev)
-			return nil
-		case <-t.C:
+			return c.saveRevision(context.WithoutCancel(ctx), t, handled.Load(), &savedRev)
+		case <-tick.C:
 		}
 		for _, j := range c.liveJobs() {
 			j.mu.Lock()
@@ -162,28 +182,39 @@ func (c *Coordinator) persist(ctx context.Context, handled *atomic.Int64) error 
 			if !dirty {
 				continue
 			}
-			if err := putJob(ctx, c.conn.Etcd, rec, false); err != nil {
+			if err := c.writeJob(ctx, t, rec, false); err != nil {
+				if isFenced(err) {
+					return err
+				}
 				j.mu.Lock()
 				j.dirty = true
 				j.mu.Unlock()
 				c.log.Warn("write job record", "job", rec.ID, "err", err)
 			}
 		}
-		c.saveRevision(ctx, handled.Load(), &savedRev)
+		if err := c.saveRevision(ctx, t, handled.Load(), &savedRev); err != nil {
+			return err
+		}
 	}
 }
 
-func (c *Coordinator) saveRevision(ctx context.Context, rev int64, saved *int64) {
+// saveRevision records the requeuer's handled revision for the next
+// leader; only a fenced write is an error (the term is over).
+func (c *Coordinator) saveRevision(ctx context.Context, t *term, rev int64, saved *int64) error {
 	if rev <= *saved {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := c.conn.Etcd.Put(ctx, cluster.RequeuerRevisionKey, strconv.FormatInt(rev, 10)); err != nil {
+	if _, err := fencedTxn(ctx, c.conn.Etcd, t, nil, clientv3.OpPut(cluster.RequeuerRevisionKey, strconv.FormatInt(rev, 10))); err != nil {
+		if isFenced(c.countFenced(err)) {
+			return err
+		}
 		c.log.Warn("save requeuer revision", "err", err)
-		return
+		return nil
 	}
 	*saved = rev
+	return nil
 }
 
 // liveJobs returns the leader's jobs; nil on a standby.
@@ -229,7 +260,7 @@ func (l jobLedger) Record(ctx context.Context, task string, attempt int, version
 	if l.over(ctx, task) {
 		return nil
 	}
-	return l.etcdLedger.Record(ctx, task, attempt, version, deadLetter)
+	return l.c.countFenced(l.etcdLedger.Record(ctx, task, attempt, version, deadLetter))
 }
 
 // over reports whether task's job has ended: terminal on this leader, or,

@@ -14,9 +14,14 @@ type metrics struct {
 	tokens       prometheus.Counter
 	dispatched   prometheus.Counter
 	requeued     prometheus.Counter
-	affine       prometheus.Counter
-	moved        prometheus.Counter
-	dropped      *prometheus.CounterVec
+	reconciled   prometheus.Counter
+	// registryWrites counts job records committed; fenced the leader writes
+	// refused because the term was over (ErrFenced).
+	registryWrites prometheus.Counter
+	fenced         prometheus.Counter
+	affine         prometheus.Counter
+	moved          prometheus.Counter
+	dropped        *prometheus.CounterVec
 }
 
 func newMetrics(c *Coordinator) *metrics {
@@ -37,6 +42,15 @@ func newMetrics(c *Coordinator) *metrics {
 		requeued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hintfleet_tasks_requeued_total", Help: "Task attempts republished after a claim ended without a result.",
 		}),
+		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_tasks_reconciled_total", Help: "Tasks found dispatched and neither claimed nor done (stranded) and handed to the requeuer.",
+		}),
+		registryWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_registry_writes_total", Help: "Job records this replica wrote to the registry in etcd, as leader.",
+		}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hintfleet_writes_fenced_total", Help: "Leader writes refused because this replica's term was over (its election key gone, or a newer leader's token in the output); each ends the term.",
+		}),
 		affine: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hintfleet_tasks_affine_total", Help: "Tasks published to a worker's own subject for prefix-cache affinity.",
 		}),
@@ -47,7 +61,7 @@ func newMetrics(c *Coordinator) *metrics {
 			Name: "hintfleet_results_dropped_total", Help: "Result messages not written to a job's output, by reason.",
 		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.completed, m.deadLettered, m.tokens, m.dispatched, m.requeued, m.affine, m.moved, m.dropped, jobsCollector{c})
+	m.reg.MustRegister(m.completed, m.deadLettered, m.tokens, m.dispatched, m.requeued, m.reconciled, m.registryWrites, m.fenced, m.affine, m.moved, m.dropped, jobsCollector{c})
 	return m
 }
 

@@ -29,18 +29,12 @@ var errWatchCompacted = errors.New("requeuer watch: start revision compacted")
 // watch error is retried by watching again from handled, so the event whose
 // handling failed comes again; only a compacted start revision restarts the
 // watch from now.
-func (c *Coordinator) requeue(ctx context.Context, handled *atomic.Int64) error {
+func (c *Coordinator) requeue(ctx context.Context, rq *scheduler.Requeuer, handled *atomic.Int64) error {
 	start, err := c.requeuerStart(ctx)
 	if err != nil {
 		return err
 	}
 	handled.Store(start - 1)
-	rq, err := scheduler.NewRequeuer(planner{c}, jobLedger{etcdLedger{c.conn.Etcd}, c},
-		scheduler.WithRetryPolicy(c.retryPolicy()),
-		scheduler.WithRequeuerLogger(c.log))
-	if err != nil {
-		return fmt.Errorf("start requeuer: %w", err)
-	}
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(ctx)
 		err := rq.Run(wctx, watchClaims(wctx, c.conn.Etcd, handled, c.log))
@@ -48,6 +42,8 @@ func (c *Coordinator) requeue(ctx context.Context, handled *atomic.Int64) error 
 		switch {
 		case err == nil:
 			return nil
+		case isFenced(err):
+			return err // the term is over
 		case errors.Is(err, errWatchCompacted):
 			c.log.Warn("requeuer watch compacted; restarting from now", "err", err)
 			resp, gerr := c.conn.Etcd.Get(ctx, cluster.RequeuerRevisionKey)
@@ -196,7 +192,10 @@ func (w *claimWatch) leaseExpired(ctx context.Context, lease int64) bool {
 // etcdLedger is the requeuer's scheduler.Ledger in etcd: the done markers
 // cluster.Lease.Release writes, and the attempts keys that workers' claims
 // compare against, so a recorded attempt fences off older copies at once.
-type etcdLedger struct{ cli *clientv3.Client }
+type etcdLedger struct {
+	cli   *clientv3.Client
+	fence *term // the leader's term: a record is a leader write; nil in tests
+}
 
 // Done implements scheduler.Ledger.
 func (e etcdLedger) Done(ctx context.Context, task string) (bool, error) {
@@ -228,7 +227,7 @@ func (e etcdLedger) Record(ctx context.Context, task string, attempt int, versio
 	if deadLetter {
 		then = append(then, clientv3.OpPut(cluster.DoneKey(task), "dead-letter"))
 	}
-	if _, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(ak), "=", version)).Then(then...).Commit(); err != nil {
+	if _, err := fencedTxn(ctx, e.cli, e.fence, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ak), "=", version)}, then...); err != nil {
 		return fmt.Errorf("record attempt %d of %s: %w", attempt, task, err)
 	}
 	return nil

@@ -29,7 +29,7 @@ func runRequeuer(t *testing.T, cli *clientv3.Client, p scheduler.Planner, opts .
 	}
 	var handled atomic.Int64
 	handled.Store(resp.Header.Revision)
-	r, err := scheduler.NewRequeuer(p, etcdLedger{cli}, opts...)
+	r, err := scheduler.NewRequeuer(p, etcdLedger{cli: cli}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestRequeuerResumesAfterFailure(t *testing.T) {
 	var handled atomic.Int64
 	handled.Store(resp.Header.Revision)
 	p := &flakyPlanner{Harness: scheduler.NewHarness()}
-	r, err := scheduler.NewRequeuer(p, etcdLedger{cli})
+	r, err := scheduler.NewRequeuer(p, etcdLedger{cli: cli})
 	if err != nil {
 		t.Fatal(err)
 	}

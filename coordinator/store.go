@@ -45,6 +45,7 @@ type DeadLetter struct {
 // with the output. Not safe for concurrent use; job.mu guards it.
 type store struct {
 	dir    string
+	fence  func() error // the term's check before every append; nil: none
 	traj   *trajectory.Writer
 	dead   *trajectory.Writer
 	done   map[string]struct{}
@@ -55,12 +56,13 @@ type store struct {
 }
 
 // openStore opens (repairing a torn tail) the job's output files under dir
-// and rebuilds the done set from them.
-func openStore(dir string) (*store, error) {
+// and rebuilds the done set from them. fence is called before every append
+// and its error refuses the append (the leader's term check, ErrFenced).
+func openStore(dir string, fence func() error) (*store, error) {
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return nil, fmt.Errorf("open output store %s: %w", dir, err)
 	}
-	s := &store{dir: dir, done: map[string]struct{}{}}
+	s := &store{dir: dir, fence: fence, done: map[string]struct{}{}}
 	var err error
 	if s.traj, err = trajectory.OpenWriter(filepath.Join(dir, TrajectoriesFile)); err != nil {
 		return nil, fmt.Errorf("open output store: %w", err)
@@ -127,6 +129,9 @@ func (s *store) appendTrajectory(t *trajectory.Trajectory) (bool, error) {
 	if s.isDone(t.TaskID) {
 		return false, nil
 	}
+	if err := s.checkFence(); err != nil {
+		return false, fmt.Errorf("append trajectory %s: %w", t.TaskID, err)
+	}
 	if err := s.traj.Append(t); err != nil {
 		return false, fmt.Errorf("append trajectory %s: %w", t.TaskID, err)
 	}
@@ -142,6 +147,9 @@ func (s *store) appendDeadLetter(d DeadLetter) (bool, error) {
 	if s.isDone(d.TaskID) {
 		return false, nil
 	}
+	if err := s.checkFence(); err != nil {
+		return false, fmt.Errorf("append dead letter %s: %w", d.TaskID, err)
+	}
 	if err := s.dead.Append(d); err != nil {
 		return false, fmt.Errorf("append dead letter %s: %w", d.TaskID, err)
 	}
@@ -149,6 +157,13 @@ func (s *store) appendDeadLetter(d DeadLetter) (bool, error) {
 	s.nDead++
 	s.dirty = true
 	return true, nil
+}
+
+func (s *store) checkFence() error {
+	if s.fence == nil {
+		return nil
+	}
+	return s.fence()
 }
 
 // sync makes every appended line durable.

@@ -41,6 +41,13 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 	}
 	c.submitMu.Lock()
 	defer c.submitMu.Unlock()
+	t := c.currentTerm()
+	if t == nil {
+		return Job{}, ErrNotLeader
+	}
+	if err := c.countFenced(t.check()); err != nil { // before the job's folder is touched
+		return Job{}, fmt.Errorf("submit job %s: %w", spec.ID, err)
+	}
 	if spec.ID == "" {
 		spec.ID = newJobID()
 	}
@@ -69,14 +76,14 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 		_ = os.RemoveAll(dir)
 		return Job{}, fmt.Errorf("submit job %s: %w", spec.ID, err)
 	}
-	out, err := openStore(dir)
+	out, err := openStore(dir, c.checker(t))
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return Job{}, fmt.Errorf("submit job %s: %w", spec.ID, err)
 	}
 	j.out = out
 	j.refresh()
-	if err := putJob(ctx, c.conn.Etcd, j.rec, true); err != nil {
+	if err := c.writeJob(ctx, t, j.rec, true); err != nil {
 		_ = out.close()
 		_ = os.RemoveAll(dir)
 		return Job{}, err
@@ -122,12 +129,17 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) (Job, error) {
 		j.mu.Unlock()
 		return rec, nil
 	}
+	t := c.currentTerm()
+	if t == nil {
+		j.mu.Unlock()
+		return Job{}, ErrNotLeader
+	}
 	j.rec.State = JobCancelled
 	j.refresh()
 	rec := j.rec
 	j.dirty = false
 	j.mu.Unlock()
-	if err := putJob(ctx, c.conn.Etcd, rec, false); err != nil {
+	if err := c.writeJob(ctx, t, rec, false); err != nil {
 		j.mu.Lock()
 		j.dirty = true
 		j.mu.Unlock()

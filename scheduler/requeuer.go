@@ -12,7 +12,9 @@ type EventKind int
 // Event kinds.
 const (
 	// EventClaimEnded: a claim was deleted. Whether its task is done is the
-	// Ledger's to say; the event only says the claim is gone and why.
+	// Ledger's to say; the event only says the claim is gone and why. A
+	// claim with no Worker is a task that was dispatched and never claimed
+	// (the coordinator's reconciler found it stranded); it is planned alike.
 	EventClaimEnded EventKind = iota + 1
 	// EventWorkerGone: a worker's registration ended (lease expired or
 	// deregistered).
@@ -169,7 +171,11 @@ func (r *Requeuer) claimEnded(ctx context.Context, c Claim, leaseExpired bool) e
 		return nil
 	}
 	cause := fmt.Sprintf("worker %s released it without a result", c.Worker)
-	if leaseExpired {
+	switch {
+	case c.Worker == "":
+		// The coordinator's reconciler: dispatched, never claimed.
+		cause = "no worker claimed it"
+	case leaseExpired:
 		cause = fmt.Sprintf("worker %s lease expired", c.Worker)
 	}
 	d := r.policy.Decide(c, cause)

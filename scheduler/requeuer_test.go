@@ -44,6 +44,16 @@ func TestRequeuerHandle(t *testing.T) {
 			wantAttempt: 2,
 		},
 		{
+			name: "stranded: dispatched, never claimed",
+			event: func() scheduler.Event {
+				e := claimEnded("t1", 1, false)
+				e.Claim.Worker, e.Claim.AckSubject = "", ""
+				return e
+			}(),
+			want: []scheduler.Decision{{Action: scheduler.ActionRedeliver, Attempt: 2}}, reason: "no worker claimed it",
+			wantAttempt: 2,
+		},
+		{
 			name:     "result already in",
 			setup:    func(l *scheduler.MemLedger) { l.MarkDone("t1") },
 			event:    claimEnded("t1", 1, true),

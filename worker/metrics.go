@@ -33,6 +33,7 @@ const (
 	seriesCompleted    = "hintfleet_tasks_completed_total"
 	seriesDeadLettered = "hintfleet_tasks_dead_lettered_total"
 	seriesHandedBack   = "hintfleet_tasks_handed_back_total"
+	seriesClaimFailed  = "hintfleet_claims_failed_total"
 	seriesHealthy      = "hintfleet_worker_healthy"
 	seriesEngineUp     = "hintfleet_engine_healthy"
 	seriesEngineGPU    = "hintfleet_engine_gpu_info"
@@ -55,6 +56,7 @@ type metrics struct {
 	completed    prometheus.Counter
 	deadLettered prometheus.Counter
 	handedBack   prometheus.Counter
+	claimFailed  prometheus.Counter
 	checkpoint   prometheus.Counter
 }
 
@@ -76,9 +78,10 @@ func newMetrics(w *Worker) (*metrics, error) {
 		completed:    counter(seriesCompleted, "Tasks this worker finished and published a trajectory for."),
 		deadLettered: counter(seriesDeadLettered, "Tasks this worker declared failed for good (the coordinator dead-letters them)."),
 		handedBack:   counter(seriesHandedBack, "Tasks this worker checkpointed and released for another attempt (drain, fault, stop)."),
+		claimFailed:  counter(seriesClaimFailed, "Claims that failed for a reason other than claimed, done or stale (etcd unreachable, lease lost); each delivery was nak'd."),
 		checkpoint:   counter(seriesCheckpoint, "Bytes of checkpoint entries (deltas and compactions) this worker wrote to the CHECKPOINTS bucket."),
 	}
-	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, m.checkpoint, gaugeCollector{w}}
+	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, m.claimFailed, m.checkpoint, gaugeCollector{w}}
 	if w.gpus != nil {
 		cs = append(cs, w.gpus)
 	}

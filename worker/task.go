@@ -67,10 +67,14 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *check
 		_ = m.Ack()
 		return
 	case err != nil:
-		if lease.Err() == nil {
-			_ = m.Nak()
-		}
-		log.Warn("claim task", "err", err)
+		// The claim may never have reached etcd (etcd restarting, the
+		// request cancelled, the lease gone mid-claim): no claim, no
+		// requeue. Nak whatever the lease's state, so the message goes to
+		// the next fetch at once instead of waiting out AckWait; a copy
+		// that did get claimed after all is dropped at the next claim.
+		_ = m.Nak()
+		w.metrics.claimFailed.Inc()
+		log.Warn("claim task; nak", "err", err)
 		return
 	}
 
