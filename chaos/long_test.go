@@ -28,9 +28,10 @@ func TestCoordinatorFailover(t *testing.T) {
 	a := f.startCoord("coord-a", 0)
 	f.waitLeader(a)
 	b := f.startCoord("coord-b", 0)
-	f.startWorker("w1", 16)
-	f.startWorker("w2", 16)
+	f.startWorker("w1", 32)
+	f.startWorker("w2", 32)
 	job := f.submit(a.api, "failover", 2, "--hints", "paper")
+	unowned := watchUnowned(t, f, job, ps, 2)
 	eventually.True(t, jobLimit, "some results written", func() bool {
 		return f.written(job) >= 10
 	})
@@ -43,6 +44,7 @@ func TestCoordinatorFailover(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	f.count(job, ps, 2)
+	checkUnowned(t, unowned, true)
 }
 
 // TestIntakeCrash: the only coordinator is killed with SIGKILL again and
@@ -82,9 +84,10 @@ func TestServersRestart(t *testing.T) {
 	f := newFleet(t, path)
 	c := f.startCoord("coord", 0)
 	f.waitLeader(c)
-	f.startWorker("w1", 16)
-	f.startWorker("w2", 16)
+	f.startWorker("w1", 32)
+	f.startWorker("w2", 32)
 	job := f.submit(c.api, "restart", 2, "--hints", "paper")
+	unowned := watchUnowned(t, f, job, ps, 2)
 	eventually.True(t, jobLimit, "results written", func() bool { return f.written(job) >= 10 })
 	f.servers.kill()
 	f.startServers()
@@ -93,6 +96,7 @@ func TestServersRestart(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	f.count(job, ps, 2)
+	checkUnowned(t, unowned, false) // the servers' own downtime counts
 }
 
 // TestPartitionedWorker: a worker is frozen with SIGSTOP past its lease
@@ -109,6 +113,7 @@ func TestPartitionedWorker(t *testing.T) {
 	eventually.True(t, jobLimit, "frozen holds tasks", func() bool { return len(f.claims("frozen")) >= 4 })
 	frozen.signal(syscall.SIGSTOP)
 	f.startWorker("other", 32)
+	unowned := watchUnowned(t, f, job, ps, 2)
 	eventually.True(t, jobLimit, "frozen's claims expired", func() bool { return len(f.claims("frozen")) == 0 })
 	eventually.True(t, jobLimit, "the job progresses", func() bool { return f.written(job) >= 10 })
 	frozen.signal(syscall.SIGCONT)
@@ -117,6 +122,7 @@ func TestPartitionedWorker(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	tl := f.count(job, ps, 2)
+	checkUnowned(t, unowned, true)
 	for task, l := range tl.byTask {
 		if l.Worker == "frozen" && l.Attempt < 2 {
 			// Allowed only if the other worker never got it: it finished

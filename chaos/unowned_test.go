@@ -149,13 +149,19 @@ func (u *unownedWatch) stop() (time.Duration, string) {
 	return u.worst, u.task
 }
 
-// checkUnowned stops u and fails the test when a task sat unowned longer
-// than the goal: the workers' lease TTL plus two seconds.
-func checkUnowned(t testing.TB, u *unownedWatch) {
+// unownedGoal is the longest a task may sit neither claimed nor done:
+// the workers' lease TTL plus two seconds.
+const unownedGoal = leaseTTL + 2*time.Second
+
+// checkUnowned stops u and logs the run's longest unowned task; with goal,
+// it fails the test when that is over unownedGoal. A run whose fault
+// stops etcd itself measures without the goal: while the servers are down
+// nothing can be claimed, and that time counts.
+func checkUnowned(t testing.TB, u *unownedWatch, goal bool) {
 	t.Helper()
 	worst, task := u.stop()
-	t.Logf("longest a task sat neither claimed nor done: %v (%s); goal <= lease TTL + 2s = %v", worst.Round(time.Millisecond), task, leaseTTL+2*time.Second)
-	if worst > leaseTTL+2*time.Second {
+	t.Logf("longest a task sat neither claimed nor done: %v (%s); goal <= lease TTL + 2s = %v", worst.Round(time.Millisecond), task, unownedGoal)
+	if goal && worst > unownedGoal {
 		t.Errorf("task %s sat unowned %v, want <= lease TTL + 2s", task, worst)
 	}
 }

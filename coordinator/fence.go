@@ -66,7 +66,7 @@ func (t *term) bump() error {
 		return fmt.Errorf("lock term token: %w", err)
 	}
 	defer func() { _ = syscall.Flock(int(t.file.Fd()), syscall.LOCK_UN) }()
-	cur, err := t.read()
+	cur, err := readToken(t.file)
 	if err != nil {
 		return err
 	}
@@ -82,10 +82,10 @@ func (t *term) bump() error {
 	return nil
 }
 
-// read returns the token; 0 when the file is new.
-func (t *term) read() (int64, error) {
+// readToken returns the token in f; 0 when the file is new.
+func readToken(f *os.File) (int64, error) {
 	b := make([]byte, termWidth+1)
-	n, err := t.file.ReadAt(b, 0)
+	n, err := f.ReadAt(b, 0)
 	if n == 0 {
 		return 0, nil
 	}
@@ -107,7 +107,14 @@ func (t *term) read() (int64, error) {
 // check and the write (one system call later); no check by the writer
 // alone can, on a plain shared file system.
 func (t *term) check() error {
-	cur, err := t.read()
+	// Opened afresh each time: on a network file system, opening is what
+	// revalidates a cached file (close-to-open consistency).
+	f, err := os.Open(t.file.Name())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFenced, err)
+	}
+	defer f.Close()
+	cur, err := readToken(f)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFenced, err)
 	}

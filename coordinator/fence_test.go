@@ -86,6 +86,7 @@ func TestOldTermWritesNothing(t *testing.T) {
 	ledger := etcdLedger{cli: cli, fence: old}
 	var savedRev int64
 	c := &Coordinator{conn: &cluster.Conn{Etcd: cli}}
+	c.metrics = newMetrics(c)
 	for _, tc := range []struct {
 		name  string
 		write func() error

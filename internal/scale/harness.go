@@ -302,7 +302,8 @@ func keysAfterJob(ctx context.Context, cli *clientv3.Client, job string) (n int6
 		return 0, nil, fmt.Errorf("scale: count keys: %w", err)
 	}
 	for _, kv := range all.Kvs {
-		if !strings.HasPrefix(string(kv.Key), cluster.ElectionPrefix) {
+		// The election and the fleet's data id are one key each, not state.
+		if !strings.HasPrefix(string(kv.Key), cluster.ElectionPrefix) && string(kv.Key) != cluster.DataIDKey {
 			n++
 			if len(keys) < 10 {
 				keys = append(keys, string(kv.Key))
