@@ -44,26 +44,30 @@ func TestMain(m *testing.M) {
 const debianPython = "/usr/bin/python3"
 
 var (
-	pluginOnce sync.Once
-	pluginPath string
-	pluginErr  error
+	pluginMu    sync.Mutex
+	pluginBuilt = map[string]string{}
 )
 
-// pythonPluginBinary builds ./plugins/cmd/hintfleet-python into binDir the
-// first time it is asked for, so the test sees the tree's plugin, not
-// whatever bin/plugins holds.
-func pythonPluginBinary() (string, error) {
-	pluginOnce.Do(func() {
-		out := filepath.Join(binDir, "hintfleet-python")
-		cmd := exec.Command("go", "build", "-o", out, "github.com/hintfleet/hintfleet/plugins/cmd/hintfleet-python")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			pluginErr = fmt.Errorf("go build hintfleet-python: %w\n%s", err, b)
-			return
-		}
-		pluginPath = out
-	})
-	return pluginPath, pluginErr
+// pluginBinary builds ./plugins/cmd/<name> into binDir the first time it is
+// asked for, so the test sees the tree's plugin, not whatever bin/plugins
+// holds.
+func pluginBinary(name string) (string, error) {
+	pluginMu.Lock()
+	defer pluginMu.Unlock()
+	if out, ok := pluginBuilt[name]; ok {
+		return out, nil
+	}
+	out := filepath.Join(binDir, name)
+	cmd := exec.Command("go", "build", "-o", out, "github.com/hintfleet/hintfleet/plugins/cmd/"+name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", name, err, b)
+	}
+	pluginBuilt[name] = out
+	return out, nil
 }
+
+// pythonPluginBinary is the tree's hintfleet-python.
+func pythonPluginBinary() (string, error) { return pluginBinary("hintfleet-python") }
 
 // needSandbox skips where the sandboxed interpreter cannot run: no
 // bubblewrap or no Debian Python. On CI (CI set) their absence is a failure,
