@@ -95,6 +95,24 @@ func tlsConfig(field string, f TLSFiles) (*tls.Config, error) {
 	return tc, nil
 }
 
+// A server that answers no ping for natsPingInterval × natsMaxPingsOut
+// (a frozen process, a partition that keeps the socket open) is left for
+// another of the URLs. nats.go's defaults (2 min × 2) would hold every
+// request to it for minutes; a cluster chaos run (SIGSTOP of a node)
+// stalled the fleet that long.
+const (
+	natsPingInterval = 2 * time.Second
+	natsMaxPingsOut  = 3
+)
+
+// etcd's keepalive pings: etcd refuses pings more often than every 5 s
+// (its --grpc-keepalive-min-time), so a silent member is left after about
+// 8 s.
+const (
+	etcdKeepAliveTime    = 5 * time.Second
+	etcdKeepAliveTimeout = 3 * time.Second
+)
+
 func dialNATS(ctx context.Context, c NATSConfig) (*nats.Conn, error) {
 	timeout := DefaultDialTimeout
 	if d, ok := ctx.Deadline(); ok {
@@ -104,6 +122,8 @@ func dialNATS(ctx context.Context, c NATSConfig) (*nats.Conn, error) {
 		nats.Name("hintfleet"),
 		nats.Timeout(timeout),
 		nats.MaxReconnects(-1),
+		nats.PingInterval(natsPingInterval),
+		nats.MaxPingsOutstanding(natsMaxPingsOut),
 	}
 	tc, err := tlsConfig("nats.tls", c.TLS)
 	if err != nil {
@@ -144,6 +164,11 @@ func dialEtcd(ctx context.Context, c EtcdConfig) (*clientv3.Client, error) {
 		Username:    c.Username,
 		Password:    c.Password.Reveal(),
 		Context:     context.WithoutCancel(ctx),
+		// A member that is frozen (SIGSTOP, a partition that keeps the
+		// socket open) answers nothing; keepalives find it so that the
+		// client moves to another member.
+		DialKeepAliveTime:    etcdKeepAliveTime,
+		DialKeepAliveTimeout: etcdKeepAliveTimeout,
 		Logger:      zap.NewNop(),
 	})
 	if err != nil {

@@ -3,19 +3,16 @@ package cluster_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/internal/eventually"
 )
 
@@ -57,71 +54,6 @@ func TestParsePeers(t *testing.T) {
 	}
 }
 
-// nodePeers picks n peers on 127.0.0.1 whose four ports each are free now.
-func nodePeers(t *testing.T, n int) []cluster.Peer {
-	t.Helper()
-	var peers []cluster.Peer
-	for len(peers) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		ok := base+3 < 65536
-		for i := 1; ok && i < 4; i++ {
-			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i)); err != nil {
-				ok = false
-			} else {
-				_ = l.Close()
-			}
-		}
-		for _, p := range peers {
-			ok = ok && (base-p.Port >= 4 || p.Port-base >= 4)
-		}
-		if ok {
-			peers = append(peers, cluster.Peer{Name: fmt.Sprintf("n%d", len(peers)+1), Host: "127.0.0.1", Port: base})
-		}
-	}
-	return peers
-}
-
-// startNodes starts every peer as a node in root/<name>, sharing one
-// credentials folder, and waits for all (each waits for a quorum).
-func startNodes(ctx context.Context, t *testing.T, root string, peers []cluster.Peer) map[string]*cluster.Node {
-	t.Helper()
-	if _, _, err := cluster.ClusterCredentials(filepath.Join(root, "credentials"), true); err != nil {
-		t.Fatal(err)
-	}
-	nodes := map[string]*cluster.Node{}
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		errs []error
-	)
-	for _, p := range peers {
-		wg.Go(func() {
-			n, err := cluster.StartNode(ctx, cluster.NodeConfig{Dir: filepath.Join(root, p.Name), Name: p.Name, Peers: peers,
-				CredentialsDir: filepath.Join(root, "credentials")})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", p.Name, err))
-				return
-			}
-			nodes[p.Name] = n
-		})
-	}
-	wg.Wait()
-	for _, n := range nodes {
-		t.Cleanup(func() { _ = n.Close() })
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return nodes
-}
-
 // TestThreeNodes runs a three-node cluster in this process, checks that
 // every endpoints file lists all three, that the streams and the bucket
 // are R3, that etcd has three members, and that the fleet's connection
@@ -129,9 +61,8 @@ func startNodes(ctx context.Context, t *testing.T, root string, peers []cluster.
 func TestThreeNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	root := t.TempDir()
-	peers := nodePeers(t, 3)
-	nodes := startNodes(ctx, t, root, peers)
+	c := clustertest.StartNodes(t, 3)
+	root, peers, nodes := c.Root, c.Peers, c.Nodes
 
 	var ep cluster.Endpoints
 	for _, p := range peers {
@@ -205,7 +136,7 @@ func TestThreeNodes(t *testing.T) {
 }
 
 func TestStartNodeNeedsCredentials(t *testing.T) {
-	peers := nodePeers(t, 1)
+	peers := clustertest.Peers(t, 1)
 	_, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Dir: t.TempDir(), Name: "n1", Peers: peers})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("StartNode without credentials: %v, want an error wrapping os.ErrNotExist", err)
