@@ -70,3 +70,27 @@ func TestHintLangFromJSON(t *testing.T) {
 		t.Fatalf("lang = %q, want bash", got)
 	}
 }
+
+// TestTemplateExamplesParse parses every prompt template shown in hints.md
+// (the MCP one, in a four-backtick fence since it holds fences) with the
+// real parser.
+func TestTemplateExamplesParse(t *testing.T) {
+	data, err := os.ReadFile("hints.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)\n````template\n(.*?)\n````\n").FindAllStringSubmatch(string(data), -1)
+	if len(blocks) == 0 {
+		t.Fatal("no template example in hints.md")
+	}
+	for i, b := range blocks {
+		tmpl, err := hint.ParseTemplate("hints.md", []byte(b[1]))
+		if err != nil {
+			t.Errorf("template %d: %v", i, err)
+			continue
+		}
+		if !strings.Contains(b[1], "mcp:everything.get-sum") || tmpl == nil {
+			t.Errorf("template %d does not teach the mcp fence", i)
+		}
+	}
+}

@@ -36,8 +36,10 @@
 // name as its body ("<answer>" filled in); a hint that ends in an opened
 // fence (```bash and a newline) gets that fence's body and closing line; and
 // ReasonerConfig.Tools maps words of a hint ("shell") to a language and body
-// without touching the hints. Built-in bodies: a printf of the answer for
-// shells (a python3 here-document for code problems), {} for MCP.
+// without touching the hints. Built-in bodies print the reference answer: a
+// printf for shells (a python3 here-document for code problems), print for
+// Perl, puts for Ruby, console.log for JavaScript, SELECT for SQL; {} for MCP
+// (a hint gives the JSON); the answer alone for any other language.
 //
 // Fault knobs (500s, 503 when the queue is full, dropped connections, latency
 // spikes) are seeded so that failures are reproducible. Injections

@@ -33,8 +33,7 @@ type ToolFence struct {
 	Words []string
 	// Body is what the block holds; "<answer>" in it stands for the
 	// reference answer (JSON-escaped when Body is a JSON object). Empty: the
-	// built-in body for Lang (a printf for shells, {} for MCP, the answer
-	// alone otherwise).
+	// built-in body for Lang (see the package doc).
 	Body string
 }
 
@@ -245,14 +244,35 @@ func (sc *script) toolBody(k int, call toolCall) string {
 	if tmpl != "" {
 		return fillAnswer(tmpl, sc.reference())
 	}
+	answer := sc.reference()
 	switch strings.ToLower(call.lang) {
 	case "bash", "sh", "shell", "zsh":
 		return shellCode(*sc.p, sc.rng(k, 0xb06).Float64() < sc.r.cfg.BuggyCodeRate)
+	case "perl", "pl":
+		return "print " + singleQuoted(answer, `\`) + `, "\n";`
+	case "ruby", "rb":
+		return "puts " + singleQuoted(answer, `\`)
+	case "javascript", "js", "node":
+		q, _ := json.Marshal(answer)
+		return "console.log(" + string(q) + ");"
+	case "sql", "sqlite":
+		return "SELECT " + singleQuoted(answer, "") + ";"
 	}
 	if strings.HasPrefix(strings.ToLower(call.lang), "mcp:") {
 		return "{}"
 	}
-	return sc.reference()
+	return answer
+}
+
+// singleQuoted writes s as a '...' literal whose quote is escaped by
+// doubling (SQL: esc "") or by a backslash (Perl, Ruby: esc `\`, which
+// escapes itself too).
+func singleQuoted(s, esc string) string {
+	if esc == "" {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	s = strings.ReplaceAll(s, esc, esc+esc)
+	return "'" + strings.ReplaceAll(s, "'", esc+"'") + "'"
 }
 
 // reference is the answer a tool that helps would find.

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // TestReasonerOtherTools: the fence a hint invites, learned from the hint
@@ -177,4 +179,35 @@ func FuzzInvitation(f *testing.F) {
 			t.Fatalf("resume at %d after %q: got %q, want %q", cut, hint, got, seg[cut:])
 		}
 	})
+}
+
+// TestBuiltinBodies: the bodies written for tools the hint only names print
+// the answer in their language, quotes and backslashes included.
+func TestBuiltinBodies(t *testing.T) {
+	answer := `it's \frac{1}{2}`
+	tests := []struct {
+		lang, bin string
+		args      []string
+	}{
+		{"perl", "perl", []string{"-e"}},
+		{"bash", "bash", []string{"-c"}},
+		{"ruby", "ruby", []string{"-e"}},
+		{"js", "node", []string{"-e"}},
+		{"sql", "sqlite3", []string{":memory:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			path, err := exec.LookPath(tt.bin)
+			if err != nil {
+				t.Skipf("%s not installed", tt.bin)
+			}
+			sc := &script{r: NewReasoner(nil, ReasonerConfig{}), p: &trajectory.Problem{Kind: trajectory.KindMath, Answer: answer}}
+			body := sc.toolBody(1, toolCall{lang: tt.lang})
+			args := append(append([]string(nil), tt.args...), body)
+			out, err := exec.CommandContext(t.Context(), path, args...).CombinedOutput()
+			if err != nil || string(out) != answer+"\n" {
+				t.Fatalf("%s %q printed %q (%v), want %q", tt.bin, body, out, err, answer+"\n")
+			}
+		})
+	}
 }

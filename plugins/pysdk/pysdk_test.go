@@ -73,6 +73,9 @@ func TestExampleSQLite(t *testing.T) {
 	if n := strings.Count(string(src), "\n"); n > 30 {
 		t.Errorf("examples/sqlite_tool.py has %d lines; the SDK promises a tool in 30", n)
 	}
+	if readme, err := os.ReadFile("../README.md"); err != nil || !strings.Contains(string(readme), "```python\n"+string(src)+"```") {
+		t.Errorf("plugins/README.md does not show examples/sqlite_tool.py as it is (%v): keep them the same", err)
+	}
 	m := start(t, "examples/sqlite_tool.py")
 	sql := tool(t, m, "SQL")
 	ctx := t.Context()
