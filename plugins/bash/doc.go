@@ -1,7 +1,7 @@
 // Package bash is the hintfleet tool that runs model-written shell code:
-// ```bash, ```sh and ```shell blocks, each as `/bin/bash -c <block>` in a
-// fresh plugins/sandbox sandbox. plugins/cmd/hintfleet-bash serves it over
-// go-plugin; `make plugins` builds it into bin/plugins and checksums it.
+// ```bash, ```sh and ```shell blocks, in a plugins/sandbox sandbox.
+// plugins/cmd/hintfleet-bash serves it over go-plugin; `make plugins`
+// builds it into bin/plugins and checksums it.
 //
 // What a block gets: uid 65534 in /tmp (its only writable directory,
 // Limits.TmpfsBytes), no network, a read-only view of /usr/bin and
@@ -10,10 +10,15 @@
 // /etc/passwd, /home, /root, /usr/local), rlimits (memory, processes,
 // file size, open files, CPU time) and a wall-clock limit. stdin is empty.
 //
-// Each block starts fresh: variables, functions, the working directory
-// and the files a block wrote do not carry over to the next block of the
-// session. A hint that teaches a model this tool should say so (put what
-// one step needs in one block).
+// A session is one shell in one sandbox, started by Open: its blocks run
+// in it one after another (eval'd by a small driver loop), so variables,
+// functions, the working directory, files under /tmp and background jobs
+// carry over, as in a terminal. A block that ends the shell (exit, a
+// timeout, a limit's signal) says so, and the next block gets a fresh
+// shell and sandbox. A stateless session (OpenRequest.Stateless, as
+// `hintfleet plugins exec` opens) runs each block as `bash -c` in a fresh
+// sandbox. Background output written between blocks shows in the next
+// block's output.
 //
 // Results: stdout and stderr, each cut at Limits.OutputBytes (kind
 // output_limit, truncated flags set); the block's exit status as

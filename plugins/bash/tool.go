@@ -46,13 +46,15 @@ type Tool struct {
 var _ plugins.Tool = (*Tool)(nil)
 
 // session serialises the blocks of one trajectory; cancelling its ctx
-// kills the block that runs.
+// kills the block that runs. sh, the session's shell, is used under lock.
 type session struct {
 	trajectory string
+	stateless  bool
 	lock       chan struct{}
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
 	timer      *time.Timer
+	sh         *shell
 }
 
 // New prepares the sandbox (plugins/sandbox.New: bubblewrap found and
@@ -97,8 +99,9 @@ func (t *Tool) Describe(context.Context) (plugins.Description, error) {
 	}, nil
 }
 
-// Open implements plugins.Tool. Every block runs in a fresh sandbox, so a
-// session holds no process: stateful and stateless sessions are the same.
+// Open implements plugins.Tool. A session's blocks run in one shell in one
+// sandbox, started here, so what a block defines or writes is there for
+// the next; a stateless session runs each block in a fresh sandbox.
 func (t *Tool) Open(_ context.Context, req plugins.OpenRequest) (string, error) {
 	if req.TTL < 0 {
 		return "", fmt.Errorf("open session: ttl %v: %w", req.TTL, plugins.ErrInvalidRequest)
@@ -108,16 +111,27 @@ func (t *Tool) Open(_ context.Context, req plugins.OpenRequest) (string, error) 
 		ttl = t.cfg.sessionTTL
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &session{trajectory: req.Trajectory, lock: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
+	s := &session{trajectory: req.Trajectory, stateless: req.Stateless, lock: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
+	if !req.Stateless {
+		var err error
+		if s.sh, err = t.startShell(); err != nil {
+			cancel(err)
+			return "", fmt.Errorf("open session for %q: %w", req.Trajectory, err)
+		}
+	}
 	id := rand.Text()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		cancel(ErrClosed)
+		if s.sh != nil {
+			s.sh.close()
+		}
 		return "", ErrClosed
 	}
 	t.sessions[id] = s
 	s.timer = time.AfterFunc(ttl, func() {
+		// Ends the session like Close, from the timer's goroutine.
 		if t.remove(id) != nil {
 			t.cfg.logger.Info("session ttl expired", "session", id, "trajectory", req.Trajectory)
 		}
@@ -125,19 +139,16 @@ func (t *Tool) Open(_ context.Context, req plugins.OpenRequest) (string, error) 
 	return id, nil
 }
 
-// Close implements plugins.Tool: a block still running is killed, and
-// Close returns once nothing of it runs.
+// Close implements plugins.Tool: the session's shell and a block still
+// running are killed, and Close returns once nothing of them runs.
 func (t *Tool) Close(_ context.Context, id string) error {
-	s := t.remove(id)
-	if s == nil {
+	if t.remove(id) == nil {
 		return fmt.Errorf("close session %q: %w", id, plugins.ErrUnknownSession)
 	}
-	s.lock <- struct{}{} // the block in flight, if any, has been killed and returned
-	<-s.lock
 	return nil
 }
 
-// remove forgets a session and kills its block in flight.
+// remove forgets a session and ends it.
 func (t *Tool) remove(id string) *session {
 	t.mu.Lock()
 	s, ok := t.sessions[id]
@@ -146,13 +157,26 @@ func (t *Tool) remove(id string) *session {
 	if !ok {
 		return nil
 	}
-	s.timer.Stop()
-	s.cancel(errSessionClosed)
+	s.end(errSessionClosed)
 	return s
 }
 
-// Stop kills every block in flight, closes every session and returns once
-// all calls have returned. Later calls fail with ErrClosed.
+// end kills the block in flight, waits for its call to return and kills
+// the shell.
+func (s *session) end(cause error) {
+	s.timer.Stop()
+	s.cancel(cause)
+	s.lock <- struct{}{} // the block in flight, if any, has been killed and returned
+	if s.sh != nil {
+		s.sh.close()
+		s.sh = nil
+	}
+	<-s.lock
+}
+
+// Stop ends every session (their blocks in flight killed) and returns once
+// all calls have returned and nothing of them runs. Later calls fail with
+// ErrClosed.
 func (t *Tool) Stop() {
 	t.mu.Lock()
 	t.closed = true
@@ -160,8 +184,7 @@ func (t *Tool) Stop() {
 	t.sessions = map[string]*session{}
 	t.mu.Unlock()
 	for _, s := range sessions {
-		s.timer.Stop()
-		s.cancel(ErrClosed)
+		s.end(ErrClosed)
 	}
 	t.calls.Wait()
 }
@@ -206,6 +229,9 @@ func (t *Tool) Exec(ctx context.Context, req plugins.ExecRequest) (plugins.ExecR
 			Stderr: fmt.Sprintf("bash: the block is %d bytes, over the %d a block may have; split it\n", len(req.Code), MaxCodeBytes),
 		}, nil
 	}
+	if strings.IndexByte(req.Code, 0) >= 0 {
+		return plugins.ExecResult{ExitCode: 2, Duration: time.Since(start), Stderr: "bash: the block holds a NUL byte, which no shell script can\n"}, nil
+	}
 	timeout := t.cfg.limits.Timeout
 	if req.Timeout > 0 && req.Timeout < timeout {
 		timeout = req.Timeout
@@ -214,7 +240,24 @@ func (t *Tool) Exec(ctx context.Context, req plugins.ExecRequest) (plugins.ExecR
 	defer cancel(nil)
 	stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
 	defer stop()
-	return t.run(cctx, ctx, req.Code, timeout, start)
+	if s.stateless {
+		return t.run(cctx, ctx, req.Code, timeout, start)
+	}
+	if s.sh == nil || s.sh.dead() {
+		if s.sh != nil {
+			s.sh.close()
+		}
+		var err error
+		if s.sh, err = t.startShell(); err != nil {
+			return plugins.ExecResult{}, fmt.Errorf("exec in session %s: %w", req.Session, err)
+		}
+	}
+	res, alive, err := t.runInShell(cctx, ctx, s.sh, req.Code, timeout, start)
+	if !alive {
+		s.sh.close()
+		s.sh = nil
+	}
+	return res, err
 }
 
 // run runs one block. Its stdout and stderr are memfds: the sandbox's

@@ -74,15 +74,7 @@ func TestBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cases := []struct {
-		name    string
-		code    string
-		timeout time.Duration
-		stdout  string // exact, unless check is set
-		exit    int
-		kind    plugins.ErrorKind
-		check   func(t *testing.T, res plugins.ExecResult)
-	}{
+	cases := []blockCase{
 		{name: "echo", code: "echo hello", stdout: "hello\n"},
 		{name: "coreutils and pipes", code: "seq 1 5 | paste -sd+ | bc", stdout: "15\n"},
 		{name: "python from bash", code: `python3 -c 'print(6*7)'`, stdout: "42\n"},
@@ -120,6 +112,12 @@ func TestBlocks(t *testing.T) {
 				}
 			}},
 		{name: "kill itself", code: "kill -9 $$", exit: 137, kind: plugins.KindKilled},
+		{name: "protocol descriptors closed", code: "echo 0 >&63 || echo 0 >&4 || echo closed", stdout: "closed\n",
+			check: func(t *testing.T, res plugins.ExecResult) {
+				if res.Stdout != "closed\n" {
+					t.Errorf("the block reached a protocol descriptor: %+v", res)
+				}
+			}},
 		{name: "block too large", code: "echo " + strings.Repeat("x", MaxCodeBytes), exit: 2,
 			check: func(t *testing.T, res plugins.ExecResult) {
 				if !strings.Contains(res.Stderr, "split it") {
@@ -127,36 +125,81 @@ func TestBlocks(t *testing.T) {
 				}
 			}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			id := open(t, tool)
-			res, err := tool.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: tc.code, Timeout: tc.timeout})
-			if err != nil {
-				t.Fatalf("Exec: %v", err)
-			}
-			if res.ExitCode != tc.exit || res.ErrorKind != tc.kind {
-				t.Errorf("exit %d kind %q (%s), want %d %q; stdout %.200q stderr %.300q", res.ExitCode, res.ErrorKind, res.Error, tc.exit, tc.kind, res.Stdout, res.Stderr)
-			}
-			if tc.check != nil {
-				tc.check(t, res)
-			} else if res.Stdout != tc.stdout {
-				t.Errorf("stdout %q, want %q (stderr %q)", res.Stdout, tc.stdout, res.Stderr)
-			}
-		})
+	for _, stateless := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("stateless=%t/%s", stateless, tc.name), func(t *testing.T) {
+				testBlock(t, tool, stateless, tc)
+			})
+		}
 	}
 }
 
-// TestBlocksStartFresh: nothing of one block reaches the next.
-func TestBlocksStartFresh(t *testing.T) {
+// blockCase is one block and what it must give.
+type blockCase struct {
+	name    string
+	code    string
+	timeout time.Duration
+	stdout  string // exact, unless check is set
+	exit    int
+	kind    plugins.ErrorKind
+	check   func(t *testing.T, res plugins.ExecResult)
+}
+
+// testBlock runs tc in a session of its own and checks the result.
+func testBlock(t *testing.T, tool *Tool, stateless bool, tc blockCase) {
+	id, err := tool.Open(testCtx(t), plugins.OpenRequest{Trajectory: t.Name(), Stateless: stateless})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tool.Close(context.Background(), id)
+	res, err := tool.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: tc.code, Timeout: tc.timeout})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if res.ExitCode != tc.exit || res.ErrorKind != tc.kind {
+		t.Errorf("exit %d kind %q (%s), want %d %q; stdout %.200q stderr %.300q", res.ExitCode, res.ErrorKind, res.Error, tc.exit, tc.kind, res.Stdout, res.Stderr)
+	}
+	if tc.check != nil {
+		tc.check(t, res)
+	} else if res.Stdout != tc.stdout {
+		t.Errorf("stdout %q, want %q (stderr %q)", res.Stdout, tc.stdout, res.Stderr)
+	}
+}
+
+// TestSessionKeepsState: a session's blocks share one shell (variables,
+// functions, the working directory, files, background jobs) until a block
+// ends it, and the next block gets a fresh one; a stateless session starts
+// every block fresh.
+func TestSessionKeepsState(t *testing.T) {
 	tool := newTool(t)
+	const show = `echo "${X:-unset} $PWD $(cat /tmp/f 2>/dev/null || echo nofile) $(type -t f || echo nofunc)"`
+	steps := []struct {
+		code, stdout string
+		exit         int
+	}{
+		{"X=1; cd /usr; echo hi > /tmp/f; f() { :; }", "", 0},
+		{show, "1 /usr hi function\n", 0},
+		{"exit 3", "", 3},
+		{show, "unset /tmp nofile nofunc\n", 0},
+		{"sleep 100 & echo started", "started\n", 0},
+		{"jobs | wc -l", "1\n", 0},
+	}
 	id := open(t, tool)
-	for _, code := range []string{"X=1; cd /; echo hi > /tmp/f; f() { :; }", `echo "${X:-unset} $PWD $(cat /tmp/f 2>/dev/null || echo nofile) $(type -t f || echo nofunc)"`} {
-		res, err := tool.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: code})
-		if err != nil || res.ExitCode != 0 && !strings.Contains(code, "X=1") {
-			t.Fatalf("Exec(%q) = %+v, %v", code, res, err)
+	for _, st := range steps {
+		res, err := tool.Exec(testCtx(t), plugins.ExecRequest{Session: id, Code: st.code})
+		if err != nil || res.Stdout != st.stdout || res.ExitCode != st.exit {
+			t.Errorf("Exec(%q) = %+v, %v; want stdout %q exit %d", st.code, res, err, st.stdout, st.exit)
 		}
-		if strings.HasPrefix(code, "echo") && res.Stdout != "unset /tmp nofile nofunc\n" {
-			t.Errorf("second block saw the first's state: %q", res.Stdout)
+	}
+	stateless, err := tool.Open(testCtx(t), plugins.OpenRequest{Stateless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tool.Close(context.Background(), stateless)
+	for _, code := range []string{"X=1; cd /usr; echo hi > /tmp/f; f() { :; }", show} {
+		res, err := tool.Exec(testCtx(t), plugins.ExecRequest{Session: stateless, Code: code})
+		if err != nil || code == show && res.Stdout != "unset /tmp nofile nofunc\n" {
+			t.Errorf("stateless Exec(%q) = %+v, %v; want a fresh shell", code, res, err)
 		}
 	}
 }

@@ -78,10 +78,10 @@
 // # The bash tool
 //
 // plugins/bash (served by plugins/cmd/hintfleet-bash, built by `make
-// plugins`) is a tool built on this package: it serves ```bash and ```sh
-// fences and runs each block as `/bin/bash -c <code>` in a fresh sandbox
-// with /usr/bin bound read-only (coreutils, sed, awk, python3 and the
-// rest of the host's /usr/bin), its output capped, its exit status and the
-// way it ended reported in plugins.ExecResult. Its package doc says what a
-// model may expect from it.
+// plugins`) is a tool built on this package: it serves ```bash, ```sh and
+// ```shell fences, one shell per session in its own sandbox with /usr/bin
+// and /usr/share bound read-only (coreutils, sed, awk, python3 and the rest
+// of the host's /usr/bin), output capped, exit status and the way a block
+// ended reported in plugins.ExecResult. Its package doc says what a model
+// may expect from it.
 package sandbox
