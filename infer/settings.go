@@ -59,7 +59,7 @@ type Settings struct {
 func NewSettings(spec hint.Spec, model string, tools bool) (Settings, error) {
 	s := Settings{
 		Model: model, Template: spec.Template, Hints: spec.Hints,
-		MaxToolCalls: orDefault(spec.MaxToolCalls, hint.DefaultMaxToolCalls),
+		MaxToolCalls: max(orDefault(spec.MaxToolCalls, hint.DefaultMaxToolCalls), 0), // < 0: none, as hint reads it
 		MaxTokens:    orDefault(spec.MaxTokens, hint.DefaultMaxTokens),
 		WallTimeS:    spec.WallTime.Seconds(),
 		OutputLimit:  orDefault(spec.OutputLimit, hint.DefaultOutputLimit),

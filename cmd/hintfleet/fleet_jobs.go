@@ -69,6 +69,9 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if (len(args) == 1) == (dataset != "") {
 				return errors.New("give exactly one of FILE or --dataset NAME")
 			}
+			if err := hf.check(cmd); err != nil {
+				return err
+			}
 			h, err := protocol.NewHintSpec(hf.spec)
 			if err != nil {
 				return fmt.Errorf("hint flags: %w", err)

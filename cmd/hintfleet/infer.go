@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,12 +31,39 @@ func (f *hintFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&s.Triggers, "triggers", hint.DefaultTriggers, "trigger words at a sentence start")
 	fl.BoolVar(&s.Policy.UntilToolCall, "until-tool-call", true, "fire trigger hints only until the first tool call")
 	fl.IntVar(&s.Policy.DeferStop, "defer-stop", 0, "replace the model's stop with a hint N times (sequential test-time scaling)")
-	fl.IntVar(&s.MaxToolCalls, "max-tool-calls", hint.DefaultMaxToolCalls, "tool calls per trajectory")
+	fl.IntVar(&s.MaxToolCalls, "max-tool-calls", hint.DefaultMaxToolCalls, "tool calls per trajectory (0: none)")
 	fl.IntVar(&s.MaxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
 	fl.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
 	fl.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling")
 	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", a template FILE, or engine (the served model's own chat template, asked of the engine)")
 	fl.DurationVar(&s.WallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
+}
+
+// check refuses flags set to what a hint.Spec reads as "unset, take the
+// default" or ignores, so that an explicit --max-tokens 0 is an error and
+// not the default budget (as --samples 0 is); an explicit --max-tool-calls
+// 0 means no tool calls, which a Spec spells -1.
+func (f *hintFlags) check(cmd *cobra.Command) error {
+	fl, s := cmd.Flags(), &f.spec
+	var errs []error
+	if fl.Changed("max-tokens") && s.MaxTokens < 1 {
+		errs = append(errs, fmt.Errorf("--max-tokens %d: want >= 1", s.MaxTokens))
+	}
+	if fl.Changed("max-tool-calls") {
+		switch {
+		case s.MaxToolCalls < 0:
+			errs = append(errs, fmt.Errorf("--max-tool-calls %d: want >= 0 (0: no tool calls)", s.MaxToolCalls))
+		case s.MaxToolCalls == 0:
+			s.MaxToolCalls = -1
+		}
+	}
+	if fl.Changed("top-p") && !(s.TopP > 0 && s.TopP <= 1) {
+		errs = append(errs, fmt.Errorf("--top-p %v: want 0 < p <= 1", s.TopP))
+	}
+	if fl.Changed("trigger-k") && s.Policy.K < 1 {
+		errs = append(errs, fmt.Errorf("--trigger-k %d: want >= 1", s.Policy.K))
+	}
+	return errors.Join(errs...)
 }
 
 func newInferCmd() *cobra.Command {
@@ -70,6 +98,9 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := hf.check(cmd); err != nil {
+				return err
+			}
 			problems, err := pf.load()
 			if err != nil {
 				return err

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hintfleet/hintfleet/engine/sim"
+	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/internal/eventually"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 )
@@ -107,5 +110,29 @@ func TestInferInterrupt(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "trajectories") {
 		t.Errorf("stdout %q: want the summary", stdout.String())
+	}
+}
+
+// TestHintFlagsExplicitZero: --max-tool-calls 0 means no tool calls (a
+// Spec's -1), not the default of 6 that a Spec's 0 stands for; left unset
+// it stays the default.
+func TestHintFlagsExplicitZero(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--max-tool-calls", "0"}, -1},
+		{nil, hint.DefaultMaxToolCalls},
+		{[]string{"--max-tool-calls", "2"}, 2},
+	} {
+		var hf hintFlags
+		cmd := &cobra.Command{Use: "x"}
+		hf.register(cmd)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := hf.check(cmd); err != nil || hf.spec.MaxToolCalls != tc.want {
+			t.Errorf("%v: max tool calls %d, %v; want %d", tc.args, hf.spec.MaxToolCalls, err, tc.want)
+		}
 	}
 }
