@@ -115,7 +115,7 @@ func TestWorkerKill9(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	tl := f.count(job, ps, 2)
-	checkUnowned(t, unowned, true)
+	checkUnowned(t, unowned)
 	if tl.dead != 0 {
 		t.Errorf("dead-lettered %d, want 0: %v", tl.dead, tl.deadBy)
 	}

@@ -71,7 +71,7 @@ func TestFrozenLeaderWritesNothing(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	f.count(job, ps, 2)
-	checkUnowned(t, unowned, true)
+	checkUnowned(t, unowned)
 	if a.leads() {
 		t.Fatal("coord-a leads again")
 	}

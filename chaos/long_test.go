@@ -44,7 +44,7 @@ func TestCoordinatorFailover(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	f.count(job, ps, 2)
-	checkUnowned(t, unowned, true)
+	checkUnowned(t, unowned)
 }
 
 // TestIntakeCrash: the only coordinator is killed with SIGKILL again and
@@ -89,14 +89,50 @@ func TestServersRestart(t *testing.T) {
 	job := f.submit(c.api, "restart", 2, "--hints", "paper")
 	unowned := watchUnowned(t, f, job, ps, 2)
 	eventually.True(t, jobLimit, "results written", func() bool { return f.written(job) >= 10 })
+	down := time.Now()
 	f.servers.kill()
 	f.startServers()
+	unowned.serversDown(down, time.Now())
 	j := f.waitJob(job, 2*jobLimit)
 	if j.State != coordinator.JobDone {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	f.count(job, ps, 2)
-	checkUnowned(t, unowned, false) // the servers' own downtime counts
+	checkUnowned(t, unowned)
+}
+
+// TestServersDownPastLeaseTTL reproduces what an operator saw: both
+// servers killed -9 mid-job and kept down until the workers' leases are
+// lost (their keep-alives time out), then restarted. Workers that lose the
+// lease stop their tasks; a claim in flight then fails ("claim task …:
+// read attempts: context canceled") and, before the fix, the delivery was
+// neither claimed nor nak'd and waited for AckWait (30 minutes): the job
+// stopped at 74/80. Now the failed claim naks, and the coordinator's
+// reconciler republishes whatever is neither claimed nor done; the job
+// ends exactly once, and no task sits unowned longer than the lease TTL +
+// 2 s once the servers are back.
+func TestServersDownPastLeaseTTL(t *testing.T) {
+	path, ps := writeProblems(t, 40, false)
+	f := newFleet(t, path)
+	c := f.startCoord("coord", 0)
+	f.waitLeader(c)
+	w1 := f.startWorker("w1", 48)
+	f.startWorker("w2", 48)
+	job := f.submit(c.api, "down", 2, "--hints", "paper")
+	unowned := watchUnowned(t, f, job, ps, 2)
+	eventually.True(t, jobLimit, "results written", func() bool { return f.written(job) >= 10 })
+	down := time.Now()
+	f.servers.kill()
+	w1.waitLine(t, `msg="lease lost"`, jobLimit)
+	f.startServers()
+	unowned.serversDown(down, time.Now())
+	t.Logf("servers down %v", time.Since(down).Round(time.Millisecond))
+	j := f.waitJob(job, 2*jobLimit)
+	if j.State != coordinator.JobDone {
+		t.Fatalf("job ended %s: %s", j.State, j.Error)
+	}
+	f.count(job, ps, 2)
+	checkUnowned(t, unowned)
 }
 
 // TestPartitionedWorker: a worker is frozen with SIGSTOP past its lease
@@ -122,7 +158,7 @@ func TestPartitionedWorker(t *testing.T) {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
 	tl := f.count(job, ps, 2)
-	checkUnowned(t, unowned, true)
+	checkUnowned(t, unowned)
 	for task, l := range tl.byTask {
 		if l.Worker == "frozen" && l.Attempt < 2 {
 			// Allowed only if the other worker never got it: it finished
