@@ -118,8 +118,9 @@ func Find(w Where, need Need) (Fleet, error) {
 	if err != nil {
 		return Fleet{}, err
 	}
-	if w.API != "" {
+	if w.API != "" && f.API != w.API {
 		f.API = w.API
+		f.From = "--api " + w.API + " (credentials from " + f.From + ")"
 	}
 	switch {
 	case need == NeedServers && f.EndpointsFile == "":

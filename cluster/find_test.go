@@ -60,7 +60,7 @@ func TestFind(t *testing.T) {
 		{name: "data beats the environment", w: cluster.Where{Data: fleetDir, Getenv: env(cluster.EnvData, envDir, cluster.EnvAPI, "http://x")},
 			api: "http://127.0.0.1:9001", file: cluster.EndpointsPath(fleetDir), from: "--data"},
 		{name: "api beside data replaces the URL, keeps the file", w: cluster.Where{Data: fleetDir, API: "http://proxy:1", Getenv: none},
-			api: "http://proxy:1", file: cluster.EndpointsPath(fleetDir), from: "--data"},
+			api: "http://proxy:1", file: cluster.EndpointsPath(fleetDir), from: "--api http://proxy:1 (credentials from --data "},
 		{name: "endpoints file", w: cluster.Where{Endpoints: cluster.EndpointsPath(fleetDir), Getenv: none}, api: "http://127.0.0.1:9001",
 			file: cluster.EndpointsPath(fleetDir), from: "--endpoints"},
 		{name: "endpoints folder", w: cluster.Where{Endpoints: fleetDir, Getenv: none}, api: "http://127.0.0.1:9001",
