@@ -19,6 +19,10 @@ import (
 // exits, however it exits, so a stale file never blocks a restart.
 const LockFile = "lock"
 
+// ErrNoLocking: the data directory's file system does not support flock
+// (some network file systems), so its owner cannot be known.
+var ErrNoLocking = errors.New("the file system does not support locks")
+
 // InUseError: another process owns the data directory. Nothing in it was
 // touched.
 type InUseError struct {
@@ -66,6 +70,9 @@ func LockData(dir string) (*DataLock, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			own, _ := readOwner(path)
 			return nil, &InUseError{Dir: dir, PID: own.PID}
+		}
+		if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) {
+			return nil, fmt.Errorf("lock %s: %w (%w)", dir, ErrNoLocking, err)
 		}
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
@@ -117,9 +124,14 @@ func (l *DataLock) Close() error {
 // returns a nil lock and no error. An owner of another fleet (or one that
 // has not said which yet) is an *InUseError: a coordinator leading there
 // would write another fleet's job files. When dir is free, the caller
-// becomes its owner.
+// becomes its owner. On a file system without locks (a shared volume of
+// the replicas, on some NFS servers) nothing can be told and JoinData
+// returns nil, nil: replicas must not be kept from their shared --data.
 func JoinData(ctx context.Context, dir string, cli *clientv3.Client) (*DataLock, error) {
 	l, err := LockData(dir)
+	if errors.Is(err, ErrNoLocking) {
+		return nil, nil
+	}
 	var inUse *InUseError
 	if errors.As(err, &inUse) {
 		own, rerr := readOwner(filepath.Join(dir, LockFile))
