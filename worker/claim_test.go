@@ -25,6 +25,10 @@ type ackRecorder struct {
 
 func (m *ackRecorder) Ack() error { m.acked.Add(1); return m.Msg.Ack() }
 func (m *ackRecorder) Nak() error { m.nakked.Add(1); return m.Msg.Nak() }
+func (m *ackRecorder) NakWithDelay(d time.Duration) error {
+	m.nakked.Add(1)
+	return m.Msg.NakWithDelay(d)
+}
 
 // TestClaimFailureNaks: a claim that fails for any reason other than
 // claimed, done or stale naks the delivery, so the message goes to the next

@@ -70,9 +70,12 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *check
 		// The claim may never have reached etcd (etcd restarting, the
 		// request cancelled, the lease gone mid-claim): no claim, no
 		// requeue. Nak whatever the lease's state, so the message goes to
-		// the next fetch at once instead of waiting out AckWait; a copy
-		// that did get claimed after all is dropped at the next claim.
-		_ = m.Nak()
+		// the next fetch instead of waiting out AckWait; a copy that did
+		// get claimed after all is dropped at the next claim. The short
+		// delay keeps a worker cut off from etcd from spending the
+		// message's deliveries (MaxDeliver) in a tight loop before its
+		// lease runs out and it stops pulling.
+		_ = m.NakWithDelay(claimNakDelay)
 		w.metrics.claimFailed.Inc()
 		log.Warn("claim task; nak", "err", err)
 		return
@@ -227,6 +230,10 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, task string, re
 		wait = min(2*wait, handBackRetryMax)
 	}
 }
+
+// claimNakDelay is how long a delivery whose claim failed waits before
+// JetStream delivers it again.
+const claimNakDelay = 500 * time.Millisecond
 
 // Retry bounds of handBack.
 const (
