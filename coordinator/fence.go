@@ -62,10 +62,18 @@ func openTerm(dataDir, key string, rev int64) (*term, error) {
 }
 
 func (t *term) bump() error {
-	if err := syscall.Flock(int(t.file.Fd()), syscall.LOCK_EX); err != nil {
+	switch err := syscall.Flock(int(t.file.Fd()), syscall.LOCK_EX); {
+	case errors.Is(err, syscall.ENOLCK), errors.Is(err, syscall.EOPNOTSUPP):
+		// A file system without locks (some NFS volumes): bump unlocked.
+		// A stale leader could then lower the token only in the instant
+		// both bump; the leader it lowered fails its next check, ends its
+		// term and bumps again under a newer one, and the stale one is
+		// refused by etcd meanwhile.
+	case err != nil:
 		return fmt.Errorf("lock term token: %w", err)
+	default:
+		defer func() { _ = syscall.Flock(int(t.file.Fd()), syscall.LOCK_UN) }()
 	}
-	defer func() { _ = syscall.Flock(int(t.file.Fd()), syscall.LOCK_UN) }()
 	cur, err := readToken(t.file)
 	if err != nil {
 		return err
