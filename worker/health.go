@@ -142,8 +142,11 @@ func (w *Worker) watchHealth(ctx context.Context) {
 		// What placement and health read is rewritten at once; the load
 		// figures alone (in flight, limit, tokens/s, GPU readings) change
 		// at every check, and rewriting them every HealthEvery was one
-		// etcd write per worker per 5 s: 200/s at 1,000 workers.
+		// etcd write per worker per 5 s: 200/s at 1,000 workers. Going
+		// from idle to producing or back is rewritten at once (rare, and
+		// `top` would otherwise show an idle worker's old rate for 30 s).
 		changed := !sameInfo(stable(info), stable(last)) ||
+			(info.TokensPerSec == 0) != (last.TokensPerSec == 0) ||
 			(!sameInfo(info, last) && time.Since(lastAt) >= registrationRefresh)
 		if changed && ctx.Err() == nil {
 			if err := w.Lease().Register(ctx, info); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
@@ -75,5 +76,14 @@ func TestTokensPerSecIsTheWorkersOwn(t *testing.T) {
 			}
 		}
 		return false
+	})
+	// Its registration (what `top` shows) follows within a few health
+	// checks, not after the 30 s refresh of the load figures, both ways.
+	eventually.True(t, 10*time.Second, "the registration shows the busy worker producing", func() bool {
+		return registration(t, env, "busy").TokensPerSec > 0
+	})
+	waitJob(t, env.Conn.Etcd, "rate", terminal)
+	eventually.True(t, 10*time.Second, "the registration shows the idle worker at 0 tok/s", func() bool {
+		return registration(t, env, "busy").TokensPerSec == 0
 	})
 }
