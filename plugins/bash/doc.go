@@ -20,6 +20,14 @@
 // sandbox. Background output written between blocks shows in the next
 // block's output.
 //
+// Teaching a model the tool takes a hint that names the fence, in the hint
+// library (see docs/hints.md):
+//
+//	[{"lang": "bash", "text": "Wait, let me check this in a ```bash block."}]
+//
+// The simulated engine learns it from that text, or from a ToolFence in
+// its reasoner's configuration (infer's TestHintInferBash).
+//
 // Results: stdout and stderr, each cut at Limits.OutputBytes (kind
 // output_limit, truncated flags set); the block's exit status as
 // ExitCode (a shell's: 128+N when its last command died of signal N); kind

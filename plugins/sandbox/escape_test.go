@@ -34,6 +34,9 @@ func TestEscapes(t *testing.T) {
 		"/usr/local", "/usr/bin/ls", "/usr/sbin", "/usr/share/doc", "/usr/include", "/var", "/run"}
 	var exists strings.Builder
 	for _, p := range hostPaths {
+		if p == "" || within("/tmp", p) {
+			continue // the sandbox has a /tmp of its own
+		}
 		fmt.Fprintf(&exists, "[[ -e %q ]] && echo %q\n", p, p)
 	}
 	cases := []struct {
