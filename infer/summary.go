@@ -133,7 +133,8 @@ func WriteTable(w io.Writer, sums ...*Summary) error {
 	row("hints", func(s *Summary) string {
 		return fmt.Sprintf("%d (%.2f/traj)", s.Hints, per(int64(s.Hints), s.Trajectories))
 	})
-	row("tokens/problem", func(s *Summary) string { return fmt.Sprintf("%.0f", per(s.CompletionTokens, s.Trajectories)) })
+	// Per trajectory, as the rows above: with k samples a problem has k.
+	row("tokens/traj", func(s *Summary) string { return fmt.Sprintf("%.0f", per(s.CompletionTokens, s.Trajectories)) })
 	row("wasted", func(s *Summary) string { return fmt.Sprintf("%.2f%%", s.WastedPct()) })
 	row("requests", func(s *Summary) string { return fmt.Sprintf("%d", s.Requests) })
 	row("errors", func(s *Summary) string { return fmt.Sprintf("%d", s.Errors) })

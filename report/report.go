@@ -73,7 +73,7 @@ func Write(w io.Writer, in Input) error {
 				p.Table = append(p.Table, row{
 					Run: r.Label, Dataset: name, N: d.N, Graded: d.Graded,
 					Accuracy: fmt.Sprintf("%.1f%%", 100*d.Accuracy()),
-					Tokens:   fmt.Sprintf("%.0f", d.TokensPerProblem()),
+					Tokens:   fmt.Sprintf("%.0f", d.TokensPerTrajectory()),
 					Tools:    fmt.Sprintf("%.2f", ratio(d.ToolCalls, d.N)),
 					Hint:     fmt.Sprintf("%.2f", ratio(d.Hints, d.N)),
 				})
@@ -118,7 +118,7 @@ func sortedKeys(m map[string]*DatasetStats) []string {
 	return out
 }
 
-// scaling plots accuracy against tokens per problem for the runs that carry
+// scaling plots accuracy against tokens per trajectory for the runs that carry
 // a --defer-stop value: the paper's sequential test-time scaling curve.
 func scaling(runs []*Run) template.HTML {
 	var pts []Point
@@ -126,13 +126,13 @@ func scaling(runs []*Run) template.HTML {
 		if r.DeferStop < 0 {
 			continue
 		}
-		pts = append(pts, Point{X: r.Total.TokensPerProblem(), Y: r.Total.Accuracy(), Label: "defer " + strconv.Itoa(r.DeferStop)})
+		pts = append(pts, Point{X: r.Total.TokensPerTrajectory(), Y: r.Total.Accuracy(), Label: "defer " + strconv.Itoa(r.DeferStop)})
 	}
 	if len(pts) == 0 {
 		return ""
 	}
 	sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
-	return lineChart("scaling", "Sequential scaling: accuracy against tokens", "completion tokens per problem", pts, pct)
+	return lineChart("scaling", "Sequential scaling: accuracy against tokens", "completion tokens per trajectory", pts, pct)
 }
 
 // toolCalls shows, per run, the share of trajectories with 0, 1, … tool calls.
@@ -178,7 +178,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;max-height:240px}
 {{.Funnel}}
 </div>
 {{if .Table}}<h2>Runs</h2>
-<table><tr><th>run</th><th>dataset</th><th>trajectories</th><th>graded</th><th>accuracy</th><th>tokens/problem</th><th>tool calls/problem</th><th>hints/problem</th></tr>
+<table><tr><th>run</th><th>dataset</th><th>trajectories</th><th>graded</th><th>accuracy</th><th>tokens/trajectory</th><th>tool calls/trajectory</th><th>hints/trajectory</th></tr>
 {{range .Table}}<tr><td>{{.Run}}</td><td>{{.Dataset}}</td><td>{{.N}}</td><td>{{.Graded}}</td><td>{{.Accuracy}}</td><td>{{.Tokens}}</td><td>{{.Tools}}</td><td>{{.Hint}}</td></tr>
 {{end}}</table>{{end}}
 {{with .RFT}}<h2>RFT sampling</h2>

@@ -28,8 +28,9 @@ func (d DatasetStats) Accuracy() float64 {
 	return float64(d.Correct) / float64(d.Graded)
 }
 
-// TokensPerProblem is the mean completion tokens.
-func (d DatasetStats) TokensPerProblem() float64 {
+// TokensPerTrajectory is the mean completion tokens of one trajectory
+// (with k samples a problem has k of them).
+func (d DatasetStats) TokensPerTrajectory() float64 {
 	if d.N == 0 {
 		return 0
 	}
