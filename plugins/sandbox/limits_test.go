@@ -137,7 +137,7 @@ func TestKill(t *testing.T) {
 		end   func(c *Cmd, cancel context.CancelCauseFunc)
 		want  error
 	}{
-		{"timeout", func(c *Cmd, _ context.CancelCauseFunc) { c.Timeout = 500 * time.Millisecond }, nil, ErrTimeout},
+		{"timeout", func(c *Cmd, _ context.CancelCauseFunc) { c.Timeout = 3 * time.Second }, nil, ErrTimeout}, // long enough to see it ready on a loaded machine
 		{"ctx", nil, func(_ *Cmd, cancel context.CancelCauseFunc) { cancel(errDrain) }, errDrain},
 		{"kill", nil, func(c *Cmd, _ context.CancelCauseFunc) { c.Kill() }, ErrKilled},
 	}
