@@ -39,8 +39,8 @@ func latencies(b *testing.B, warm, n int, call func() error) []time.Duration {
 // echo) through the whole host path: the manager, go-plugin's gRPC over
 // AutoMTLS, the bridge, and the MCP server over stdio. The baseline, in the
 // same run, is the same call made directly with the Go SDK's client, without
-// host or bridge, so the ratio is what the plugin path adds. Its BENCH line
-// sits beside python's tool_call_p50_us (plugins/host).
+// host or bridge, so the ratio is what the plugin path adds. Its lines are
+// python's and bash's (plugins/host) with tool=mcp.
 func BenchmarkToolCallMCP(b *testing.B) {
 	m := startBridgePlugin(b, "echo")
 	tool, ok := m.Tool("mcp:everything.echo")
@@ -73,8 +73,8 @@ func BenchmarkToolCallMCP(b *testing.B) {
 		return err
 	})
 	p50, p99, baseP50 := percentile(lat, 0.5), percentile(lat, 0.99), percentile(base, 0.5)
-	fmt.Printf("BENCH tool_call_p50_us_mcp %.1f us\n", float64(p50.Nanoseconds())/1e3)
-	fmt.Printf("BENCH tool_call_p99_us_mcp %.1f us\n", float64(p99.Nanoseconds())/1e3)
-	fmt.Printf("BENCH tool_call_mcp_direct_p50_us %.1f us\n", float64(baseP50.Nanoseconds())/1e3)
-	fmt.Printf("BENCH tool_call_mcp_overhead_x %.2f x\n", float64(p50)/float64(baseP50))
+	fmt.Printf("BENCH tool_call_p50_us %.1f us tool=mcp\n", float64(p50.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_p99_us %.1f us tool=mcp\n", float64(p99.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_baseline_p50_us %.1f us tool=mcp\n", float64(baseP50.Nanoseconds())/1e3)
+	fmt.Printf("BENCH tool_call_bridge_cost_x %.2f x tool=mcp\n", float64(p50)/float64(baseP50))
 }
