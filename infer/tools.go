@@ -17,6 +17,12 @@ type Router interface {
 	Languages() []string
 }
 
+// lookuper is a Router that can say why a language has no tool (a plugin
+// refused for its checksum, one down); *host.Manager is one.
+type lookuper interface {
+	Lookup(lang string) (plugins.Tool, error)
+}
+
 // Tools adapts a plugin router to hint.Tool: one plugin session per language
 // per trajectory, opened on first use, so that variables and files persist
 // across the tool calls of one trajectory and nowhere else.
@@ -44,6 +50,11 @@ func (s *toolSession) Languages() []string { return s.t.Router.Languages() }
 func (s *toolSession) Exec(ctx context.Context, lang, code string) (hint.ToolResult, error) {
 	tool, ok := s.t.Router.Tool(lang)
 	if !ok {
+		if l, ok := s.t.Router.(lookuper); ok {
+			if _, err := l.Lookup(lang); err != nil {
+				return hint.ToolResult{}, fmt.Errorf("exec %s code for %s: %w", lang, s.id, err)
+			}
+		}
 		return hint.ToolResult{}, fmt.Errorf("exec %s code for %s: no plugin handles the language", lang, s.id)
 	}
 	sid, ok := s.sessions[tool]
