@@ -153,6 +153,26 @@ func TestTopPlainAndCounts(t *testing.T) {
 		t.Errorf("cancel %s (a prefix): exit %d, stdout %q, stderr %q; want %s cancelled", prefix, r.code, r.stdout, r.stderr, id)
 	}
 
+	// submit --wait says what it waits for instead of waiting without a
+	// word; Ctrl-C (the context's end) stops the wait, not the job.
+	wctx, stopWait := context.WithCancel(t.Context())
+	var waitOut, waitErr syncBuffer
+	waited := make(chan int, 1)
+	go func() {
+		waited <- execute(wctx, []string{"submit", problems, "--data", data, "--model", "later", "--id", "waiter", "--wait"}, &waitOut, &waitErr)
+	}()
+	eventually.True(t, time.Minute, "submit --wait says it waits for a worker", func() bool {
+		return strings.Contains(waitErr.String(), `job waiter: waiting for a worker of model "later" (no worker is registered)`)
+	})
+	stopWait()
+	if code := <-waited; code == 0 {
+		t.Errorf("submit --wait stopped before the job ended: exit 0, stderr %q", waitErr.String())
+	}
+	left := jsonOf[coordinator.Job](t, cli(t, "status", "waiter", "--data", data, "--json"))
+	if left.State.Terminal() || left.Counts.Queued != 3 {
+		t.Errorf("status waiter after the wait stopped: %s with %+v; want the job going on, 3 queued", left.State, left.Counts)
+	}
+
 	r = cli(t, "top", "--api", "http://127.0.0.1:1")
 	if r.code != 1 || strings.Count(r.stderr, "top:") > 1 {
 		t.Errorf("top of nothing: exit %d, stderr %q; want 1 with \"top:\" at most once", r.code, r.stderr)
