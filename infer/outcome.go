@@ -69,11 +69,20 @@ func outcome(ctx context.Context, sum *Summary, todo, ran int, fails *failures, 
 	left := todo - ran - sum.Errors
 	switch {
 	case left > 0 && ctx.Err() != nil:
-		return fmt.Errorf("infer: %w with %d of %d tasks not run (%d written, %d failed); rerun with the same --out to resume",
-			ErrInterrupted, left, sum.Total, sum.Trajectories, sum.Errors)
+		return &outcomeError{ErrInterrupted, fmt.Sprintf("infer: interrupted with %d of %d tasks not run (%d written, %d failed); rerun with the same --out to resume",
+			left, sum.Total, sum.Trajectories, sum.Errors)}
 	case sum.Errors > 0:
-		return fmt.Errorf("infer: %w: %d of %d tasks failed (%s); their records are in %s; rerun with the same --out to retry them",
-			ErrTasksFailed, sum.Errors, sum.Total, fails.top(2), errPath)
+		return &outcomeError{ErrTasksFailed, fmt.Sprintf("infer: %d of %d tasks failed (%s); their records are in %s; rerun with the same --out to retry them",
+			sum.Errors, sum.Total, fails.top(2), errPath)}
 	}
 	return nil
 }
+
+// outcomeError is one of the sentinels above, said in full.
+type outcomeError struct {
+	kind error
+	msg  string
+}
+
+func (e *outcomeError) Error() string { return e.msg }
+func (e *outcomeError) Unwrap() error { return e.kind }
