@@ -209,3 +209,12 @@ func (f *fleet) setKnobs(knobs string) {
 		f.t.Fatalf("sim knobs %s: %s %s", knobs, resp.Status, body)
 	}
 }
+
+// serversDown records that etcd was down from from to to: nothing can be
+// claimed then, so that time is not the fleet's and is left out of the
+// figure (it stays in the raw one).
+func (u *unownedWatch) serversDown(from, to time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.down = append(u.down, window{from, to})
+}

@@ -114,15 +114,6 @@ func watchUnowned(t testing.TB, f *fleet, job string, ps []problem, k int) *unow
 	return u
 }
 
-// serversDown records that etcd was down from from to to: nothing can be
-// claimed then, so that time is not the fleet's and is left out of the
-// figure (it stays in the raw one).
-func (u *unownedWatch) serversDown(from, to time.Time) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.down = append(u.down, window{from, to})
-}
-
 // settle starts or ends task's unowned interval; callers hold mu.
 func (u *unownedWatch) settle(task string, o *ownership, now time.Time) {
 	since, waiting := u.since[task]
