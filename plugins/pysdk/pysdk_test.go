@@ -15,6 +15,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/plugins"
 	"github.com/hintfleet/hintfleet/plugins/host"
+	"github.com/hintfleet/hintfleet/plugins/plugintest"
 	toolpb "github.com/hintfleet/hintfleet/plugins/proto"
 )
 
@@ -225,4 +226,24 @@ print(json.dumps({n: sorted(f.name for f in m.fields) for n, m in tool_pb2.DESCR
 			t.Errorf("message %s: tool_pb2 has fields %q, Go has %q: run `make proto`", md.Name(), got, want)
 		}
 	}
+}
+
+// TestConformance runs the host's conformance cases (round trip, restart
+// after SIGKILL with stale sessions refused, checksum refused alone, config
+// languages, an expired ctx) against the SDK's example tool.
+func TestConformance(t *testing.T) {
+	needPython(t)
+	path, err := filepath.Abs("examples/sqlite_tool.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugintest.Run(t, plugintest.Case{
+		Spec:     host.PluginConfig{Name: "sqlite", Path: path},
+		Lang:     "SQL",
+		Describe: "sqlite",
+		Calls: []plugintest.Call{
+			{Code: "CREATE TABLE t(x); INSERT INTO t VALUES (41);", Stdout: ""},
+			{Code: "SELECT x + 1 FROM t;", Stdout: "42\n"},
+		},
+	})
 }
