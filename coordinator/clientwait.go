@@ -100,3 +100,14 @@ func (c *Client) Health(ctx context.Context) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// Follow waits for job id to end (Wait, with onUpdate: a ProgressBar's or
+// WaitNotes' Update), then downloads its trajectories to out when out is
+// set, and returns the ended job, whatever its state.
+func (c *Client) Follow(ctx context.Context, id string, onUpdate func(Job), out string) (Job, error) {
+	j, err := c.Wait(ctx, id, onUpdate)
+	if err != nil || out == "" {
+		return j, err
+	}
+	return j, c.Download(ctx, id, out)
+}

@@ -77,3 +77,12 @@ func DialAll(ctx context.Context, urls []string, model string, opts ...Option) (
 	}
 	return cs, nil
 }
+
+// RedactURLs is urls with passwords masked (RedactURL), for logs.
+func RedactURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = RedactURL(u)
+	}
+	return out
+}

@@ -77,3 +77,30 @@ func (e *Exporter) ListenAndServe(ctx context.Context, addr string) error {
 	}
 	return e.Serve(ctx, ln)
 }
+
+// RunExporter is `hintfleet gpu exporter`: it serves b's series (a
+// Collector polling every interval, labelled with hostname when set) on
+// addr until ctx ends. listening is called with the bound address once the
+// port is open, and not at all when it cannot be, so that "serving" is
+// never said of a busy address.
+func RunExporter(ctx context.Context, b Backend, addr string, interval time.Duration, hostname string, listening func(net.Addr)) error {
+	opts := []Option{WithInterval(interval)}
+	if hostname != "" {
+		opts = append(opts, WithHostname(hostname))
+	}
+	coll, err := NewCollector(b, opts...)
+	if err != nil {
+		return err
+	}
+	exp, err := NewExporter(coll)
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	listening(ln.Addr())
+	return exp.Serve(ctx, ln)
+}

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -44,4 +45,27 @@ func ListDevices(ctx context.Context, w io.Writer, b Backend, th Thresholds) err
 		return fmt.Errorf("list gpus: write: %w", err)
 	}
 	return nil
+}
+
+// WriteList is `hintfleet gpu list`: the table of ListDevices, or "no GPUs
+// found" and why (s.Missing), or with asJSON the devices as a JSON array
+// (empty, not null, when there are none).
+func (s *Source) WriteList(ctx context.Context, w io.Writer, th Thresholds, asJSON bool) error {
+	if !asJSON {
+		if why := s.Missing(); why != nil {
+			_, err := fmt.Fprintf(w, "no GPUs found (%v)\n", why)
+			return err
+		}
+		return ListDevices(ctx, w, s, th)
+	}
+	devs, err := s.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("list gpus: %w", err)
+	}
+	if devs == nil {
+		devs = []Device{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(devs)
 }

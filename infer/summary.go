@@ -234,3 +234,34 @@ func (p *ProgressBar) Update(s Summary) {
 
 // Done ends the bar's line.
 func (p *ProgressBar) Done() { fmt.Fprintln(p.w) }
+
+// SummarizeAll summarises each LABEL=FILE argument (Summarize); a bare
+// FILE is labelled by its name.
+func SummarizeAll(args []string) ([]*Summary, error) {
+	var sums []*Summary
+	for _, a := range args {
+		label, path, ok := strings.Cut(a, "=")
+		if !ok {
+			label, path = a, a
+		}
+		if label == "" || path == "" {
+			return nil, fmt.Errorf("argument %q: want LABEL=FILE", a)
+		}
+		s, err := Summarize(label, path)
+		if err != nil {
+			return nil, err
+		}
+		sums = append(sums, s)
+	}
+	return sums, nil
+}
+
+// WriteText prints s for people: the table (WriteTable) and where its
+// trajectories are.
+func (s *Summary) WriteText(w io.Writer) error {
+	if err := WriteTable(w, s); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "trajectories: %s\n", s.Out)
+	return err
+}

@@ -118,3 +118,14 @@ func WriteFile(path string, in Input) error {
 	}
 	return nil
 }
+
+// WriteCuration writes to path the report of a curation: the runs of its
+// input files and its funnel.
+func WriteCuration(path string, inputs []string, rep *curate.Report) error {
+	in, err := Sources{Title: "hintfleet curation", Files: inputs}.Load()
+	if err != nil {
+		return err
+	}
+	in.Curation = rep
+	return WriteFile(path, in)
+}

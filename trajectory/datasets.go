@@ -210,3 +210,21 @@ func InspectDataset(ctx context.Context, name, dir string, opts ...LoadOption) (
 	}
 	return in, err
 }
+
+// InspectArg inspects what a command line names: an existing file as a
+// file (Inspect), else a named dataset (InspectDataset, found in dir);
+// format, when set, is the file format instead of sniffing it.
+func InspectArg(ctx context.Context, arg, dir, format string) (*Inspection, error) {
+	var opts []LoadOption
+	if format != "" {
+		opts = append(opts, WithFormat(Format(format)))
+	}
+	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+		return Inspect(ctx, arg, opts...)
+	}
+	if !IsDatasetName(arg) {
+		return nil, fmt.Errorf("inspect %s: not a file, and %w (known: %s)",
+			arg, ErrUnknownDataset, strings.Join(DatasetNames(), ", "))
+	}
+	return InspectDataset(ctx, arg, dir, opts...)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 )
 
 // runUp runs `hintfleet up --workers 0` in-process until the test ends and
@@ -80,7 +81,7 @@ func TestUpSecureByDefault(t *testing.T) {
 	if strings.Contains(mustReadEndpoints(t, data), strings.Fields(strings.SplitN(string(b), "admin ", 2)[1])[0]) {
 		t.Error("endpoints.json holds the token itself")
 	}
-	token, err := clientToken(ep.APITokenFile, "")
+	token, err := coordinator.ClientToken(ep.APITokenFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}

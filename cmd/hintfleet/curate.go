@@ -1,30 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/curate"
-	"github.com/hintfleet/hintfleet/plugins/python"
 	"github.com/hintfleet/hintfleet/report"
 )
-
-// sandboxGrader returns a math grader that falls back on sympy inside the
-// bubblewrap sandbox, and a stop function.
-func sandboxGrader(useSympy bool) (*curate.MathGrader, func(), error) {
-	if !useSympy {
-		return &curate.MathGrader{}, func() {}, nil
-	}
-	interp, err := python.New(python.WithPoolSize(1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("start sandbox for sympy: %w", err)
-	}
-	return &curate.MathGrader{Symbolic: &curate.Sympy{Runner: curate.ToolRunner{Tool: interp}, Workers: 1}}, interp.Stop, nil
-}
 
 func newGradeCmd() *cobra.Command {
 	var answer, reference, file string
@@ -37,7 +23,7 @@ func newGradeCmd() *cobra.Command {
   hintfleet grade --file pairs.jsonl --json   # lines of {"id": …, "answer": …, "reference": …}`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, stop, err := sandboxGrader(sympy)
+			g, stop, err := curate.NewMathGrader(sympy)
 			if err != nil {
 				return err
 			}
@@ -48,42 +34,14 @@ func newGradeCmd() *cobra.Command {
 					return errors.New("give --answer and --reference, or --file")
 				}
 				res := g.GradeAnswer(cmd.Context(), answer, reference)
-				if jsonOut {
-					return printJSON(out, res)
-				}
-				_, err := fmt.Fprintln(out, gradedLine(res))
-				return err
+				return write(out, jsonOut, res, func(w io.Writer) error { _, err := fmt.Fprintln(w, res.Text()); return err })
 			}
 			f, err := os.Open(file)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			enc := json.NewEncoder(out)
-			equal, total := 0, 0
-			refused, err := g.GradeFile(cmd.Context(), f, file, func(res curate.Graded) error {
-				if res.Error != "" {
-					fmt.Fprintln(cmd.ErrOrStderr(), res.Error)
-				} else {
-					total++
-					if res.Verdict.Equal {
-						equal++
-					}
-				}
-				if jsonOut {
-					return enc.Encode(res)
-				}
-				_, err := fmt.Fprintf(out, "%d\t%s\n", res.Line, gradedLine(res))
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d/%d equal, %d lines refused\n", equal, total, refused)
-			if refused > 0 {
-				return fmt.Errorf("%s: %d lines refused", file, refused)
-			}
-			return nil
+			return g.WriteGradedFile(cmd.Context(), f, file, out, cmd.ErrOrStderr(), jsonOut)
 		},
 	}
 	cmd.Flags().StringVar(&answer, "answer", "", "the answer to grade: bare LaTeX or a whole response in prose")
@@ -94,33 +52,11 @@ func newGradeCmd() *cobra.Command {
 	return cmd
 }
 
-// gradedLine is one graded pair in words.
-func gradedLine(res curate.Graded) string {
-	if res.Error != "" {
-		return "REFUSED\t" + res.Error
-	}
-	v := res.Verdict
-	verdict := "NOT EQUAL"
-	if v.Equal {
-		verdict = "EQUAL"
-	}
-	return fmt.Sprintf("%s by %s (%q by %s vs %q)%s", verdict, v.Method, res.Extracted.Answer, res.Extracted.Rule, res.Reference.Answer, detail(v.Detail))
-}
-
-func detail(s string) string {
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
 func newCurateCmd() *cobra.Command {
 	var (
-		in, formats                 []string
-		outDir, name, system, rules string
-		reportPath                  string
-		jsonOut, sympy              bool
-		fc                          = curate.DefaultFilterConfig()
+		p          = curate.Plan{Filter: curate.DefaultFilterConfig()}
+		reportPath string
+		jsonOut    bool
 	)
 	cmd := &cobra.Command{
 		Use:     "curate",
@@ -128,68 +64,32 @@ func newCurateCmd() *cobra.Command {
 		Example: `  hintfleet curate --in hinted.jsonl --plain plain.jsonl --out seed/ --format messages,sharegpt,alpaca,parquet --report seed/report.html`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(in) == 0 {
-				return errors.New("no --in trajectories given")
-			}
-			g, stop, err := sandboxGrader(sympy)
+			rep, err := p.Run(cmd.Context())
 			if err != nil {
-				return err
-			}
-			defer stop()
-			filters, err := fc.Filters(in)
-			if err != nil {
-				return err
-			}
-			opt := curate.Options{Inputs: in, OutDir: outDir, Name: name, System: system, Filters: filters, Grader: g}
-			for _, f := range formats {
-				opt.Formats = append(opt.Formats, curate.Format(f))
-			}
-			if rules != "" {
-				if opt.Rules, err = curate.LoadRules(rules); err != nil {
-					return err
-				}
-			}
-			if opt.Kinds, err = curate.ProblemKinds(in); err != nil {
-				return err
-			}
-			rep, err := curate.Run(cmd.Context(), opt)
-			if err != nil {
-				return err
-			}
-			if err := curate.WriteReport(outDir, rep); err != nil {
 				return err
 			}
 			if reportPath != "" {
-				ri, err := report.Sources{Title: "hintfleet curation", Files: in}.Load()
-				if err != nil {
-					return err
-				}
-				ri.Curation = rep
-				if err := report.WriteFile(reportPath, ri); err != nil {
+				if err := report.WriteCuration(reportPath, p.Inputs, rep); err != nil {
 					return err
 				}
 			}
-
-			if jsonOut {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			return rep.WriteText(cmd.OutOrStdout())
+			return write(cmd.OutOrStdout(), jsonOut, rep, rep.WriteText)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringSliceVar(&in, "in", nil, "trajectories files (repeatable)")
-	fl.StringVar(&outDir, "out", "dataset", "output folder")
-	fl.StringVar(&name, "name", "hintfleet_seed", "dataset name: file prefix and dataset_info.json key")
-	fl.StringSliceVar(&formats, "format", []string{"messages", "sharegpt"}, "export formats: messages, sharegpt, alpaca, parquet")
-	fl.StringVar(&system, "system", "", "system prompt for every example")
-	fl.StringVar(&rules, "rules", "", "rewrite rules file (JSON); default: the built-in rules")
+	fl, fc := cmd.Flags(), &p.Filter
+	fl.StringSliceVar(&p.Inputs, "in", nil, "trajectories files (repeatable)")
+	fl.StringVar(&p.OutDir, "out", "dataset", "output folder")
+	fl.StringVar(&p.Name, "name", "hintfleet_seed", "dataset name: file prefix and dataset_info.json key")
+	fl.StringSliceVar(&p.Formats, "format", []string{"messages", "sharegpt"}, "export formats: messages, sharegpt, alpaca, parquet")
+	fl.StringVar(&p.System, "system", "", "system prompt for every example")
+	fl.StringVar(&p.RulesFile, "rules", "", "rewrite rules file (JSON); default: the built-in rules")
 	fl.StringVar(&fc.PlainRun, "plain", "", "a --hints none run of the same problems: keep only problems it got wrong (seed selection)")
 	fl.StringVar((*string)(&fc.PlainMissing), "plain-missing", string(curate.PlainMissingRefuse), "problems --plain has no sample of: refuse (stop before writing), keep, or drop")
 	fl.StringVar(&reportPath, "report", "", "also write an HTML report here")
 	fl.BoolVar(&fc.RequireTool, "require-tool", false, "drop trajectories without a tool call")
 	fl.BoolVar(&fc.KeepUngraded, "keep-ungraded", false, "keep trajectories that have no reference answer")
 	fl.BoolVar(&jsonOut, "json", false, "print the curation report as JSON")
-	fl.BoolVar(&sympy, "sympy", false, "regrade with sympy in the sandbox where needed")
+	fl.BoolVar(&p.Sympy, "sympy", false, "regrade with sympy in the sandbox where needed")
 	fl.IntVar(&fc.MaxTokens, "max-tokens", fc.MaxTokens, "drop trajectories longer than this")
 	fl.Float64Var(&fc.MaxRepetition, "repetition", fc.MaxRepetition, fmt.Sprintf("drop trajectories whose %d-gram repetition ratio is over this", fc.RepetitionN))
 	return cmd
@@ -212,13 +112,7 @@ func newRFTCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if jsonOut {
-				return printJSON(cmd.OutOrStdout(), res)
-			}
-			s := res.Stats
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "problems %d  k %d  pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  kept %d (dropped %d duplicates)  bad lines %d\n",
-				s.Problems, s.K, s.PassAt1, s.K, s.PassAtK, s.K, s.MajAtK, res.Kept, res.Duplicates, len(res.Bad))
-			return err
+			return write(cmd.OutOrStdout(), jsonOut, res, res.WriteText)
 		},
 	}
 	cmd.Flags().StringVar(&in, "in", "", "sampled trajectories")

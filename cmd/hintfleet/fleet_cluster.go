@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 )
 
 // How every command that talks to the fleet finds it (cluster.Find): the
@@ -39,50 +40,31 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&a.EtcdPasswordFile, "etcd-password-file", "", "file holding the etcd password")
 }
 
-func (f *clusterFlags) config() (cluster.Config, error) { return f.a.Config() }
-
 // apiFlags say which coordinator a command talks to, with what
-// credential, and how it prints.
+// credential (coordinator.ClientConfig), and how it prints.
 type apiFlags struct {
-	api       string
-	data      string
-	endpoints string
-	tokenFile string
-	ca        string
-	cert      string
-	key       string
-	jsonOut   bool
+	c       coordinator.ClientConfig
+	jsonOut bool
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
-	f.registerConn(cmd)
-	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
+	fl, c := cmd.Flags(), &f.c
+	fl.StringVar(&c.Data, "data", "", dataHelp)
+	fl.StringVar(&c.Endpoints, "endpoints", "", endpointsHelp)
+	fl.StringVar(&c.API, "api", "", apiHelp)
+	fl.StringVar(&c.TokenFile, "api-token-file", "", "file holding the API token, or a tokens file (its highest role is used); else $"+coordinator.EnvAPIToken+", else the file --data's endpoints.json names")
+	fl.StringVar(&c.CA, "api-ca", "", "CA that verifies an https API")
+	fl.StringVar(&c.Cert, "api-cert", "", "client certificate presented to the API (mutual TLS)")
+	fl.StringVar(&c.Key, "api-cert-key", "", "key of --api-cert")
+	fl.BoolVar(&f.jsonOut, "json", false, "print JSON")
 }
 
-// registerConn registers the flags that reach the API, without --json.
-func (f *apiFlags) registerConn(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.data, "data", "", dataHelp)
-	fl.StringVar(&f.endpoints, "endpoints", "", endpointsHelp)
-	fl.StringVar(&f.api, "api", "", apiHelp)
-	fl.StringVar(&f.tokenFile, "api-token-file", "", "file holding the API token, or a tokens file (its highest role is used); else $"+envAPIToken+", else the file --data's endpoints.json names")
-	fl.StringVar(&f.ca, "api-ca", "", "CA that verifies an https API")
-	fl.StringVar(&f.cert, "api-cert", "", "client certificate presented to the API (mutual TLS)")
-	fl.StringVar(&f.key, "api-cert-key", "", "key of --api-cert")
+// logFlags pick the level of the structured log on stderr; logger makes
+// it, and keeps it as log.
+type logFlags struct {
+	level string
+	log   *slog.Logger
 }
-
-// resolve finds the coordinator (cluster.Find) and the token to send.
-func (f *apiFlags) resolve() (cluster.Fleet, string, error) {
-	fl, err := cluster.Find(cluster.Where{Data: f.data, Endpoints: f.endpoints, API: f.api}, cluster.NeedAPI)
-	if err != nil {
-		return fl, "", err
-	}
-	token, err := clientToken(f.tokenFile, fl.Endpoints.APITokenFile)
-	return fl, token, err
-}
-
-// logFlags pick the level of the structured log on stderr.
-type logFlags struct{ level string }
 
 func (f *logFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
@@ -93,5 +75,11 @@ func (f *logFlags) logger(cmd *cobra.Command) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(f.level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", f.level, err)
 	}
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lv})), nil
+	f.log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lv}))
+	return f.log, nil
+}
+
+// warnLogger logs warnings and errors on stderr: what plugins say.
+func warnLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -3,55 +3,25 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
-// client builds the coordinator client of the fleet the flags point at.
-func (f *apiFlags) client() (*coordinator.Client, cluster.Fleet, error) {
-	fl, token, err := f.resolve()
-	if err != nil {
-		return nil, fl, err
-	}
-	hc, err := apiHTTPClient(f.ca, f.cert, f.key)
-	if err != nil {
-		return nil, fl, err
-	}
-	opts := []coordinator.ClientOption{coordinator.WithSource(fl.From)}
-	if token != "" {
-		opts = append(opts, coordinator.WithToken(token))
-	}
-	c, err := coordinator.NewClient(fl.API, hc, opts...)
-	if err != nil {
-		return nil, fl, fmt.Errorf("%s: %w", fl.From, err)
-	}
-	return c, fl, nil
-}
-
 func newSubmitCmd() *cobra.Command {
 	var (
-		af          apiFlags
-		hf          hintFlags
-		dataset     string
-		limit       int
-		samples     int
-		model       string
-		id          string
-		priority    int
-		weight      float64
-		maxInFlight int
-		waitWorker  bool
-		wait        bool
-		out         string
-		quiet       bool
+		af    apiFlags
+		hf    hintFlags
+		spec  coordinator.JobSpec
+		wait  bool
+		out   string
+		quiet bool
 	)
 	cmd := &cobra.Command{
 		Use:   "submit [FILE]",
@@ -66,35 +36,27 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if (len(args) == 1) == (dataset != "") {
+			if (len(args) == 1) == (spec.Dataset != "") {
 				return errors.New("give exactly one of FILE or --dataset NAME")
 			}
 			if err := hf.check(cmd); err != nil {
 				return err
 			}
-			h, err := protocol.NewHintSpec(hf.spec)
-			if err != nil {
+			var err error
+			if spec.Hint, err = protocol.NewHintSpec(hf.spec); err != nil {
 				return fmt.Errorf("hint flags: %w", err)
 			}
-			c, found, err := af.client()
+			c, found, err := af.c.Client()
 			if err != nil {
 				return err
 			}
-			if model == "" {
-				model = found.Endpoints.Model // else the coordinator picks its workers' one model
+			if spec.Model == "" {
+				spec.Model = found.Endpoints.Model // else the coordinator picks its workers' one model
 			}
-			spec := coordinator.JobSpec{ID: id, Model: model, WaitForWorker: waitWorker, Dataset: dataset, Limit: limit, Samples: samples,
-				Hint: h, Priority: priority, Weight: weight, MaxInFlight: maxInFlight}
 			if len(args) == 1 {
-				// Check here so errors name the user's file, not the upload.
-				if _, err := trajectory.LoadFile(args[0]); err != nil {
+				if err := spec.ReadProblemsFile(args[0]); err != nil {
 					return err
 				}
-				b, err := os.ReadFile(args[0])
-				if err != nil {
-					return fmt.Errorf("read problems: %w", err)
-				}
-				spec.ProblemsJSONL = string(b)
 			}
 			if err := spec.Validate(); err != nil {
 				return err
@@ -103,67 +65,47 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if err != nil {
 				return err
 			}
+			w := cmd.OutOrStdout()
 			if !wait {
 				if j.Waiting != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %s\n", j.ID, j.Waiting)
 				}
-				if af.jsonOut {
-					return printJSON(cmd.OutOrStdout(), j)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), j.ID)
-				return nil
-			}
-			if !af.jsonOut {
-				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(samples, 1), j.Counts.Tasks)
+				return write(w, af.jsonOut, j, func(w io.Writer) error { _, err := fmt.Fprintln(w, j.ID); return err })
 			}
 			// Without a bar, say at least why the job waits, when it does.
 			onUpdate := coordinator.NewWaitNotes(cmd.ErrOrStderr()).Update
-			if !quiet && !af.jsonOut && isTerminal(os.Stderr) {
-				onUpdate = coordinator.NewProgressBar(cmd.ErrOrStderr()).Update
+			if !af.jsonOut {
+				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(spec.Samples, 1), j.Counts.Tasks)
+				if !quiet && isTerminal(os.Stderr) {
+					onUpdate = coordinator.NewProgressBar(cmd.ErrOrStderr()).Update
+				}
 			}
-			if j, err = c.Wait(ctx, j.ID, onUpdate); err != nil {
+			if j, err = c.Follow(ctx, j.ID, onUpdate, out); err != nil {
 				return err
 			}
-			if out != "" {
-				if err := c.Download(ctx, j.ID, out); err != nil {
-					return err
-				}
-			}
 			if af.jsonOut {
-				if err := printJSON(cmd.OutOrStdout(), j); err != nil {
-					return err
-				}
-			} else {
-				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d queued, %d running, %d completion tokens\n",
-					j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Queued, j.Counts.Running, j.Counts.Tokens)
-				if found.Data != "" {
-					dir, _ := filepath.Abs(filepath.Join(found.Data, "jobs", j.ID))
-					fmt.Fprintf(w, "trajectories: %s\n", filepath.Join(dir, coordinator.TrajectoriesFile))
-					fmt.Fprintf(w, "dead letters: %s\n", filepath.Join(dir, coordinator.DeadLettersFile))
-				}
-				if out != "" {
-					fmt.Fprintf(w, "downloaded: %s\n", out)
-				}
+				err = printJSON(w, j)
+			} else if err = coordinator.WriteEnded(w, j, found.Data); err == nil && out != "" {
+				_, err = fmt.Fprintf(w, "downloaded: %s\n", out)
 			}
-			if j.State != coordinator.JobDone {
-				return fmt.Errorf("job %s ended %s %s", j.ID, j.State, j.Error)
+			if err == nil && j.State != coordinator.JobDone {
+				err = fmt.Errorf("job %s ended %s %s", j.ID, j.State, j.Error)
 			}
-			return nil
+			return err
 		},
 	}
 	af.register(cmd)
 	hf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&dataset, "dataset", "", "named dataset ("+strings.Join(trajectory.DatasetNames(), "|")+") as the coordinator has it")
-	fl.IntVar(&limit, "limit", 0, "first N problems only (0: all)")
-	fl.IntVar(&samples, "samples", 1, "samples per problem (k)")
-	fl.StringVar(&model, "model", "", "model, and so the worker pool (default: the model of the fleet's endpoints.json, else the one model the live workers serve)")
-	fl.BoolVar(&waitWorker, "wait-for-worker", false, "accept the job even when no live worker serves --model (it waits for one); without it such a job is refused while other workers are registered")
-	fl.StringVar(&id, "id", "", "job id (default: chosen by the coordinator)")
-	fl.IntVar(&priority, "priority", 0, "priority class (higher runs first)")
-	fl.Float64Var(&weight, "weight", 0, "fair-share weight within the priority class (0: 1)")
-	fl.IntVar(&maxInFlight, "max-in-flight", 0, "cap on this job's dispatched, unfinished tasks (0: none)")
+	fl.StringVar(&spec.Dataset, "dataset", "", "named dataset ("+strings.Join(trajectory.DatasetNames(), "|")+") as the coordinator has it")
+	fl.IntVar(&spec.Limit, "limit", 0, "first N problems only (0: all)")
+	fl.IntVar(&spec.Samples, "samples", 1, "samples per problem (k)")
+	fl.StringVar(&spec.Model, "model", "", "model, and so the worker pool (default: the model of the fleet's endpoints.json, else the one model the live workers serve)")
+	fl.BoolVar(&spec.WaitForWorker, "wait-for-worker", false, "accept the job even when no live worker serves --model (it waits for one); without it such a job is refused while other workers are registered")
+	fl.StringVar(&spec.ID, "id", "", "job id (default: chosen by the coordinator)")
+	fl.IntVar(&spec.Priority, "priority", 0, "priority class (higher runs first)")
+	fl.Float64Var(&spec.Weight, "weight", 0, "fair-share weight within the priority class (0: 1)")
+	fl.IntVar(&spec.MaxInFlight, "max-in-flight", 0, "cap on this job's dispatched, unfinished tasks (0: none)")
 	fl.BoolVar(&wait, "wait", false, "wait until the job ends, with a progress bar")
 	fl.StringVar(&out, "out", "", "with --wait: download the trajectories to this file")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
@@ -178,7 +120,7 @@ func newStatusCmd() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, found, err := af.client()
+			c, found, err := af.c.Client()
 			if err != nil {
 				return err
 			}
@@ -193,25 +135,16 @@ func newStatusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if af.jsonOut {
-					return printJSON(w, j)
-				}
-				return coordinator.WriteJob(w, j)
+				return write(w, af.jsonOut, j, func(w io.Writer) error { return coordinator.WriteJob(w, j) })
 			}
 			health, herr := c.Health(ctx)
 			jobs, err := c.List(ctx)
 			if err != nil {
 				return errors.Join(herr, err)
 			}
-			if af.jsonOut {
-				return printJSON(w, map[string]any{"api": base, "health": health, "jobs": jobs})
-			}
-			if herr != nil {
-				fmt.Fprintf(w, "coordinator %s: %v\n", base, herr)
-			} else {
-				fmt.Fprintf(w, "coordinator %s: ok, leader here: %v\n", base, health["leader"])
-			}
-			return coordinator.WriteJobs(w, jobs)
+			return write(w, af.jsonOut, map[string]any{"api": base, "health": health, "jobs": jobs}, func(w io.Writer) error {
+				return coordinator.WriteStatus(w, base, health, herr, jobs)
+			})
 		},
 	}
 	af.register(cmd)
@@ -225,7 +158,7 @@ func newJobsCmd() *cobra.Command {
 		Short: "List every job with its state and counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := af.client()
+			c, _, err := af.c.Client()
 			if err != nil {
 				return err
 			}
@@ -233,10 +166,7 @@ func newJobsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if af.jsonOut {
-				return printJSON(cmd.OutOrStdout(), jobs)
-			}
-			return coordinator.WriteJobs(cmd.OutOrStdout(), jobs)
+			return write(cmd.OutOrStdout(), af.jsonOut, jobs, func(w io.Writer) error { return coordinator.WriteJobs(w, jobs) })
 		},
 	}
 	af.register(cmd)
@@ -250,7 +180,7 @@ func newCancelCmd() *cobra.Command {
 		Short: "Cancel a job (its id, or a prefix of exactly one id): pending tasks are purged, running ones stopped, results in flight dropped",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := af.client()
+			c, _, err := af.c.Client()
 			if err != nil {
 				return err
 			}
@@ -262,11 +192,7 @@ func newCancelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if af.jsonOut {
-				return printJSON(cmd.OutOrStdout(), j)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "job %s %s\n", j.ID, j.State)
-			return nil
+			return write(cmd.OutOrStdout(), af.jsonOut, j, func(w io.Writer) error { _, err := fmt.Fprintf(w, "job %s %s\n", j.ID, j.State); return err })
 		},
 	}
 	af.register(cmd)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,35 +25,25 @@ func newGPUCmd() *cobra.Command {
 func newGPUExporterCmd() *cobra.Command {
 	var (
 		listen, hostname string
-		simulate         int
+		opts             gpu.Options
 		interval         time.Duration
-		requireGPU       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "exporter",
 		Short: "Serve /metrics with the series dcgm-exporter names (DCGM_FI_DEV_GPU_UTIL, …)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate, RequireGPU: requireGPU, Logger: gpuLogger(cmd)})
+			// Why there are no GPUs is said once, at warning level; XID
+			// events are logged too.
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			src, err := gpu.Open(cmd.Context(), opts)
 			if err != nil {
 				return fmt.Errorf("gpu exporter: %w", err)
 			}
 			defer src.Close()
-			opts := []gpu.Option{gpu.WithInterval(interval)}
-			if hostname != "" {
-				opts = append(opts, gpu.WithHostname(hostname))
-			}
-			coll, err := gpu.NewCollector(src, opts...)
-			if err != nil {
-				return fmt.Errorf("gpu exporter: %w", err)
-			}
-			exp, err := gpu.NewExporter(coll)
-			if err != nil {
-				return fmt.Errorf("gpu exporter: %w", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving GPU metrics on http://%s/metrics (simulated: %v)\n", listen, src.Simulated())
-			if err := exp.ListenAndServe(ctx, listen); err != nil {
+			if err := gpu.RunExporter(cmd.Context(), src, listen, interval, hostname, func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "serving GPU metrics on http://%s/metrics (simulated: %v)\n", a, src.Simulated())
+			}); err != nil {
 				return fmt.Errorf("gpu exporter: %w", err)
 			}
 			return nil
@@ -60,60 +51,36 @@ func newGPUExporterCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", ":9400", "address to serve /metrics on (dcgm-exporter's port)")
-	f.IntVar(&simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
+	f.IntVar(&opts.Simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
 	f.DurationVar(&interval, "interval", gpu.DefaultPollInterval, "poll interval")
 	f.StringVar(&hostname, "hostname", "", "Hostname label (default: os.Hostname; in Kubernetes pass the node name)")
-	f.BoolVar(&requireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
+	f.BoolVar(&opts.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
 	return cmd
 }
 
 func newGPUListCmd() *cobra.Command {
 	var (
-		simulate   int
-		jsonOut    bool
-		requireGPU bool
+		opts    gpu.Options // the reason there are no GPUs is printed, not logged
+		jsonOut bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List this machine's GPUs (\"no GPUs found\" and exit 0 where there are none)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			// The reason there are no GPUs is printed below, not logged.
-			src, err := gpu.Open(ctx, gpu.Options{Simulate: simulate, RequireGPU: requireGPU})
+			src, err := gpu.Open(cmd.Context(), opts)
 			if err != nil {
 				return fmt.Errorf("gpu list: %w", err)
 			}
 			defer src.Close()
-			out := cmd.OutOrStdout()
-			if !jsonOut {
-				if why := src.Missing(); why != nil {
-					_, err := fmt.Fprintf(out, "no GPUs found (%v)\n", why)
-					return err
-				}
-				return gpu.ListDevices(ctx, out, src, gpu.DefaultThresholds())
-			}
-			devs, err := src.Snapshot(ctx)
-			if err != nil {
-				return fmt.Errorf("gpu list: %w", err)
-			}
-			if devs == nil {
-				devs = []gpu.Device{}
-			}
-			if err := printJSON(out, devs); err != nil {
+			if err := src.WriteList(cmd.Context(), cmd.OutOrStdout(), gpu.DefaultThresholds(), jsonOut); err != nil {
 				return fmt.Errorf("gpu list: %w", err)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
+	cmd.Flags().IntVar(&opts.Simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
-	cmd.Flags().BoolVar(&requireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found")
+	cmd.Flags().BoolVar(&opts.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found")
 	return cmd
-}
-
-// gpuLogger is where the gpu commands say why there are no GPUs (once, at
-// warning level) and report XID events.
-func gpuLogger(cmd *cobra.Command) *slog.Logger {
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
-	"github.com/hintfleet/hintfleet/plugins/host"
 )
 
 // hintFlags binds the Hint-infer flags shared by infer and submit to a
@@ -68,21 +65,15 @@ func (f *hintFlags) check(cmd *cobra.Command) error {
 
 func newInferCmd() *cobra.Command {
 	var (
-		pf          problemFlags
-		hf          hintFlags
-		plf         pluginFlags
-		engines     []string
-		model       string
-		apiKey      string
-		samples     int
-		concurrency int
-		out         string
-		label       string
-		jobID       string
-		jsonOut     bool
-		noTools     bool
-		quiet       bool
-		forceAppend bool
+		pf      problemFlags
+		hf      hintFlags
+		plf     pluginSourceFlags
+		setup   infer.Setup
+		opt     = infer.Options{Grader: &curate.MathGrader{}}
+		apiKey  string
+		jsonOut bool
+		noTools bool
+		quiet   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "infer",
@@ -105,113 +96,55 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 			if err != nil {
 				return err
 			}
-			spec := hf.spec
-			if spec.Template == hint.EngineTemplateName {
-				spec.Template = "" // set once the engine is dialled: engineTemplate
-			}
-			cfg, err := spec.LocalConfig(0)
-			if err != nil {
-				return fmt.Errorf("hint flags: %w", err)
-			}
-			opt := infer.Options{
-				Label: label, JobID: jobID, Samples: samples, Concurrency: concurrency, Hint: cfg, Out: out,
-				Grader: &curate.MathGrader{}, ForceAppend: forceAppend,
-				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-			}
+			opt.Logger = warnLogger(cmd)
 			if err := opt.Validate(); err != nil {
 				return err
 			}
-			if len(engines) == 0 {
-				return fmt.Errorf("no --engine given")
+			setup.Hint, setup.EngineOptions, setup.Logger = hf.spec, engineOptions(apiKey), opt.Logger
+			if !noTools {
+				setup.Plugins = &plf.src
 			}
-			clients, skipped, err := infer.DialEngines(ctx, engines, model, engineOptions(apiKey)...)
+			local, err := setup.Open(ctx)
 			if err != nil {
 				return err
 			}
-			for _, err := range skipped {
-				opt.Logger.Warn("engine not answering at the start; its tasks go to the others until it does", "err", err)
-			}
-			eng, err := infer.NewEngines(clients, nil)
-			if err != nil {
-				return err
-			}
-			if hf.spec.Template == hint.EngineTemplateName {
-				if opt.Hint.Template, err = engineTemplate(ctx, clients[0]); err != nil {
-					return err
-				}
-			}
-			set, err := infer.NewSettings(hf.spec, clients[0].Model(), !noTools)
-			if err != nil {
-				return err
-			}
-			opt.Settings = &set
+			defer local.Close()
+			opt.Hint, opt.Tools, opt.Settings = local.Hint, local.Tools, &local.Settings
 			if opt.Label == "" {
 				opt.Label = "hints " + hf.spec.Hints
-			}
-			if !noTools {
-				specs, err := plf.specs()
-				if err != nil {
-					return err
-				}
-				mgr, err := host.New(ctx, specs, plf.options(cmd.ErrOrStderr())...)
-				if err != nil {
-					return err
-				}
-				defer mgr.Close()
-				opt.Tools = &infer.Tools{Router: mgr}
 			}
 			var bar *infer.ProgressBar
 			if !quiet && !jsonOut && isTerminal(os.Stderr) {
 				bar = infer.NewProgressBar(cmd.ErrOrStderr())
 				opt.Progress = bar.Update
 			}
-			sum, err := infer.Run(ctx, eng, problems, opt)
+			sum, err := infer.Run(ctx, local.Engines, problems, opt)
 			if bar != nil {
 				bar.Done()
 			}
-			if sum != nil {
-				if jsonOut {
-					if jerr := printJSON(cmd.OutOrStdout(), sum); jerr != nil {
-						return jerr
-					}
-				} else {
-					if werr := infer.WriteTable(cmd.OutOrStdout(), sum); werr != nil {
-						return werr
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "trajectories: %s\n", out)
-				}
+			if sum == nil {
+				return err
 			}
-			return err
+			return errors.Join(write(cmd.OutOrStdout(), jsonOut, sum, sum.WriteText), err)
 		},
 	}
 	pf.register(cmd)
 	hf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringSliceVar(&engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
-	fl.StringVar(&model, "model", "", "model name (default: the engine's first model)")
+	fl.StringSliceVar(&setup.Engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
+	fl.StringVar(&setup.Model, "model", "", "model name (default: the engine's first model)")
 	fl.StringVar(&apiKey, "api-key", "", "engine API key (default: $HINTFLEET_ENGINE_API_KEY; never shown in help or logs)")
-	fl.IntVar(&samples, "samples", 1, "samples per problem")
-	fl.IntVar(&concurrency, "concurrency", infer.DefaultConcurrency, "trajectories in flight")
-	fl.StringVar(&out, "out", "trajectories.jsonl", "trajectories file (resumed if it exists)")
-	fl.StringVar(&label, "label", "", "name of this run in the summary")
-	fl.StringVar(&jobID, "job", infer.DefaultJobID, "job id prefixing task ids")
+	fl.IntVar(&opt.Samples, "samples", 1, "samples per problem")
+	fl.IntVar(&opt.Concurrency, "concurrency", infer.DefaultConcurrency, "trajectories in flight")
+	fl.StringVar(&opt.Out, "out", "trajectories.jsonl", "trajectories file (resumed if it exists)")
+	fl.StringVar(&opt.Label, "label", "", "name of this run in the summary")
+	fl.StringVar(&opt.JobID, "job", infer.DefaultJobID, "job id prefixing task ids")
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
 	fl.BoolVar(&noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
-	fl.BoolVar(&forceAppend, "force-append", false, "resume --out even if it was written with other settings (mixing them on purpose)")
-	fl.StringVar(&plf.dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
-	fl.StringVar(&plf.config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
-	fl.BoolVar(&plf.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+	fl.BoolVar(&opt.ForceAppend, "force-append", false, "resume --out even if it was written with other settings (mixing them on purpose)")
+	plf.register(cmd)
 	return cmd
-}
-
-// engineTemplate renders prompts through the served model's own chat
-// template (--template engine), checking once that the engine can.
-func engineTemplate(ctx context.Context, c *engine.Client) (*hint.Template, error) {
-	if _, err := c.RenderChat(ctx, "?"); err != nil {
-		return nil, fmt.Errorf("--template engine: %w", err)
-	}
-	return hint.EngineTemplate(c, nil, nil), nil
 }
 
 // engineOptions are the client options the engine flags give: the API key

@@ -72,26 +72,17 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(
-		newVersionCmd(),
-		newSimEngineCmd(),
-		newDatasetsCmd(),
-		newPluginsCmd(),
-		newInferCmd(),
-		newTopCmd(), newGPUCmd(),
-		newSummaryCmd(),
-		newGradeCmd(),
-		newCurateCmd(),
-		newRFTCmd(),
-		newReportCmd(),
-		newUpCmd(),
-		newServersCmd(),
-		newCoordinatorCmd(),
-		newWorkerCmd(),
-		newSubmitCmd(),
-		newStatusCmd(),
-		newJobsCmd(),
-		newCancelCmd(),
-	)
+	root.AddCommand(newVersionCmd(), newSimEngineCmd(), newDatasetsCmd(), newPluginsCmd(), newInferCmd(),
+		newTopCmd(), newGPUCmd(), newSummaryCmd(), newGradeCmd(), newCurateCmd(), newRFTCmd(), newReportCmd(),
+		newUpCmd(), newServersCmd(), newCoordinatorCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newJobsCmd(), newCancelCmd())
 	return root
+}
+
+// write prints v as JSON (printJSON) with asJSON, else for people with
+// text.
+func write(w io.Writer, asJSON bool, v any, text func(io.Writer) error) error {
+	if asJSON {
+		return printJSON(w, v)
+	}
+	return text(w)
 }

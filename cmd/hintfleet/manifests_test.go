@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 )
 
 // The manifests are checked against the binary they run: every overlay is
@@ -293,9 +294,9 @@ func hintfleetProcess(t *testing.T, where string, args []string, p *process) {
 			p.reads = append(p.reads, f.Value.String())
 		}
 	})
-	p.env = []string{"HINTFLEET_ENGINE_API_KEY", cluster.EnvNATSToken, cluster.EnvNATSPassword, cluster.EnvEtcdPassword, envAPIToken}
+	p.env = []string{"HINTFLEET_ENGINE_API_KEY", cluster.EnvNATSToken, cluster.EnvNATSPassword, cluster.EnvEtcdPassword, coordinator.EnvAPIToken}
 	if cmd.Name() == "coordinator" {
-		p.env = append(p.env, envAPITokens)
+		p.env = append(p.env, coordinator.EnvAPITokens)
 	}
 }
 
@@ -310,10 +311,10 @@ func checkAPICredentials(t *testing.T, where string, c corev1.Container, cmd *co
 		t.Errorf("%s: --insecure serves the API to anyone", where)
 	}
 	fromSecret := slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
-		return e.Name == envAPITokens && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
+		return e.Name == coordinator.EnvAPITokens && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
 	})
 	if !fromSecret && !changed("api-tokens") && !changed("api-cert-role") {
-		t.Errorf("%s: the API has no credentials (no --api-tokens, $%s from a Secret or --api-cert-role): the coordinator would not start", where, envAPITokens)
+		t.Errorf("%s: the API has no credentials (no --api-tokens, $%s from a Secret or --api-cert-role): the coordinator would not start", where, coordinator.EnvAPITokens)
 	}
 }
 

@@ -3,41 +3,35 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hintfleet/hintfleet/plugins"
 	"github.com/hintfleet/hintfleet/plugins/host"
 )
 
-// pluginFlags are the flags that say which plugins to load.
+// pluginFlags are the plugins commands' flags: which plugins to load,
+// and --json.
 type pluginFlags struct {
-	dir          string
-	config       string
-	insecureSkip bool
-	jsonOut      bool
+	src     host.Source
+	jsonOut bool
 }
 
 func (f *pluginFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dir, "dir", "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
-	cmd.Flags().StringVar(&f.config, "config", "", "plugin list file (YAML or JSON: [{name, path, sha256, args, env}]); overrides --dir")
-	cmd.Flags().BoolVar(&f.insecureSkip, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+	cmd.Flags().StringVar(&f.src.Dir, "dir", "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
+	cmd.Flags().StringVar(&f.src.Config, "config", "", "plugin list file (YAML or JSON: [{name, path, sha256, args, env}]); overrides --dir")
+	cmd.Flags().BoolVar(&f.src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
 }
 
-// specs resolves the flags to a plugin list.
-func (f *pluginFlags) specs() ([]host.PluginConfig, error) { return host.Resolve(f.dir, f.config) }
+// pluginSourceFlags say which plugins infer and the workers load.
+type pluginSourceFlags struct{ src host.Source }
 
-func (f *pluginFlags) options(stderr io.Writer, extra ...host.Option) []host.Option {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := append([]host.Option{host.WithLogger(logger)}, extra...)
-	if f.insecureSkip {
-		opts = append(opts, host.InsecureSkipChecksum())
-	}
-	return opts
+func (f *pluginSourceFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.src.Dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
+	fl.StringVar(&f.src.Config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
+	fl.BoolVar(&f.src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 }
 
 func newPluginsCmd() *cobra.Command {
@@ -56,11 +50,7 @@ func newPluginsListCmd() *cobra.Command {
 		Short: "Start every plugin, check it, and print name, version, languages, checksum state and health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			specs, err := f.specs()
-			if err != nil {
-				return err
-			}
-			m, err := host.New(cmd.Context(), specs, f.options(cmd.ErrOrStderr(), host.KeepGoing())...)
+			m, err := f.src.Start(cmd.Context(), warnLogger(cmd), host.KeepGoing())
 			if err != nil {
 				return err
 			}
@@ -97,34 +87,17 @@ func newPluginsExecCmd() *cobra.Command {
 				}
 				code = string(b)
 			}
-			specs, err := f.specs()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			m, err := host.New(ctx, specs, f.options(cmd.ErrOrStderr())...)
+			m, err := f.src.Start(ctx, warnLogger(cmd))
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			tool, err := m.Lookup(args[0])
+			res, err := m.ExecOnce(ctx, args[0], code, timeout)
 			if err != nil {
 				return err
 			}
-			sess, err := tool.Open(ctx, plugins.OpenRequest{Trajectory: "cli", Stateless: true})
-			if err != nil {
-				return err
-			}
-			defer tool.Close(ctx, sess) //nolint:errcheck // best effort; the plugin is stopped next
-			res, err := tool.Exec(ctx, plugins.ExecRequest{Session: sess, Code: code, Timeout: timeout, Lang: strings.ToLower(args[0])})
-			if err != nil {
-				return err
-			}
-			if f.jsonOut {
-				err = printJSON(cmd.OutOrStdout(), res)
-			} else {
-				err = res.WriteText(cmd.OutOrStdout())
-			}
+			err = write(cmd.OutOrStdout(), f.jsonOut, res, res.WriteText)
 			if st := res.ExitStatus(); err == nil && st != 0 {
 				return exitStatus(st) // the code's own status; the result says why
 			}

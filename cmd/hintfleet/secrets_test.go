@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
 )
@@ -133,7 +134,7 @@ func TestFleetLeaksNoSecret(t *testing.T) {
 		}
 		secrets[name] = s.Reveal()
 	}
-	token, err := clientToken(ep.APITokenFile, "")
+	token, err := coordinator.ClientToken(ep.APITokenFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ it to the others before starting them. --insecure runs without credentials.`,
 			if cfg.Insecure {
 				log.Warn("INSECURE: NATS and etcd accept anyone, and NATS routes are not authenticated (--insecure)")
 			}
-			if err := os.MkdirAll(cfg.Dir, dataDirMode); err != nil {
+			if err := os.MkdirAll(cfg.Dir, cluster.DataDirMode); err != nil {
 				return fmt.Errorf("--data: %w", err)
 			}
 			// One process per --data, as for up: a second one exits here.

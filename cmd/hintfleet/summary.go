@@ -1,8 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"strings"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -23,25 +22,11 @@ labelled by its name. --json prints a list of summaries instead.`,
 		Example: "  hintfleet summary plain=out/plain.jsonl hints=out/hints.jsonl",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sums []*infer.Summary
-			for _, a := range args {
-				label, path, ok := strings.Cut(a, "=")
-				if !ok {
-					label, path = a, a
-				}
-				if label == "" || path == "" {
-					return fmt.Errorf("argument %q: want LABEL=FILE", a)
-				}
-				s, err := infer.Summarize(label, path)
-				if err != nil {
-					return err
-				}
-				sums = append(sums, s)
+			sums, err := infer.SummarizeAll(args)
+			if err != nil {
+				return err
 			}
-			if jsonOut {
-				return printJSON(cmd.OutOrStdout(), sums)
-			}
-			return infer.WriteTable(cmd.OutOrStdout(), sums...)
+			return write(cmd.OutOrStdout(), jsonOut, sums, func(w io.Writer) error { return infer.WriteTable(w, sums...) })
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the summaries as JSON")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"time"
 
@@ -26,24 +27,11 @@ func newTopCmd() *cobra.Command {
 			"stdin that is no terminal, prints one plain snapshot and exits; --json prints it as JSON.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			found, token, err := af.resolve()
+			hc, api, err := af.c.ScopedHTTPClient(top.DefaultTimeout)
 			if err != nil {
 				return err
 			}
-			hc, err := apiHTTPClient(af.ca, af.cert, af.key)
-			if err != nil {
-				return err
-			}
-			hc.Timeout = top.DefaultTimeout
-			if token != "" {
-				// The token goes to the coordinator only, never to the
-				// workers whose /metrics top also reads.
-				hc.Transport, err = bearerFor(found.API, token, hc.Transport)
-				if err != nil {
-					return err
-				}
-			}
-			src, err := top.NewHTTPSource(found.API, hc)
+			src, err := top.NewHTTPSource(api, hc)
 			if err != nil {
 				return err
 			}
@@ -57,10 +45,7 @@ func newTopCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if af.jsonOut {
-					return printJSON(cmd.OutOrStdout(), snap)
-				}
-				return top.WritePlain(cmd.OutOrStdout(), snap, nil)
+				return write(cmd.OutOrStdout(), af.jsonOut, snap, func(w io.Writer) error { return top.WritePlain(w, snap, nil) })
 			}
 			return top.Run(ctx, src, top.UIOptions{Interval: interval, In: cmd.InOrStdin(), Out: cmd.OutOrStdout()})
 		},

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -35,4 +37,28 @@ func Resolve(dir, listFile string) ([]PluginConfig, error) {
 		dir = DefaultDir()
 	}
 	return Discover(dir)
+}
+
+// Source says which plugins a process runs, as the command line says it:
+// a directory with SHA256SUMS, or a list file that overrides it, and
+// whether checksums are skipped (development only). Its zero value runs
+// the plugins of DefaultDir.
+type Source struct {
+	Dir                  string
+	Config               string
+	InsecureSkipChecksum bool
+}
+
+// Start resolves s (Resolve) and starts the plugins (New) with log as
+// their logger and extra options after it. The caller closes the Manager.
+func (s Source) Start(ctx context.Context, log *slog.Logger, extra ...Option) (*Manager, error) {
+	specs, err := Resolve(s.Dir, s.Config)
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]Option{WithLogger(log)}, extra...)
+	if s.InsecureSkipChecksum {
+		opts = append(opts, InsecureSkipChecksum())
+	}
+	return New(ctx, specs, opts...)
 }

@@ -1,0 +1,50 @@
+package coordinator
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// ReadProblemsFile checks the problems of path here, so that a bad line
+// is reported as PATH:LINE: field … rather than as a line of the upload,
+// and carries them inline.
+func (s *JobSpec) ReadProblemsFile(path string) error {
+	if _, err := trajectory.LoadFile(path); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read problems: %w", err)
+	}
+	s.ProblemsJSONL = string(b)
+	return nil
+}
+
+// WriteEnded prints an ended job for people: its counts and, with dataDir
+// (the fleet's --data), where its trajectories and dead letters are.
+func WriteEnded(w io.Writer, j Job, dataDir string) error {
+	fmt.Fprintf(w, "job %s %s: %d tasks, %d written, %d dead-lettered, %d queued, %d running, %d completion tokens\n",
+		j.ID, j.State, j.Counts.Tasks, j.Counts.Done, j.Counts.DeadLettered, j.Counts.Queued, j.Counts.Running, j.Counts.Tokens)
+	if dataDir == "" {
+		return nil
+	}
+	dir, _ := filepath.Abs(filepath.Join(dataDir, "jobs", j.ID))
+	fmt.Fprintf(w, "trajectories: %s\n", filepath.Join(dir, TrajectoriesFile))
+	_, err := fmt.Fprintf(w, "dead letters: %s\n", filepath.Join(dir, DeadLettersFile))
+	return err
+}
+
+// WriteStatus prints the coordinator at api (its health, or herr when it
+// could not be read) and its jobs, for people.
+func WriteStatus(w io.Writer, api string, health map[string]any, herr error, jobs []Job) error {
+	if herr != nil {
+		fmt.Fprintf(w, "coordinator %s: %v\n", api, herr)
+	} else {
+		fmt.Fprintf(w, "coordinator %s: ok, leader here: %v\n", api, health["leader"])
+	}
+	return WriteJobs(w, jobs)
+}
