@@ -169,7 +169,7 @@ func dialEtcd(ctx context.Context, c EtcdConfig) (*clientv3.Client, error) {
 		// client moves to another member.
 		DialKeepAliveTime:    etcdKeepAliveTime,
 		DialKeepAliveTimeout: etcdKeepAliveTimeout,
-		Logger:      zap.NewNop(),
+		Logger:               zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect etcd %v: %w", c.Endpoints, err)
