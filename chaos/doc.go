@@ -13,9 +13,21 @@
 // loss or duplicate fails the test. Every output line must parse: a torn
 // line is a failure too.
 //
-// The short set (worker kill -9, poison task) runs with `go test`; the long
-// set needs the build tag: `go test -tags chaos ./chaos/...` (`make chaos`).
-// Benchmarks print `BENCH <name> <value> <unit>` lines.
+// The cluster runs (cluster_*_test.go) put the servers in three `hintfleet
+// servers` processes (one NATS node and one etcd member each, R3 streams)
+// and kill -9 the node leading TASKS or etcd, freeze one with SIGSTOP, or
+// restart all three in turn, with a coordinator and two workers
+// throughout; each also reports the stall the fleet saw (the longest time
+// without a new output line after the fault). TestDebianServers runs a job
+// through Debian's packaged nats-server 2.9 and etcd 3.4, the oldest
+// supported; upgrade_test.go runs an old build's worker (emulated at the
+// message layer) beside a new one.
+//
+// The short set (worker kill -9, poison task, the kill -9 of the TASKS
+// leader on a cluster, the Debian servers, the rolling upgrade) runs with
+// `go test`; the long set needs the build tag: `go test -tags chaos
+// ./chaos/...` (`make chaos`). Benchmarks print `BENCH <name> <value>
+// <unit>` lines.
 //
 // The package has no non-test code beyond this comment.
 package chaos

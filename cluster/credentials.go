@@ -173,7 +173,7 @@ func WithCredentials(c Credentials) EmbeddedOption {
 // WorkerPermissions are what the worker NATS user may do: look up the
 // TASKS stream and the checkpoints bucket, make and read its pool's pull
 // consumers on TASKS, pull and acknowledge tasks, publish results, and
-// read, write and delete checkpoints. It manages no stream, reads no
+// read, write, delete and purge checkpoints. It manages no other stream, reads no
 // result, and cannot publish tasks.
 func WorkerPermissions() *server.Permissions {
 	kv := "KV_" + BucketCheckpoints
@@ -192,6 +192,11 @@ func WorkerPermissions() *server.Permissions {
 			"$JS.API.DIRECT.GET." + kv + ".>",
 			"$JS.API.DIRECT.GET." + kv,
 			"$JS.API.STREAM.MSG.GET." + kv,
+			// The worker purges a task's checkpoint log by subject once the
+			// result is published (and compacts it on a hand-back). Without
+			// this every finished task waited out the purge's timeout, and
+			// the logs stayed until the bucket's TTL.
+			"$JS.API.STREAM.PURGE." + kv,
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
 	}

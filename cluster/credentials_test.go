@@ -72,6 +72,11 @@ func TestLockedEmbedded(t *testing.T) {
 	if _, err := kv.Get(ctx, "t1"); err != nil {
 		t.Errorf("worker reads a checkpoint: %v", err)
 	}
+	if cs, err := w.JS.Stream(ctx, cluster.CheckpointsStream); err != nil {
+		t.Errorf("worker looks up the checkpoints stream: %v", err)
+	} else if err := cs.Purge(ctx, jetstream.WithPurgeSubject(cluster.CheckpointSubjects("t1"))); err != nil {
+		t.Errorf("worker purges a task's checkpoint log: %v", err)
+	}
 	if _, err := w.JS.Publish(ctx, cluster.ResultSubject("j1"), []byte("{}")); err != nil {
 		t.Errorf("worker publishes a result: %v", err)
 	}
