@@ -57,7 +57,9 @@ type Config struct {
 	// MaxAttempts is the retry budget of a task; 0 means
 	// scheduler.DefaultMaxAttempts.
 	MaxAttempts int
-	// MaxOutstanding caps dispatched, unfinished tasks over all jobs.
+	// MaxOutstanding caps dispatched, unfinished tasks over all jobs; 0
+	// sizes it from the fleet: twice the capacity the live workers
+	// register, at least DefaultMaxOutstanding (see outstandingCap).
 	MaxOutstanding int
 	// ResultAckWait is the results consumer's AckWait.
 	ResultAckWait time.Duration
@@ -219,6 +221,12 @@ type Coordinator struct {
 	// submitMu serialises submits, so two of the same id cannot interleave.
 	submitMu sync.Mutex
 	wake     chan struct{} // pokes the dispatcher
+	// autoCap is whether MaxOutstanding follows the fleet (the config left
+	// it 0); fleetCap and fleetCapAt cache the fleet's registered capacity
+	// and when it was read. The dispatcher alone uses them.
+	autoCap    bool
+	fleetCap   int
+	fleetCapAt time.Time
 }
 
 // New returns a replica; Run starts it. conn is shared, not closed.
@@ -232,7 +240,7 @@ func New(conn *cluster.Conn, cfg Config, opts ...Option) (*Coordinator, error) {
 	}
 	c := &Coordinator{
 		conn: conn, cfg: cfg.withDefaults(), log: slog.New(slog.DiscardHandler), js: js,
-		wake: make(chan struct{}, 1), swept: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), swept: make(chan struct{}, 1), autoCap: cfg.MaxOutstanding == 0,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

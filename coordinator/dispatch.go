@@ -2,12 +2,14 @@ package coordinator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/protocol"
@@ -85,7 +87,7 @@ func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare)
 		})
 		byID[rec.ID] = j
 	}
-	room := c.cfg.MaxOutstanding - outstanding
+	room := c.outstandingCap(ctx) - outstanding
 	var fl *fleet
 	if c.stack != nil {
 		var err error
@@ -140,6 +142,54 @@ func (c *Coordinator) dispatchOnce(ctx context.Context, fs *scheduler.FairShare)
 	j.mu.Unlock()
 	c.metrics.dispatched.Add(float64(n))
 	return true, nil
+}
+
+// capacityRefresh is how often the dispatcher re-reads the fleet's
+// registered capacity when MaxOutstanding follows it: workers come and go
+// over minutes, and one read of every registration is not free at a
+// thousand workers.
+const capacityRefresh = 10 * time.Second
+
+// outstandingCap is the most tasks that may be dispatched and unfinished:
+// Config.MaxOutstanding when set, else twice the capacity the live
+// workers register (the sessions they admit now), at least
+// DefaultMaxOutstanding. A fixed 8,192 starved any fleet of more than
+// ~4,000 sessions; the cap must also cover results published and not yet
+// written by the intake, which count as outstanding (1.25x the sessions
+// starved dispatch behind a few seconds of intake lag at 6,400 sessions,
+// 2x did not). It stays a cap, not the whole job: a later job of higher
+// priority must not queue behind a backlog already in the stream. A failed
+// read keeps the last figure.
+func (c *Coordinator) outstandingCap(ctx context.Context) int {
+	if !c.autoCap {
+		return c.cfg.MaxOutstanding
+	}
+	if now := time.Now(); now.Sub(c.fleetCapAt) >= capacityRefresh {
+		if n, err := c.registeredCapacity(ctx); err != nil {
+			c.log.Warn("read fleet capacity", "err", err)
+		} else {
+			c.fleetCap, c.fleetCapAt = n, now
+		}
+	}
+	return max(c.cfg.MaxOutstanding, 2*c.fleetCap)
+}
+
+// registeredCapacity sums the capacity of the registered workers that are
+// not draining.
+func (c *Coordinator) registeredCapacity(ctx context.Context) (int, error) {
+	resp, err := c.conn.Etcd.Get(ctx, cluster.WorkersPrefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, fmt.Errorf("read registrations: %w", err)
+	}
+	n := 0
+	for _, kv := range resp.Kvs {
+		var info cluster.WorkerInfo
+		if err := json.Unmarshal(kv.Value, &info); err != nil || info.Draining {
+			continue
+		}
+		n += info.Capacity
+	}
+	return n, nil
 }
 
 // taskMsg encodes one task attempt for subject.

@@ -28,7 +28,7 @@ func (f *coordFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&c.DatasetsDir, "datasets-dir", "", "folder of the named datasets jobs may use (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	fl.DurationVar(&c.ElectionTTL, "election-ttl", coordinator.DefaultElectionTTL, "leader lease: a dead leader is replaced after about this long")
 	fl.IntVar(&c.MaxAttempts, "max-attempts", 0, "attempts per task before it is dead-lettered (0: the scheduler's default)")
-	fl.IntVar(&c.MaxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: the default)")
+	fl.IntVar(&c.MaxOutstanding, "max-outstanding", 0, "dispatched, unfinished tasks over all jobs (0: twice the live workers' registered capacity, at least 8192)")
 	registerAuth(cmd, &f.sec, c)
 	fl.BoolVar(&c.Affinity, "affinity", false, "send the k samples of a problem preferentially to one worker, so its engine's prefix cache serves them (yields to load and liveness); off by default until the chaos suite covers it across server restarts")
 }

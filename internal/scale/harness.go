@@ -85,6 +85,20 @@ type Result struct {
 	NATSInBytesPerSec, NATSOutBytesPerSec float64
 	// Load1 is the machine's 1-minute load average at the end.
 	Load1 float64
+
+	// What the dispatch gap is made of. HarnessSched and CoordSched are
+	// the p50 and p99 of how long a runnable goroutine waited for a CPU
+	// over the window, in this process (workers and servers) and in the
+	// coordinator's: a gap of seconds with a harness wait of seconds is
+	// the harness starved of CPU, not the fleet's round trips. PoolEmpty
+	// is the share of one-second samples in which the pool's stream held
+	// no task ready to pull (the coordinator's dispatch behind the
+	// fleet), PoolPending the mean of those ready; Outstanding the mean
+	// tasks dispatched and not yet written, against the cap MaxOutstanding.
+	HarnessSchedP50, HarnessSchedP99 time.Duration
+	CoordSchedP50, CoordSchedP99     time.Duration
+	PoolEmpty, PoolPending           float64
+	Outstanding                      float64
 }
 
 // Run starts the servers, the coordinator process and the workers, submits
@@ -187,17 +201,20 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	for _, g := range gpus {
 		g.Gaps()
 	}
-	before, err := snap(ctx, coord.pid(), admin, emb, api, job)
+	before, err := snap(ctx, coord, admin, emb, api, job)
 	if err != nil {
 		return res, err
 	}
-	if err := sleep(ctx, o.Window); err != nil {
-		return res, err
-	}
-	after, err := snap(ctx, coord.pid(), admin, emb, api, job)
+	pool, err := poolOf(ctx, admin.Etcd)
 	if err != nil {
 		return res, err
 	}
+	smp := sampleDispatch(ctx, admin, api, pool, job, o.Window)
+	after, err := snap(ctx, coord, admin, emb, api, job)
+	if err != nil {
+		return res, err
+	}
+	res.PoolEmpty, res.PoolPending, res.Outstanding = smp.empty, smp.pending, smp.outstanding
 	var gaps []time.Duration
 	for _, g := range gpus {
 		gaps = append(gaps, g.Gaps()...)
@@ -325,15 +342,21 @@ type snapshot struct {
 	keys     int64
 	nats     cluster.NATSStats
 	load1    float64
+	// sched and coordSched are the scheduling latency histograms of this
+	// process and the coordinator's.
+	sched, coordSched SchedHist
 }
 
-func snap(ctx context.Context, pid int, admin *cluster.Conn, emb *cluster.Embedded, api *coordinator.Client, job string) (snapshot, error) {
-	s := snapshot{at: time.Now()}
+func snap(ctx context.Context, coord *coordProc, admin *cluster.Conn, emb *cluster.Embedded, api *coordinator.Client, job string) (snapshot, error) {
+	s := snapshot{at: time.Now(), sched: ReadSched()}
 	var err error
-	if s.coordCPU, s.coordRSS, err = procStats(pid); err != nil {
+	if s.coordCPU, s.coordRSS, err = procStats(coord.pid()); err != nil {
 		return s, err
 	}
 	if s.selfCPU, _, err = procStats(0); err != nil {
+		return s, err
+	}
+	if s.coordSched, err = fetchSched(ctx, coord.base); err != nil {
 		return s, err
 	}
 	j, err := api.Get(ctx, job)
@@ -381,6 +404,8 @@ func (r *Result) fill(a, b snapshot, gaps []time.Duration) {
 	r.NATSInBytesPerSec = float64(b.nats.InBytes-a.nats.InBytes) / w
 	r.NATSOutBytesPerSec = float64(b.nats.OutBytes-a.nats.OutBytes) / w
 	r.Load1 = b.load1
+	r.HarnessSchedP50, r.HarnessSchedP99 = b.sched.quantiles(a.sched)
+	r.CoordSchedP50, r.CoordSchedP99 = b.coordSched.quantiles(a.coordSched)
 }
 
 func quantile(sorted []time.Duration, q float64) time.Duration {
@@ -393,7 +418,8 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 // coordProc is the coordinator child process.
 type coordProc struct {
-	cmd *exec.Cmd
+	cmd  *exec.Cmd
+	base string // its API's URL
 }
 
 func (c *coordProc) pid() int { return c.cmd.Process.Pid }
@@ -419,7 +445,7 @@ func startCoordinator(ctx context.Context, o Options, cfg cluster.Config) (*coor
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("scale: start coordinator: %w", err)
 	}
-	p := &coordProc{cmd: cmd}
+	p := &coordProc{cmd: cmd, base: "http://" + listen}
 	api, err := coordinator.NewClient("http://"+listen, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		p.stop()
