@@ -144,10 +144,14 @@ chaos: deps build
 # sessions against a coordinator process and embedded NATS and etcd, for
 # each N of SCALE_N, measuring SCALE_WINDOW of steady state; BENCH lines at
 # the end. docs/scale.md has the figures and what the harness cannot show.
+# SCALE_DRIVER=1 runs the driver instead of simulated workers: N registered
+# workers and the task rate of N x 64 sessions, turned over by a paced loop
+# (the coordinator's load without the fleet's cost to this machine).
 SCALE_N      ?= 10,100,1000
 SCALE_WINDOW ?= 60s
+SCALE_DRIVER ?=
 scale:
-	HINTFLEET_SCALE=1 HINTFLEET_SCALE_N=$(SCALE_N) HINTFLEET_SCALE_WINDOW=$(SCALE_WINDOW) \
+	HINTFLEET_SCALE=1 HINTFLEET_SCALE_N=$(SCALE_N) HINTFLEET_SCALE_WINDOW=$(SCALE_WINDOW) HINTFLEET_SCALE_DRIVER=$(SCALE_DRIVER) \
 		$(GO) test -count=1 -timeout 60m -run '^TestScale$$' -v ./internal/scale/ | grep -E '^(\||#|BENCH|---|ok|FAIL)'
 
 # proto regenerates the code of plugins/proto/tool.proto: Go for the host

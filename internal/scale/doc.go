@@ -11,6 +11,10 @@
 // share a NATS connection and an etcd client per WorkersPerConn, as the
 // processes of one node would not, but the server sees the same requests.
 //
+// With Options.Rate it runs a driver instead of the workers (driver.go):
+// registered workers and a paced loop that turns tasks over at a fleet's
+// rate, for the coordinator's load without the fleet's cost here.
+//
 // What it cannot show: on one machine the servers, the workers and the
 // coordinator share its cores and disk, so the coordinator's latency
 // includes waiting for a CPU the simulated fleet is using, and JetStream's

@@ -45,12 +45,21 @@ type Options struct {
 	// coordinator against the servers cfg (JSON) names, with its data in
 	// dataDir, serving the API on listen. The harness kills it at the end.
 	Coordinator func(cfg []byte, dataDir, listen string) *exec.Cmd
+	// Rate > 0 runs the driver (driver.go) instead of simulated workers:
+	// Workers leases register Workers workers of Sessions capacity, and
+	// tasks are turned over at Rate a second, each as a worker does it to
+	// the servers, so the coordinator meets a fleet's task rate without the
+	// fleet's sessions costing this machine's cores.
+	Rate float64
 	// NoSync turns off JetStream's fsync of every write (see
 	// cluster.WithoutSyncAlways); by default it is on, as `hintfleet up`
 	// runs it.
 	NoSync bool
 	Log    *slog.Logger
 }
+
+// gapper is what measures dispatch gaps: a simulated GPU, or the driver.
+type gapper interface{ Gaps() []time.Duration }
 
 // Result is what one run measured over its window.
 type Result struct {
@@ -149,13 +158,41 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	wctx, stopWorkers := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopWorkers(); wg.Wait() }()
-	var gpus []*GPU
+	var gpus []gapper
+	var conns []*cluster.Conn
 	for i := 0; i < o.Workers; i += o.WorkersPerConn {
 		conn, err := cluster.Connect(ctx, emb.Config())
 		if err != nil {
 			return res, fmt.Errorf("scale: connect workers: %w", err)
 		}
 		defer conn.Close()
+		conns = append(conns, conn)
+	}
+	var leases []*cluster.Lease
+	closeLeases := func() {
+		for _, l := range leases {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = l.Close(cctx)
+			cancel()
+		}
+		leases = nil
+	}
+	defer closeLeases()
+	if o.Rate > 0 {
+		leases, err = register(ctx, conns, o)
+		if err != nil {
+			return res, err
+		}
+		d := &driver{}
+		gpus = append(gpus, d)
+		wg.Go(func() {
+			if err := d.run(wctx, conns, leases, o); err != nil {
+				o.Log.Warn("driver ended", "err", err)
+			}
+		})
+	}
+	for i := 0; i < o.Workers && o.Rate <= 0; i += o.WorkersPerConn {
+		conn := conns[i/o.WorkersPerConn]
 		for k := i; k < min(o.Workers, i+o.WorkersPerConn); k++ {
 			id := fmt.Sprintf("sim-%04d", k)
 			g := NewGPU(id, o.Mix, worker.DefaultCheckpointEvery, o.Sessions)
@@ -176,6 +213,11 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	// sessions / mean task time tasks a second.
 	perTask := meanTokens(o.Mix) * GPUStep(o.Sessions).Seconds()
 	need := float64(o.Workers*o.Sessions) * (2 + (o.Warmup+o.Window).Seconds()/perTask) * 1.5
+	if o.Rate > 0 {
+		// The dispatch cap (twice the registered capacity) plus what the
+		// driver turns over.
+		need = 2*float64(o.Workers*o.Sessions) + o.Rate*(o.Warmup+o.Window).Seconds()*1.5
+	}
 	const samples = 8
 	problems := int(math.Ceil(need / samples))
 	job := "scale"
@@ -243,6 +285,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 	stopWorkers()
 	wg.Wait()
+	closeLeases() // the driver's registrations go as a stopped worker's do
 	if res.KeysAfterJob, res.LeftKeys, err = keysAfterJob(ctx, admin.Etcd, job); err != nil {
 		return res, err
 	}

@@ -105,6 +105,26 @@ func TestHarnessSmoke(t *testing.T) {
 	}
 }
 
+// TestDriverSmoke runs the driver small (3 registered workers, 20 tasks a
+// second) and checks that the coordinator took results at about that rate,
+// the gaps were measured and the registrations went with the driver.
+func TestDriverSmoke(t *testing.T) {
+	res, err := Run(context.Background(), Options{
+		Dir: t.TempDir(), Workers: 3, Sessions: 4, Rate: 20, Warmup: 3 * time.Second, Window: 4 * time.Second,
+		Coordinator: coordinatorCmd(0), NoSync: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.ResultsPerSec < 5 || res.Dispatches == 0 {
+		t.Fatalf("results/s %.1f, dispatches %d: want about 20 a second, measured", res.ResultsPerSec, res.Dispatches)
+	}
+	if res.KeysAfterJob > 2 {
+		t.Fatalf("%d keys left after the job (%v), want its registry entry and the requeuer's revision", res.KeysAfterJob, res.LeftKeys)
+	}
+}
+
 // TestScale is `make scale`: the harness at each N of HINTFLEET_SCALE_N
 // (default 10,100,1000) with 64 sessions a worker, printing a table row per
 // N and the BENCH lines. It is skipped unless HINTFLEET_SCALE is set.
@@ -132,14 +152,22 @@ func TestScale(t *testing.T) {
 		window = d
 	}
 	const sessions = 64
+	driver := os.Getenv("HINTFLEET_SCALE_DRIVER") != ""
 	var rs []Result
 	for _, n := range ns {
-		res, err := Run(context.Background(), Options{
+		o := Options{
 			Dir: t.TempDir(), Workers: n, Sessions: sessions,
 			Warmup: 30*time.Second + time.Duration(n)*30*time.Millisecond, Window: window,
 			Coordinator: coordinatorCmd(0), // MaxOutstanding sized from the fleet
 			NoSync:      os.Getenv("HINTFLEET_SCALE_SYNC") == "",
-		})
+		}
+		if driver {
+			// The task rate of n workers of 64 sessions on the GPU model.
+			o.Rate = float64(n*sessions) / (meanTokens(MixedLengths) * GPUStep(sessions).Seconds())
+			o.Warmup = 20 * time.Second
+			fmt.Printf("# N=%d: driver at %.0f tasks/s\n", n, o.Rate)
+		}
+		res, err := Run(context.Background(), o)
 		if err != nil {
 			t.Fatalf("N=%d: %v", n, err)
 		}
@@ -159,6 +187,16 @@ func TestScale(t *testing.T) {
 		fmt.Println(gapRow(r))
 	}
 	last := rs[len(rs)-1]
+	if driver {
+		// The driver's figures are the coordinator's at a fleet's rate, not
+		// the fleet's: BENCH lines of their own.
+		for _, r := range rs {
+			fmt.Printf("BENCH scale_driver_coordinator_cores_%d %.3f cores\n", r.Workers, r.CoordinatorCores)
+			fmt.Printf("BENCH scale_driver_results_per_s_%d %.1f results/s\n", r.Workers, r.ResultsPerSec)
+			fmt.Printf("BENCH scale_driver_dispatch_p99_ms_%d %.1f ms\n", r.Workers, ms(r.DispatchP99))
+		}
+		return
+	}
 	fmt.Printf("BENCH scale_workers %d n\n", last.Workers)
 	for _, r := range rs {
 		if r.Workers == 1000 {
