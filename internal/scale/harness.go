@@ -108,6 +108,10 @@ type Result struct {
 	CoordSchedP50, CoordSchedP99     time.Duration
 	PoolEmpty, PoolPending           float64
 	Outstanding                      float64
+	// PullP50/P99 and ClaimP50/P99 are the driver's round trips, the parts
+	// of its dispatch gap that are not waiting for a free task slot; 0
+	// with simulated workers.
+	PullP50, PullP99, ClaimP50, ClaimP99 time.Duration
 }
 
 // Run starts the servers, the coordinator process and the workers, submits
@@ -168,6 +172,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		defer conn.Close()
 		conns = append(conns, conn)
 	}
+	var d *driver
 	var leases []*cluster.Lease
 	closeLeases := func() {
 		for _, l := range leases {
@@ -183,7 +188,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		if err != nil {
 			return res, err
 		}
-		d := &driver{}
+		d = &driver{}
 		gpus = append(gpus, d)
 		wg.Go(func() {
 			if err := d.run(wctx, conns, leases, o); err != nil {
@@ -243,6 +248,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	for _, g := range gpus {
 		g.Gaps()
 	}
+	if d != nil {
+		d.Phases()
+	}
 	before, err := snap(ctx, coord, admin, emb, api, job)
 	if err != nil {
 		return res, err
@@ -262,6 +270,19 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		gaps = append(gaps, g.Gaps()...)
 	}
 	res.fill(before, after, gaps)
+	if d != nil {
+		pulls, claims := d.Phases()
+		slices.Sort(pulls)
+		slices.Sort(claims)
+		res.PullP50, res.PullP99 = quantile(pulls, 0.5), quantile(pulls, 0.99)
+		res.ClaimP50, res.ClaimP99 = quantile(claims, 0.5), quantile(claims, 0.99)
+		// The driver stops before the cancel: it has no job watch, and a
+		// task pulled before the cancel and claimed after it would leave
+		// its done marker (a worker checks the job is live before it
+		// claims).
+		stopWorkers()
+		wg.Wait()
+	}
 
 	// The job ends (cancelled: it was sized to outlast the run), the
 	// workers stop, and what the job leaves in etcd is counted.

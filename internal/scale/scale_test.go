@@ -211,7 +211,7 @@ func TestScale(t *testing.T) {
 const header = "| N | sessions | coord cores | coord RSS MiB | harness cores | dispatch p50 ms | p99 ms | results/s | etcd writes/s | writes/task | etcd keys | etcd DB MiB | NATS in msg/s | in MB/s | out msg/s | out MB/s | tasks done | keys after job | load1 |"
 
 // gapHeader is the second table: what the dispatch gap is made of.
-const gapHeader = "| N | harness CPU wait p50 ms | p99 ms | coordinator CPU wait p50 ms | p99 ms | pool empty | tasks ready (mean) | outstanding (mean) |"
+const gapHeader = "| N | harness CPU wait p50 ms | p99 ms | coordinator CPU wait p50 ms | p99 ms | pool empty | tasks ready (mean) | outstanding (mean) | pull p50 ms | p99 ms | claim p50 ms | p99 ms |"
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -224,7 +224,7 @@ func row(r Result) string {
 }
 
 func gapRow(r Result) string {
-	return fmt.Sprintf("| %d | %.1f | %.1f | %.1f | %.1f | %.0f %% | %.0f | %.0f |",
+	return fmt.Sprintf("| %d | %.2f | %.1f | %.2f | %.1f | %.0f %% | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f |",
 		r.Workers, ms(r.HarnessSchedP50), ms(r.HarnessSchedP99), ms(r.CoordSchedP50), ms(r.CoordSchedP99),
-		100*r.PoolEmpty, r.PoolPending, r.Outstanding)
+		100*r.PoolEmpty, r.PoolPending, r.Outstanding, ms(r.PullP50), ms(r.PullP99), ms(r.ClaimP50), ms(r.ClaimP99))
 }
