@@ -25,8 +25,10 @@ const (
 	DefaultResultAckWait  = 30 * time.Second
 	DefaultIntakeBatch    = 128
 	// publishWindow bounds unacknowledged async publishes: JetStream flow
-	// control, so a 50k-task job does not flood the server.
-	publishWindow = 256
+	// control, so a 50k-task job does not flood the server. A batch larger
+	// than the window (see maxDispatchBatch) streams through it, one
+	// window of acks per round trip.
+	publishWindow = 1024
 	// persistEvery is how often the leader writes changed job records and
 	// the requeuer's revision to etcd.
 	persistEvery    = 500 * time.Millisecond

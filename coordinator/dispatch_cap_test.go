@@ -91,3 +91,22 @@ func nodes(n, capacity int) map[string]int {
 	}
 	return m
 }
+
+// TestBatchSize: a pick sends at least dispatchBatch tasks, an eighth of
+// the room when that is more, at most maxDispatchBatch, never more than
+// the room or the job's tasks left.
+func TestBatchSize(t *testing.T) {
+	tests := []struct{ room, left, want int }{
+		{10, 1000, 10},             // the room is scarce: what fits
+		{100, 1000, 64},            // one minimum batch
+		{8192, 100_000, 1024},      // an eighth of the default room
+		{128_000, 1_000_000, 4096}, // a thousand nodes' room: the most
+		{128_000, 500, 500},        // the job's last tasks
+		{0, 1000, 0},               // no room
+	}
+	for _, tc := range tests {
+		if got := batchSize(tc.room, tc.left); got != tc.want {
+			t.Errorf("batchSize(%d, %d) = %d, want %d", tc.room, tc.left, got, tc.want)
+		}
+	}
+}
