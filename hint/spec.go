@@ -111,3 +111,30 @@ func (s Spec) template(files bool) (*Template, error) {
 	}
 	return t, nil
 }
+
+// CheckExplicit refuses values a command line set (set reports which
+// flags were given) to what a Spec reads as "unset, take the default" or
+// ignores, so that an explicit --max-tokens 0 is an error and not the
+// default budget; an explicit --max-tool-calls 0 means no tool calls,
+// which a Spec spells -1, and is rewritten so.
+func (s *Spec) CheckExplicit(set func(flag string) bool) error {
+	var errs []error
+	if set("max-tokens") && s.MaxTokens < 1 {
+		errs = append(errs, fmt.Errorf("--max-tokens %d: want >= 1", s.MaxTokens))
+	}
+	if set("max-tool-calls") {
+		switch {
+		case s.MaxToolCalls < 0:
+			errs = append(errs, fmt.Errorf("--max-tool-calls %d: want >= 0 (0: no tool calls)", s.MaxToolCalls))
+		case s.MaxToolCalls == 0:
+			s.MaxToolCalls = -1
+		}
+	}
+	if set("top-p") && !(s.TopP > 0 && s.TopP <= 1) {
+		errs = append(errs, fmt.Errorf("--top-p %v: want 0 < p <= 1", s.TopP))
+	}
+	if set("trigger-k") && s.Policy.K < 1 {
+		errs = append(errs, fmt.Errorf("--trigger-k %d: want >= 1", s.Policy.K))
+	}
+	return errors.Join(errs...)
+}

@@ -261,7 +261,7 @@ func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstrea
 	w.metrics.completed.Inc()
 	w.metrics.hints.Add(float64(tr.Hints))
 	w.metrics.wasted.Add(float64(tr.Tokens.Wasted))
-	log.Info("task done", "tokens", tr.Tokens.Completion)
+	log.Debug("task done", "tokens", tr.Tokens.Completion)
 }
 
 // fail declares a permanent failure: the coordinator dead-letters the task.

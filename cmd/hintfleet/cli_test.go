@@ -246,3 +246,22 @@ func TestFleetJSON(t *testing.T) {
 		t.Errorf("status of an unknown job: exit %d, stderr %q; want 1 naming it", r.code, r.stderr)
 	}
 }
+
+// TestLogsHaveNoNil: the fleet commands' log leaves out attributes that
+// are nil, so that no line says err=<nil> or cause=<nil> (issue 18
+// finding 15); before, "fleet down err=<nil>" ended every clean stop.
+func TestLogsHaveNoNil(t *testing.T) {
+	var buf strings.Builder
+	cmd := newRootCmd()
+	cmd.SetErr(&buf)
+	lf := logFlags{level: "info"}
+	log, err := lf.logger(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var noErr error
+	log.Info("fleet down", "err", noErr, "cause", nil, "workers", 2)
+	if got := buf.String(); strings.Contains(got, "<nil>") || !strings.Contains(got, "workers=2") {
+		t.Errorf("log line %q: want workers=2 and no <nil>", got)
+	}
+}

@@ -75,8 +75,17 @@ func (f *logFlags) logger(cmd *cobra.Command) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(f.level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", f.level, err)
 	}
-	f.log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lv}))
+	f.log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lv, ReplaceAttr: dropNil}))
 	return f.log, nil
+}
+
+// dropNil leaves out attributes whose value is nil (an `err` or `cause`
+// that is no error), so that no log line says err=<nil>.
+func dropNil(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindAny && a.Value.Any() == nil {
+		return slog.Attr{}
+	}
+	return a
 }
 
 // warnLogger logs warnings and errors on stderr: what plugins say.

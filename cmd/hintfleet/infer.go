@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -36,32 +35,9 @@ func (f *hintFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&s.WallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
 }
 
-// check refuses flags set to what a hint.Spec reads as "unset, take the
-// default" or ignores, so that an explicit --max-tokens 0 is an error and
-// not the default budget (as --samples 0 is); an explicit --max-tool-calls
-// 0 means no tool calls, which a Spec spells -1.
-func (f *hintFlags) check(cmd *cobra.Command) error {
-	fl, s := cmd.Flags(), &f.spec
-	var errs []error
-	if fl.Changed("max-tokens") && s.MaxTokens < 1 {
-		errs = append(errs, fmt.Errorf("--max-tokens %d: want >= 1", s.MaxTokens))
-	}
-	if fl.Changed("max-tool-calls") {
-		switch {
-		case s.MaxToolCalls < 0:
-			errs = append(errs, fmt.Errorf("--max-tool-calls %d: want >= 0 (0: no tool calls)", s.MaxToolCalls))
-		case s.MaxToolCalls == 0:
-			s.MaxToolCalls = -1
-		}
-	}
-	if fl.Changed("top-p") && !(s.TopP > 0 && s.TopP <= 1) {
-		errs = append(errs, fmt.Errorf("--top-p %v: want 0 < p <= 1", s.TopP))
-	}
-	if fl.Changed("trigger-k") && s.Policy.K < 1 {
-		errs = append(errs, fmt.Errorf("--trigger-k %d: want >= 1", s.Policy.K))
-	}
-	return errors.Join(errs...)
-}
+// check refuses flag values a hint.Spec would read as unset
+// (hint.Spec.CheckExplicit).
+func (f *hintFlags) check(cmd *cobra.Command) error { return f.spec.CheckExplicit(cmd.Flags().Changed) }
 
 func newInferCmd() *cobra.Command {
 	var (
