@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
@@ -263,5 +264,31 @@ func TestLogsHaveNoNil(t *testing.T) {
 	log.Info("fleet down", "err", noErr, "cause", nil, "workers", 2)
 	if got := buf.String(); strings.Contains(got, "<nil>") || !strings.Contains(got, "workers=2") {
 		t.Errorf("log line %q: want workers=2 and no <nil>", got)
+	}
+}
+
+// TestHelpIsTrue: no flag's help holds a back-quote, which pflag takes as
+// the value's name (--data showed as "--data hintfleet up"), and submit
+// offers no FILE for --hints or --template, which a job cannot carry
+// (issue 18 finding 10).
+func TestHelpIsTrue(t *testing.T) {
+	for _, path := range commandPaths(newRootCmd(), nil) {
+		root := newRootCmd()
+		c, _, err := root.Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				name, _ := pflag.UnquoteUsage(f)
+				t.Errorf("%s --%s: help has back-quotes, shown as value name %q", strings.Join(path, " "), f.Name, name)
+			}
+		})
+	}
+	submit, _, _ := newRootCmd().Find([]string{"submit"})
+	for _, name := range []string{"hints", "template"} {
+		if u := submit.Flags().Lookup(name).Usage; strings.Contains(u, "FILE") {
+			t.Errorf("submit --%s offers a file a job cannot carry: %q", name, u)
+		}
 	}
 }

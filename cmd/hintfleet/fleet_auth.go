@@ -10,7 +10,7 @@ import (
 // it, over what) to s, and the request limits to c.
 func registerAuth(cmd *cobra.Command, s *coordinator.Security, c *coordinator.Config) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.TokensFile, "api-tokens", "", "API bearer tokens, `ROLE TOKEN` per line (roles read, submit, admin), mode 0600 (else $"+coordinator.EnvAPITokens+", else the file endpoints.json names)")
+	fl.StringVar(&s.TokensFile, "api-tokens", "", "API bearer tokens file: lines of ROLE TOKEN (roles read, submit, admin), mode 0600 (else $"+coordinator.EnvAPITokens+", else the file endpoints.json names)")
 	fl.StringVar(&s.TLSCert, "api-tls-cert", "", "serve the API over TLS with this certificate")
 	fl.StringVar(&s.TLSKey, "api-tls-key", "", "key of --api-tls-cert")
 	fl.StringVar(&s.TLSClientCA, "api-tls-client-ca", "", "CA of client certificates: a verified certificate named in --api-cert-role is a credential")

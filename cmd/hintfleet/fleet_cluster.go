@@ -13,8 +13,8 @@ import (
 // How every command that talks to the fleet finds it (cluster.Find): the
 // same flags with the same help everywhere.
 const (
-	dataHelp      = "data directory of `hintfleet up`: the fleet is found through its endpoints.json (else --endpoints, --api, $" + cluster.EnvData + ", $" + cluster.EnvAPI + ")"
-	endpointsHelp = "endpoints.json written by `hintfleet up` (or its folder): NATS, etcd and API addresses and the credential files"
+	dataHelp      = "data directory of hintfleet up: the fleet is found through its endpoints.json (else --endpoints, --api, $" + cluster.EnvData + ", $" + cluster.EnvAPI + ")"
+	endpointsHelp = "endpoints.json written by hintfleet up (or its folder): NATS, etcd and API addresses and the credential files"
 	apiHelp       = "coordinator URL (default: the api of --data's or --endpoints' endpoints.json, else $" + cluster.EnvData + "'s, else $" + cluster.EnvAPI + ", else " + cluster.DefaultAPI + ")"
 )
 

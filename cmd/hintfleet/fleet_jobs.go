@@ -95,7 +95,7 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 		},
 	}
 	af.register(cmd)
-	hf.register(cmd)
+	hf.register(cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&spec.Dataset, "dataset", "", "named dataset ("+strings.Join(trajectory.DatasetNames(), "|")+") as the coordinator has it")
 	fl.IntVar(&spec.Limit, "limit", 0, "first N problems only (0: all)")

@@ -18,9 +18,15 @@ import (
 // or a job's hint settings (protocol.NewHintSpec).
 type hintFlags struct{ spec hint.Spec }
 
-func (f *hintFlags) register(cmd *cobra.Command) {
+// register binds the flags; local (infer) also offers files and the
+// engine's template, which a job (submit) cannot carry to its workers.
+func (f *hintFlags) register(cmd *cobra.Command, local bool) {
 	fl, s := cmd.Flags(), &f.spec
-	fl.StringVar(&s.Hints, "hints", hint.HintsPaper, "hint library: none, paper, or a library FILE")
+	hints, tmpl := "hint library: none, paper, or a library FILE", ", a template FILE, or engine (the served model's own chat template, asked of the engine)"
+	if !local {
+		hints, tmpl = "hint library: none or paper (a job names built-in ones only)", " (a job names built-in templates only)"
+	}
+	fl.StringVar(&s.Hints, "hints", hint.HintsPaper, hints)
 	fl.StringVar((*string)(&s.Policy.Mode), "trigger-mode", string(hint.TriggerEvery), "which trigger words fire a hint: every, first, prob")
 	fl.IntVar(&s.Policy.K, "trigger-k", 1, "with --trigger-mode first: how many triggers fire")
 	fl.Float64Var(&s.Policy.P, "trigger-p", 0.5, "with --trigger-mode prob: probability per trigger")
@@ -31,7 +37,7 @@ func (f *hintFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&s.MaxTokens, "max-tokens", hint.DefaultMaxTokens, "completion-token budget per trajectory")
 	fl.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature (0: greedy, as the paper)")
 	fl.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling")
-	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+", a template FILE, or engine (the served model's own chat template, asked of the engine)")
+	fl.StringVar(&s.Template, "template", hint.DefaultTemplate, "prompt template: "+strings.Join(hint.BuiltinTemplates(), ", ")+tmpl)
 	fl.DurationVar(&s.WallTime, "wall-time", 0, "wall-time budget per trajectory (0: none)")
 }
 
@@ -105,7 +111,7 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 		},
 	}
 	pf.register(cmd)
-	hf.register(cmd)
+	hf.register(cmd, true)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&setup.Engines, "engine", nil, "engine base URL (OpenAI-compatible completions); repeatable")
 	fl.StringVar(&setup.Model, "model", "", "model name (default: the engine's first model)")

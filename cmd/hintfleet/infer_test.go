@@ -127,7 +127,7 @@ func TestHintFlagsExplicitZero(t *testing.T) {
 	} {
 		var hf hintFlags
 		cmd := &cobra.Command{Use: "x"}
-		hf.register(cmd)
+		hf.register(cmd, true)
 		if err := cmd.ParseFlags(tc.args); err != nil {
 			t.Fatal(err)
 		}

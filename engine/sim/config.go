@@ -125,65 +125,67 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every problem of c at once.
+// Validate reports every problem of c at once, each naming its field as
+// `hintfleet sim-engine` names the flag (max-num-seqs, error-rate, …), not
+// as Go spells it: the people who read these errors set flags.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...)))
 	}
 	if c.Model == "" {
-		bad("Model", "must not be empty")
+		bad("model", "must not be empty")
 	}
 	if _, err := ParseDialect(string(c.Dialect)); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxNumSeqs < 1 {
-		bad("MaxNumSeqs", "must be >= 1, got %d", c.MaxNumSeqs)
+		bad("max-num-seqs", "must be >= 1, got %d", c.MaxNumSeqs)
 	}
 	if c.MaxModelLen < 1 {
-		bad("MaxModelLen", "must be >= 1, got %d", c.MaxModelLen)
+		bad("max-model-len", "must be >= 1, got %d", c.MaxModelLen)
 	}
 	if c.KVCacheTokens < c.MaxModelLen+BlockSize {
-		bad("KVCacheTokens", "must hold one sequence of MaxModelLen (%d) plus a block, got %d", c.MaxModelLen, c.KVCacheTokens)
+		bad("kv-cache-tokens", "must hold one sequence of max-model-len (%d) plus a block, got %d", c.MaxModelLen, c.KVCacheTokens)
 	}
 	if c.MaxWaiting < 0 {
-		bad("MaxWaiting", "must be >= 0, got %d", c.MaxWaiting)
+		bad("max-waiting", "must be >= 0, got %d", c.MaxWaiting)
 	}
 	if c.StepBase < 0 || c.StepPerSeq < 0 || c.PrefillPerToken < 0 {
-		bad("StepBase/StepPerSeq/PrefillPerToken", "must be >= 0")
+		bad("step-base/step-per-seq/prefill-per-token", "must be >= 0")
 	}
 	if c.StepBase+c.StepPerSeq <= 0 {
-		bad("StepBase", "a decode step must take some time")
+		bad("step-base", "a decode step must take some time")
 	}
 	if !(c.Speedup > 0) {
-		bad("Speedup", "must be > 0, got %v", c.Speedup)
+		bad("speedup", "must be > 0, got %v", c.Speedup)
 	}
 	if !(c.SlowDown >= 1) {
-		bad("SlowDown", "must be >= 1, got %v", c.SlowDown)
+		bad("slow-down", "must be >= 1, got %v", c.SlowDown)
 	}
 	for name, p := range map[string]float64{
-		"Reasoner.Accuracy": c.Reasoner.Accuracy, "Reasoner.WaitRate": c.Reasoner.WaitRate,
-		"Reasoner.AltRate": c.Reasoner.AltRate, "Reasoner.BuggyCodeRate": c.Reasoner.BuggyCodeRate,
-		"Faults.ErrorRate": c.Faults.ErrorRate, "Faults.DropRate": c.Faults.DropRate,
-		"Faults.SpikeRate": c.Faults.SpikeRate,
+		"accuracy": c.Reasoner.Accuracy, "wait-rate": c.Reasoner.WaitRate,
+		"alt-rate": c.Reasoner.AltRate, "buggy-code-rate": c.Reasoner.BuggyCodeRate,
+		"error-rate": c.Faults.ErrorRate, "drop-rate": c.Faults.DropRate,
+		"spike-rate": c.Faults.SpikeRate,
 	} {
 		if !(p >= 0 && p <= 1) {
 			bad(name, "must be a probability in [0, 1], got %v", p)
 		}
 	}
 	if c.Reasoner.ReasoningTokens < 1 {
-		bad("Reasoner.ReasoningTokens", "must be >= 1, got %d", c.Reasoner.ReasoningTokens)
+		bad("reasoning-tokens", "must be >= 1, got %d", c.Reasoner.ReasoningTokens)
 	}
 	for i, tf := range c.Reasoner.Tools {
 		if fenceLang(tf.Lang) != tf.Lang {
-			bad(fmt.Sprintf("Reasoner.Tools[%d].Lang", i), "want a fence language (letters, digits, _+:.-/), got %q", tf.Lang)
+			bad(fmt.Sprintf("tools[%d].lang", i), "want a fence language (letters, digits, _+:.-/), got %q", tf.Lang)
 		}
 		if tf.Body != "" && strings.HasPrefix(strings.TrimSpace(tf.Body), "{") && !json.Valid([]byte(fillAnswer(tf.Body, "0"))) {
-			bad(fmt.Sprintf("Reasoner.Tools[%d].Body", i), "starts like a JSON object but is not one: %q", tf.Body)
+			bad(fmt.Sprintf("tools[%d].body", i), "starts like a JSON object but is not one: %q", tf.Body)
 		}
 	}
 	if c.Faults.SpikeDuration < 0 {
-		bad("Faults.SpikeDuration", "must be >= 0")
+		bad("spike", "must be >= 0")
 	}
 	return errors.Join(errs...)
 }

@@ -217,10 +217,14 @@ func TestConfigValidate(t *testing.T) {
 	if !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("Validate = %v, want ErrInvalidConfig", err)
 	}
-	for _, field := range []string{"MaxNumSeqs", "Speedup", "Faults.DropRate"} {
+	// Named as the flags are (issue 18 finding 10: Go field names before).
+	for _, field := range []string{"max-num-seqs:", "speedup:", "drop-rate:"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error %q does not name %s", err, field)
 		}
+	}
+	if strings.Contains(err.Error(), "Faults.") || strings.Contains(err.Error(), "MaxNumSeqs") {
+		t.Errorf("error %q names Go fields", err)
 	}
 	if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("New = %v", err)
