@@ -346,8 +346,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// waitWorkers waits until n workers are registered.
+// registerWait bounds waitWorkers: a worker whose registration fails on a
+// starved machine ends (its error goes to the log), and waiting for it
+// would wait for ever (a run at N = 1,000 did, for 40 minutes).
+const registerWait = 5 * time.Minute
+
+// waitWorkers waits until n workers are registered, at most registerWait.
 func waitWorkers(ctx context.Context, cli *clientv3.Client, n int) error {
+	deadline := time.Now().Add(registerWait)
 	for {
 		resp, err := cli.Get(ctx, cluster.WorkersPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {
@@ -355,6 +361,9 @@ func waitWorkers(ctx context.Context, cli *clientv3.Client, n int) error {
 		}
 		if resp.Count >= int64(n) {
 			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("scale: %d of %d workers registered after %v (set Options.Log to see why the others ended)", resp.Count, n, registerWait)
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return err
