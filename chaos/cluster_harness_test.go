@@ -250,6 +250,11 @@ func runClusterChaos(t testing.TB, size clusterJob, fault func(c *clusterFleet))
 	eventually.True(t, jobLimit, "part of the job written before the fault", func() bool {
 		return float64(prog.written()) >= size.faultAt*float64(total)
 	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.diagnose(job, ps, size.samples)
+		}
+	})
 	t0 := time.Now()
 	fault(c)
 	if j := c.waitJob(job, 2*jobLimit); j.State != "done" {
