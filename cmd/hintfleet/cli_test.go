@@ -292,3 +292,12 @@ func TestHelpIsTrue(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionJSON: version prints JSON with --json, snake_case keys
+// (issue 18 finding 13: version had no --json).
+func TestVersionJSON(t *testing.T) {
+	v := jsonOf[map[string]string](t, cli(t, "version", "--json"))
+	if v["version"] == "" || v["go"] == "" || v["commit"] == "" {
+		t.Errorf("version --json = %v, want version, commit and go", v)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -12,21 +13,30 @@ import (
 var version = "dev"
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var jsonOut bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of hintfleet",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rev := "unknown"
+			v := struct {
+				Version string `json:"version"`
+				Commit  string `json:"commit"`
+				Go      string `json:"go"`
+			}{version, "unknown", runtime.Version()}
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" {
-						rev = s.Value
+						v.Commit = s.Value
 					}
 				}
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "hintfleet %s (commit %s, %s)\n", version, rev, runtime.Version())
-			return err
+			return write(cmd.OutOrStdout(), jsonOut, v, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "hintfleet %s (commit %s, %s)\n", v.Version, v.Commit, v.Go)
+				return err
+			})
 		},
 	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
 }
