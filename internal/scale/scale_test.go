@@ -77,6 +77,9 @@ func coordinatorCmd(outstanding int) func(cfg []byte, dataDir, listen string) *e
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), coordinatorEnv+"="+string(cfg), dataEnv+"="+dataDir, listenEnv+"="+listen,
 			outstandingEnv+"="+strconv.Itoa(outstanding))
+		// A harness that dies (a test timeout panics past its cleanups)
+		// takes the coordinator with it instead of leaving it running.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		return cmd
 	}
 }
