@@ -50,17 +50,19 @@ deps-demo:
 # mcp-deps installs the MCP servers the bridge's tests run against
 # (@modelcontextprotocol/server-everything, pinned with every dependency by
 # plugins/mcpbridge/testdata/npm/package-lock.json) into $(MCP_NPM_DIR) with
-# `npm ci`, again only when the lock file changed. Without npm (Node.js 20+)
-# it says so and the tests that need the servers skip.
-MCP_NPM_DIR := out/mcp-npm
-MCP_NPM_SRC := plugins/mcpbridge/testdata/npm
+# `npm ci` (again only when the lock file changed), and a Node.js 20+ to run
+# them: PATH's (or NODE=...), else Debian's nodejs and npm installed with
+# apt-get as root, and where that node is older than 20 (Debian bookworm's
+# 18) the official binary the npm registry publishes as
+# node-linux-<arch> (version and SHA-512 pinned in the script), unpacked
+# into $(MCP_NODE_DIR). It prints the node it chose and records its path in
+# $(MCP_NPM_DIR)/node for the tests (plugins/mcpbridge/mcptest). Where
+# neither apt nor the npm registry works it says why and the tests skip.
+MCP_NPM_DIR      := out/mcp-npm
+MCP_NODE_DIR     := out/mcp-node
 mcp-deps:
-	@if ! command -v npm >/dev/null 2>&1; then \
-		echo "mcp-deps: npm not found: the MCP bridge tests against @modelcontextprotocol/server-everything will skip (install Node.js 20+ with npm)"; \
-	elif ! cmp -s $(MCP_NPM_SRC)/package-lock.json $(MCP_NPM_DIR)/package-lock.json || [ ! -d $(MCP_NPM_DIR)/node_modules ]; then \
-		mkdir -p $(MCP_NPM_DIR) && cp $(MCP_NPM_SRC)/package.json $(MCP_NPM_SRC)/package-lock.json $(MCP_NPM_DIR)/ && \
-		cd $(MCP_NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
-	fi
+	@MCP_NPM_DIR=$(MCP_NPM_DIR) MCP_NODE_DIR=$(MCP_NODE_DIR) $(if $(NODE),NODE=$(NODE)) $(if $(NPM),NPM=$(NPM)) \
+		bash plugins/mcpbridge/testdata/npm/mcp-deps.sh
 
 apt-install:
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -1,12 +1,16 @@
 // Package mcptest finds, for tests, the reference MCP server that no one
 // here wrote: @modelcontextprotocol/server-everything from npm, which `make
 // mcp-deps` (part of `make test`) installs under out/mcp-npm at the version
-// plugins/mcpbridge/testdata/npm/package-lock.json pins.
+// plugins/mcpbridge/testdata/npm/package-lock.json pins, with the Node.js
+// (20 or later) it runs on: Debian's, PATH's, or one fetched from the npm
+// registry when those are older (plugins/mcpbridge/testdata/npm/mcp-deps.sh).
 package mcptest
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,30 +24,53 @@ const NPMDir = "out/mcp-npm"
 // everythingScript is server-everything's entry point inside NPMDir.
 const everythingScript = "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
-// Everything returns the command that runs server-everything over stdio.
-// It skips the test when Node.js or the package is missing and npm is too
-// (make mcp-deps says the same); with npm present the package must have been
-// installed, so its absence fails the test.
+// Everything returns the command that runs server-everything over stdio,
+// on the node `make mcp-deps` chose (at least Node 20, recorded in
+// NPMDir/node; PATH's node only where that file is missing). It skips the
+// test when make mcp-deps could get neither Node 20 nor the package (no apt,
+// no npm registry), or when npm is missing and make mcp-deps never ran;
+// otherwise a missing piece fails the test, so CI cannot skip silently.
 func Everything(tb testing.TB) []string {
 	tb.Helper()
 	root, err := repoRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	script := filepath.Join(root, NPMDir, everythingScript)
-	node, nodeErr := exec.LookPath("node")
+	dir := filepath.Join(root, NPMDir)
+	if reason, err := os.ReadFile(filepath.Join(dir, "skip")); err == nil {
+		tb.Skipf("make mcp-deps could not install the MCP test servers: %s", bytes.TrimSpace(reason))
+	}
+	script := filepath.Join(dir, everythingScript)
+	node, nodeErr := chosenNode(dir)
 	_, scriptErr := os.Stat(script)
 	if nodeErr == nil && scriptErr == nil {
+		tb.Logf("server-everything runs on %s", node)
 		return []string{node, script, "stdio"}
 	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		tb.Skipf("npm not found: the MCP tests against @modelcontextprotocol/server-everything need Node.js 20+ with npm, then `make mcp-deps`")
+	if _, err := exec.LookPath("npm"); err != nil && errors.Is(scriptErr, fs.ErrNotExist) {
+		tb.Skipf("npm not found and `make mcp-deps` has not run: the MCP tests against @modelcontextprotocol/server-everything need it (it installs Node.js 20 and the server)")
 	}
 	if nodeErr != nil {
-		tb.Fatalf("npm is installed but node is not on PATH: %v", nodeErr)
+		tb.Fatalf("no node for the MCP test servers: %v (run `make mcp-deps`)", nodeErr)
 	}
 	tb.Fatalf("%s missing: run `make mcp-deps` (installs @modelcontextprotocol/server-everything with npm ci)", script)
 	return nil
+}
+
+// chosenNode is the node recorded in dir/node by make mcp-deps, else PATH's.
+func chosenNode(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "node"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return exec.LookPath("node")
+	}
+	if err != nil {
+		return "", err
+	}
+	node := string(bytes.TrimSpace(b))
+	if _, err := os.Stat(node); err != nil {
+		return "", fmt.Errorf("node recorded in %s: %w", filepath.Join(dir, "node"), err)
+	}
+	return node, nil
 }
 
 // Config writes a bridge config serving server-everything's tools (all of
