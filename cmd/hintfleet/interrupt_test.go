@@ -21,13 +21,18 @@ func TestSubmitWaitInterrupt(t *testing.T) {
 	problems := writeFile(t, "problems.jsonl", fleettest.JSONL(fleettest.Problems(2)))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	// stderr is read while submit still writes it.
+	var stdout bytes.Buffer
+	var stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- execute(ctx, []string{"submit", problems, "--api", url, "--model", "m", "--id", "w1", "--wait", "--wait-for-worker"}, &stdout, &stderr)
 	}()
-	eventually.True(t, time.Minute, "job w1 submitted", func() bool {
-		return cli(t, "status", "w1", "--api", url).code == 0
+	// Interrupt once submit has its answer and waits: the job record can
+	// exist while the submit response is still on its way, and an
+	// interrupt then is one of the submit, not of the wait.
+	eventually.True(t, time.Minute, "submit waiting on job w1", func() bool {
+		return strings.Contains(stderr.String(), "job w1: 2 problems")
 	})
 	cancel()
 	select {
