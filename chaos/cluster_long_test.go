@@ -2,7 +2,15 @@
 
 package chaos
 
-import "testing"
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/internal/eventually"
+)
 
 // The cluster runs of `make chaos`: each on a fresh three-node cluster
 // with a coordinator and two workers throughout; every task exactly once
@@ -23,4 +31,45 @@ func TestClusterNodeFrozen(t *testing.T) {
 // while the job runs; its job is longer, so that it spans all three.
 func TestClusterRollingRestart(t *testing.T) {
 	runClusterChaos(t, clusterJob{problems: 40, samples: 2, faultAt: 0.1}, rollingRestart)
+}
+
+// freezeNode stops the node leading TASKS with SIGSTOP until the others
+// have elected a new TASKS leader and a new etcd leader if it led etcd
+// too (past both election timeouts), then resumes it with SIGCONT.
+func freezeNode(c *clusterFleet) {
+	name := c.streamLeader()
+	ledEtcd := c.etcdLeader() == name
+	c.t.Logf("SIGSTOP %s (TASKS leader, etcd leader: %v)", name, ledEtcd)
+	n := c.nodes[name]
+	n.proc.signal(syscall.SIGSTOP)
+	eventually.True(c.t, nodeLimit, "new leaders while "+name+" is frozen", func() bool {
+		return c.streamLeaderNot(name) && (!ledEtcd || c.etcdLeader() != name)
+	})
+	n.proc.signal(syscall.SIGCONT)
+	c.t.Logf("SIGCONT %s", name)
+}
+
+// streamLeaderNot reports whether TASKS has a leader other than name now.
+func (c *clusterFleet) streamLeaderNot(name string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := c.conn.JS.Stream(ctx, cluster.StreamTasks)
+	if err != nil {
+		return false
+	}
+	ci := s.CachedInfo().Cluster
+	return ci != nil && ci.Leader != "" && ci.Leader != name
+}
+
+// rollingRestart stops each node in turn (SIGTERM), starts it again and
+// waits until it serves before the next.
+func rollingRestart(c *clusterFleet) {
+	for _, p := range c.peers {
+		n := c.nodes[p.Name]
+		c.t.Logf("restart %s", p.Name)
+		n.proc.signal(syscall.SIGTERM)
+		<-n.proc.donec
+		c.startNode(p.Name)
+		c.waitNode(p.Name)
+	}
 }
