@@ -146,3 +146,22 @@ func TestStartNodeNeedsCredentials(t *testing.T) {
 		t.Fatalf("StartNode of a node not in the peers: %v, want ErrInvalidConfig", err)
 	}
 }
+
+// TestServeNode: ServeNode says how to make missing credentials, and a
+// second process on owned data is refused before it starts anything.
+func TestServeNode(t *testing.T) {
+	peers := clustertest.Peers(t, 1)
+	err := cluster.ServeNode(t.Context(), cluster.NodeConfig{Dir: t.TempDir(), Name: "n1", Peers: peers})
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "--generate-credentials") {
+		t.Fatalf("ServeNode without credentials: %v, want os.ErrNotExist and the --generate-credentials hint", err)
+	}
+	dir := t.TempDir()
+	lock, err := cluster.LockData(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := cluster.ServeNode(t.Context(), cluster.NodeConfig{Dir: dir, Name: "n1", Peers: peers, Insecure: true}); err == nil {
+		t.Fatal("ServeNode on locked data: no error")
+	}
+}

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -45,32 +43,8 @@ it to the others before starting them. --insecure runs without credentials.`,
 			if cfg.Peers, err = cluster.ParsePeers(peers); err != nil {
 				return fmt.Errorf("--peers: %w", err)
 			}
-			if cfg.Insecure {
-				log.Warn("INSECURE: NATS and etcd accept anyone, and NATS routes are not authenticated (--insecure)")
-			}
-			if err := os.MkdirAll(cfg.Dir, cluster.DataDirMode); err != nil {
-				return fmt.Errorf("--data: %w", err)
-			}
-			// One process per --data, as for up: a second one exits here.
-			lock, err := cluster.LockData(cfg.Dir)
-			if err != nil {
-				return err
-			}
-			defer lock.Close()
-			cfg.Log = log.With("component", "cluster")
-			node, err := cluster.StartNode(ctx, cfg)
-			if errors.Is(err, fs.ErrNotExist) && !cfg.GenerateCredentials {
-				return fmt.Errorf("%w (make the credentials once with --generate-credentials and copy the folder to every node)", err)
-			}
-			if err != nil {
-				return err
-			}
-			ep := node.Endpoints()
-			log.Info("servers up", "node", cfg.Name, "nats", ep.NATS, "etcd", ep.Etcd, "endpoints", cluster.EndpointsPath(ep.Data))
-			<-ctx.Done()
-			err = node.Close()
-			log.Info("servers down", "node", cfg.Name, "err", err)
-			return err
+			cfg.Log = log
+			return cluster.ServeNode(ctx, cfg)
 		},
 	}
 	fl := cmd.Flags()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,13 +47,7 @@ func newSimEngineCmd() *cobra.Command {
 				return fmt.Errorf("sim-engine: %w", err)
 			}
 			defer srv.Close()
-			var lc net.ListenConfig
-			ln, err := lc.Listen(ctx, "tcp", listen)
-			if err != nil {
-				return fmt.Errorf("sim-engine: listen %s: %w", listen, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
-			if err := srv.Serve(ctx, ln); err != nil {
+			if err := srv.ListenAndServe(ctx, listen, cmd.OutOrStdout()); err != nil {
 				return fmt.Errorf("sim-engine: %w", err)
 			}
 			return nil

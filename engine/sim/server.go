@@ -135,6 +135,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// ListenAndServe listens on addr (port 0 picks one), writes
+// "listening on http://HOST:PORT" to announce, so that a script that
+// started the server learns the port it got, and serves until ctx ends
+// (Serve).
+func (s *Server) ListenAndServe(ctx context.Context, addr string, announce io.Writer) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sim: listen %s: %w", addr, err)
+	}
+	if _, err := fmt.Fprintf(announce, "listening on http://%s\n", ln.Addr()); err != nil {
+		return errors.Join(fmt.Errorf("sim: announce: %w", err), ln.Close())
+	}
+	return s.Serve(ctx, ln)
+}
+
 // Start listens on addr ("127.0.0.1:0" for any port) and serves in a
 // goroutine that Close waits for. It returns the base URL, http://host:port.
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {

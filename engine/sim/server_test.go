@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -144,5 +146,39 @@ func TestModelsHealthMetrics(t *testing.T) {
 		"vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
 		"vllm:prefix_cache_hits_total", "vllm:time_to_first_token_seconds_count", "vllm:e2e_request_latency_seconds_count"} {
 		metricValue(t, url, name)
+	}
+}
+
+// TestListenAndServeAnnounces: the announced address is the one served,
+// and ctx's end stops the server without an error.
+func TestListenAndServeAnnounces(t *testing.T) {
+	srv, err := New(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(ctx, "127.0.0.1:0", pw) }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		t.Fatalf("announced %q, want \"listening on http://…\"", line)
+	}
+	resp, err := http.Get(url + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/health: %s", url, resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ListenAndServe after ctx's end: %v", err)
 	}
 }
