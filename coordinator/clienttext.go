@@ -38,6 +38,16 @@ func WriteEnded(w io.Writer, j Job, dataDir string) error {
 	return err
 }
 
+// WriteFollowed prints a job followed to its end for people: WriteEnded,
+// then the file it was downloaded to when out is set.
+func WriteFollowed(w io.Writer, j Job, dataDir, out string) error {
+	if err := WriteEnded(w, j, dataDir); err != nil || out == "" {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "downloaded: %s\n", out)
+	return err
+}
+
 // WriteStatus prints the coordinator at api (its health, or herr when it
 // could not be read) and its jobs, for people.
 func WriteStatus(w io.Writer, api string, health map[string]any, herr error, jobs []Job) error {

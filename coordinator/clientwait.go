@@ -111,3 +111,28 @@ func (c *Client) Follow(ctx context.Context, id string, onUpdate func(Job), out 
 	}
 	return j, c.Download(ctx, id, out)
 }
+
+// FollowOn follows the submitted job j to its end (Follow, downloading to
+// out when set) while showing it on progress, a terminal's stderr: with
+// headline first its size (problems × samples = tasks), then a bar when
+// bar, else a note each time the job waits and why, so that a quiet or
+// piped follower still learns why nothing moves.
+func (c *Client) FollowOn(ctx context.Context, j Job, samples int, progress io.Writer, headline, bar bool, out string) (Job, error) {
+	onUpdate := NewWaitNotes(progress).Update
+	if headline {
+		fmt.Fprintf(progress, "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(samples, 1), j.Counts.Tasks)
+	}
+	if bar {
+		onUpdate = NewProgressBar(progress).Update
+	}
+	return c.Follow(ctx, j.ID, onUpdate, out)
+}
+
+// EndErr is nil for a job that ended done, else the error that says how
+// it ended: a follower exits non-zero unless the job is done.
+func (j Job) EndErr() error {
+	if j.State == JobDone {
+		return nil
+	}
+	return fmt.Errorf("job %s ended %s %s", j.ID, j.State, j.Error)
+}

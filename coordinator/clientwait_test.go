@@ -120,3 +120,42 @@ func TestWriteJobs(t *testing.T) {
 		t.Errorf("bar after the end = %q, want the line ended", b.String())
 	}
 }
+
+// TestFollowedText: a followed job's end names its counts, its files under
+// the fleet's data and the download; EndErr fails every end but done.
+func TestFollowedText(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		job      coordinator.Job
+		data     string
+		out      string
+		want     []string
+		unwanted string
+		endErr   bool
+	}{
+		{name: "done", job: coordinator.Job{ID: "j1", State: coordinator.JobDone}, data: "/d", out: "t.jsonl",
+			want: []string{"job j1 done", "trajectories: /d/jobs/j1/", "downloaded: t.jsonl"}},
+		{name: "no data", job: coordinator.Job{ID: "j2", State: coordinator.JobDone},
+			want: []string{"job j2 done"}, unwanted: "trajectories:"},
+		{name: "cancelled", job: coordinator.Job{ID: "j3", State: coordinator.JobCancelled, Error: "by hand"},
+			want: []string{"job j3 cancelled"}, unwanted: "downloaded:", endErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := coordinator.WriteFollowed(&b, tc.job, tc.data, tc.out); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("WriteFollowed = %q, want %q in it", b.String(), w)
+				}
+			}
+			if tc.unwanted != "" && strings.Contains(b.String(), tc.unwanted) {
+				t.Errorf("WriteFollowed = %q, want no %q", b.String(), tc.unwanted)
+			}
+			if err := tc.job.EndErr(); (err != nil) != tc.endErr || (err != nil && !strings.Contains(err.Error(), tc.job.Error)) {
+				t.Errorf("EndErr = %v, want an error: %v (naming %q)", err, tc.endErr, tc.job.Error)
+			}
+		})
+	}
+}

@@ -72,26 +72,14 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 				}
 				return write(w, af.jsonOut, j, func(w io.Writer) error { _, err := fmt.Fprintln(w, j.ID); return err })
 			}
-			// Without a bar, say at least why the job waits, when it does.
-			onUpdate := coordinator.NewWaitNotes(cmd.ErrOrStderr()).Update
-			if !af.jsonOut {
-				fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %d problems × %d samples = %d tasks\n", j.ID, j.Problems, max(spec.Samples, 1), j.Counts.Tasks)
-				if !quiet && isTerminal(os.Stderr) {
-					onUpdate = coordinator.NewProgressBar(cmd.ErrOrStderr()).Update
-				}
-			}
-			if j, err = c.Follow(ctx, j.ID, onUpdate, out); err != nil {
+			bar := !af.jsonOut && !quiet && isTerminal(os.Stderr)
+			if j, err = c.FollowOn(ctx, j, spec.Samples, cmd.ErrOrStderr(), !af.jsonOut, bar, out); err != nil {
 				return err
 			}
-			if af.jsonOut {
-				err = printJSON(w, j)
-			} else if err = coordinator.WriteEnded(w, j, found.Data); err == nil && out != "" {
-				_, err = fmt.Fprintf(w, "downloaded: %s\n", out)
+			if err := write(w, af.jsonOut, j, func(w io.Writer) error { return coordinator.WriteFollowed(w, j, found.Data, out) }); err != nil {
+				return err
 			}
-			if err == nil && j.State != coordinator.JobDone {
-				err = fmt.Errorf("job %s ended %s %s", j.ID, j.State, j.Error)
-			}
-			return err
+			return j.EndErr()
 		},
 	}
 	af.register(cmd)
