@@ -148,7 +148,7 @@ func TestConfigToolsValidate(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Reasoner.Tools = []ToolFence{{Lang: "bad lang"}, {Lang: "mcp:x.y", Body: `{"m": <answer>`}}
 	err := cfg.Validate()
-	if err == nil || !strings.Contains(err.Error(), "Tools[0].Lang") || !strings.Contains(err.Error(), "Tools[1].Body") {
+	if err == nil || !strings.Contains(err.Error(), "tools[0].lang") || !strings.Contains(err.Error(), "tools[1].body") {
 		t.Fatalf("Validate = %v, want both tools refused", err)
 	}
 	cfg.Reasoner.Tools = []ToolFence{{Lang: "mcp:everything.echo", Body: `{"message": "<answer>"}`}}
