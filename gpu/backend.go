@@ -28,7 +28,7 @@ type LoadSource interface {
 }
 
 // StaticLoad is a LoadSource that never changes; useful in tests and for
-// `--simulate` without an engine attached.
+// `--simulate-gpus` without an engine attached.
 type StaticLoad struct {
 	Running, Waiting      int
 	KVUsage, TokensPerSec float64

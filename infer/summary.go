@@ -19,8 +19,9 @@ type Summary struct {
 	Out          string `json:"out"`
 	Total        int    `json:"tasks"`
 	Trajectories int    `json:"trajectories"`
-	// Skipped were already in the output file (resumed).
-	Skipped int `json:"skipped"`
+	// Skipped were already in the output file: resumed, the word the
+	// table and --out's help use, so the JSON key is "resumed" too.
+	Skipped int `json:"resumed"`
 	Errors  int `json:"errors"`
 	Graded  int `json:"graded"`
 	Correct int `json:"correct"`

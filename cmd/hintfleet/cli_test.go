@@ -208,9 +208,9 @@ func TestJSONOutputs(t *testing.T) {
 	if in["rows"] != 3.0 {
 		t.Errorf("datasets inspect --json = %v, want 3 rows", in)
 	}
-	devs := jsonOf[[]map[string]any](t, cli(t, "gpu", "list", "--simulate", "2", "--json"))
+	devs := jsonOf[[]map[string]any](t, cli(t, "gpu", "list", "--simulate-gpus", "2", "--json"))
 	if len(devs) != 2 {
-		t.Errorf("gpu list --simulate 2 --json = %v, want 2 devices", devs)
+		t.Errorf("gpu list --simulate-gpus 2 --json = %v, want 2 devices", devs)
 	}
 }
 

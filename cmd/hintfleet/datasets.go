@@ -46,7 +46,8 @@ func newDatasetsInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
-	cmd.Flags().StringVar(&dir, "dir", "", "datasets folder for NAME (default: $"+trajectory.DatasetsEnv+", else the copy in the binary)")
+	cmd.Flags().StringVar(&dir, flagDatasetsDir, "", "datasets folder for NAME (default: $"+trajectory.DatasetsEnv+", else the copy in the binary)")
+	deprecatedAlias(cmd, "dir", flagDatasetsDir)
 	cmd.Flags().StringVar(&format, "format", "", "file format instead of sniffing it (math, gsm8k, humaneval, gpqa, livecodebench)")
 	return cmd
 }

@@ -51,7 +51,8 @@ func newGPUExporterCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", ":9400", "address to serve /metrics on (dcgm-exporter's port)")
-	f.IntVar(&opts.Simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
+	f.IntVar(&opts.Simulate, flagSimulateGPUs, 0, "simulate this many GPUs instead of reading NVML")
+	deprecatedAlias(cmd, "simulate", flagSimulateGPUs)
 	f.DurationVar(&interval, "interval", gpu.DefaultPollInterval, "poll interval")
 	f.StringVar(&hostname, "hostname", "", "Hostname label (default: os.Hostname; in Kubernetes pass the node name)")
 	f.BoolVar(&opts.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
@@ -79,7 +80,8 @@ func newGPUListCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&opts.Simulate, "simulate", 0, "simulate this many GPUs instead of reading NVML")
+	cmd.Flags().IntVar(&opts.Simulate, flagSimulateGPUs, 0, "simulate this many GPUs instead of reading NVML")
+	deprecatedAlias(cmd, "simulate", flagSimulateGPUs)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&opts.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found")
 	return cmd

@@ -18,8 +18,10 @@ type pluginFlags struct {
 }
 
 func (f *pluginFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.src.Dir, "dir", "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
-	cmd.Flags().StringVar(&f.src.Config, "config", "", "plugin list file (YAML or JSON: [{name, path, sha256, args, env}]); overrides --dir")
+	cmd.Flags().StringVar(&f.src.Dir, flagPluginsDir, "", "directory of plugin executables, checksums from its SHA256SUMS (default: plugins/ next to the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
+	cmd.Flags().StringVar(&f.src.Config, flagPluginsConfig, "", "plugin list file (YAML or JSON: [{name, path, sha256, args, env}]); overrides --"+flagPluginsDir)
+	deprecatedAlias(cmd, "dir", flagPluginsDir)
+	deprecatedAlias(cmd, "config", flagPluginsConfig)
 	cmd.Flags().BoolVar(&f.src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
 }
@@ -29,8 +31,8 @@ type pluginSourceFlags struct{ src host.Source }
 
 func (f *pluginSourceFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.src.Dir, "plugins-dir", "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
-	fl.StringVar(&f.src.Config, "plugins-config", "", "plugin list file; overrides --plugins-dir")
+	fl.StringVar(&f.src.Dir, flagPluginsDir, "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
+	fl.StringVar(&f.src.Config, flagPluginsConfig, "", "plugin list file; overrides --"+flagPluginsDir)
 	fl.BoolVar(&f.src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 }
 

@@ -61,7 +61,7 @@ func TestPluginsExec(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := cli(t, append([]string{"plugins", "exec", "--dir", dir}, tc.args...)...)
+			r := cli(t, append([]string{"plugins", "exec", "--plugins-dir", dir}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) || !strings.Contains(r.stderr, tc.stderr) {
 				t.Errorf("exit %d stdout %q stderr %q; want exit %d, stdout with %q, stderr with %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
 			}
