@@ -17,7 +17,8 @@
 // generation. On success: publish the result (Nats-Msg-Id = task id, with
 // worker, lease, claim revision and attempt), wait for the stream's ack,
 // release the claim with done (the done marker and the claim's deletion in
-// one etcd transaction), then ack the message. A crash anywhere in that
+// one etcd transaction; retried while etcd cannot be reached, since a claim
+// left on a live lease holds its task for ever), then ack the message. A crash anywhere in that
 // order leaves either a claim that expires (requeue; a second result is
 // deduplicated by the stream and by the intake's done set) or a done marker
 // (a redelivered copy is dropped at claim).

@@ -204,22 +204,32 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, t protocol.Task
 }
 
 // handBack releases the claim on task without marking it done, so that the
-// requeuer republishes it. It retries while etcd cannot be reached (a
-// restart, a partition): a claim left behind under a lease that stays alive
-// would hold the task until the worker dies. It gives up only when the claim
-// is already gone, the lease is lost (the claim went with it), or ctx ends
-// (the worker is stopping and its lease will be revoked or expire).
+// requeuer republishes it.
 func (w *Worker) handBack(ctx context.Context, log *slog.Logger, task string, rev int64) {
+	w.release(ctx, log, task, rev, false)
+}
+
+// release ends the claim on task, with the done marker when done. It
+// retries while etcd cannot be reached (a restart, a partition, a member
+// killed under the request): a claim left behind under a lease that stays
+// alive would hold the task until the worker dies, because the requeuer acts
+// only on claims that end and the reconciler skips claimed tasks. It gives
+// up only when the claim is already gone, the lease is lost (the claim went
+// with it), or ctx ends (the worker is stopping and its lease will be
+// revoked or expire). In every one of those cases the claim no longer holds
+// the task: either it is done, or the requeuer republishes it (a second
+// result is dropped by the intake's dedupe).
+func (w *Worker) release(ctx context.Context, log *slog.Logger, task string, rev int64, done bool) {
 	lease := w.Lease()
 	wait := handBackRetry
 	for {
 		rctx, cancel := context.WithTimeout(ctx, finishTimeout)
-		err := lease.Release(rctx, task, rev, false)
+		err := lease.Release(rctx, task, rev, done)
 		cancel()
 		if err == nil || errors.Is(err, cluster.ErrNotClaimed) {
 			return
 		}
-		log.Warn("hand back task", "err", err, "retry_in", wait)
+		log.Warn("release task", "done", done, "err", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -235,7 +245,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, task string, re
 // JetStream delivers it again.
 const claimNakDelay = 500 * time.Millisecond
 
-// Retry bounds of handBack.
+// Retry bounds of release.
 const (
 	handBackRetry    = 200 * time.Millisecond
 	handBackRetryMax = 5 * time.Second
@@ -251,11 +261,13 @@ func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstrea
 		w.handBack(hctx, log, t.TaskID, rev)
 		return
 	}
-	if err := w.Lease().Release(ctx, t.TaskID, rev, true); err != nil {
-		log.Warn("release task", "err", err) // fenced: the result is deduped
-	}
+	// Ack only once the claim is released: a delivery acked on a failed
+	// release left the claim on a live lease with nothing to end it.
+	w.release(hctx, log, t.TaskID, rev, true)
 	_ = m.Ack()
-	if err := kv.remove(ctx, t.TaskID); err != nil {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(hctx), finishTimeout) // ctx may have run out while release retried
+	defer cancel()
+	if err := kv.remove(rctx, t.TaskID); err != nil {
 		log.Warn("remove checkpoint", "err", err)
 	}
 	w.metrics.completed.Inc()
@@ -272,7 +284,7 @@ func (w *Worker) fail(ctx, hctx context.Context, log *slog.Logger, m jetstream.M
 		w.handBack(hctx, log, t.TaskID, rev)
 		return
 	}
-	_ = w.Lease().Release(ctx, t.TaskID, rev, true)
+	w.release(hctx, log, t.TaskID, rev, true)
 	_ = m.Ack()
 	w.metrics.deadLettered.Inc()
 }

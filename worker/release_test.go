@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/engine"
+	"github.com/hintfleet/hintfleet/protocol"
+	"github.com/hintfleet/hintfleet/trajectory"
+)
+
+// failFirstDone is a gRPC interceptor on a real etcd client: the first
+// transaction that writes a done marker fails with a deadline, without
+// reaching etcd, as when the member under the request is killed. Every other
+// call, and every later done transaction, goes to the server.
+type failFirstDone struct{ failed atomic.Int32 }
+
+func (f *failFirstDone) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if txn, ok := req.(*pb.TxnRequest); ok && writesDone(txn) && f.failed.CompareAndSwap(0, 1) {
+		return context.DeadlineExceeded
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func writesDone(txn *pb.TxnRequest) bool {
+	for _, op := range txn.Success {
+		if put := op.GetRequestPut(); put != nil && strings.HasPrefix(string(put.Key), cluster.DonePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSucceedRetriesFailedRelease: a release with done that fails after the
+// result was published is retried before the delivery is acked. The bug this
+// pins: in the stream-leader-kill chaos run a worker logged "release task …:
+// context deadline exceeded", acked the message anyway and kept its claim
+// under a live lease, so neither the requeuer (which acts on claims that
+// end) nor the reconciler (which skips claimed tasks) ever touched the task.
+func TestSucceedRetriesFailedRelease(t *testing.T) {
+	env := clustertest.Start(t)
+	ctx := context.Background()
+	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const pool = "releasetest"
+	cons, err := cluster.EnsurePoolConsumer(ctx, env.Conn.JS, pool, cluster.ConsumerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: pool, Attempt: 1,
+		Problem: trajectory.Problem{ID: "p", Question: "1+1?"}}
+	b, err := task.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := nats.NewMsg(cluster.TaskSubject(pool, "j"))
+	msg.Data = b
+	if _, err := env.Conn.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := fetchOne(t, cons)
+
+	fault := &failFirstDone{}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: env.Endpoints().Etcd, DialTimeout: 10 * time.Second,
+		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(fault.intercept)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	lease, err := cluster.NewLease(ctx, cli, cluster.WithLeaseTTL(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lease.Close(ctx) })
+	eng, err := engine.New("http://127.0.0.1:1") // never called: the trajectory is given
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.lease = lease
+	rev, err := lease.Claim(ctx, task.TaskID, cluster.ClaimValue{Worker: "w", Attempt: 1, Job: "j", Pool: pool, AckSubject: got.Reply()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := openCheckpoints(ctx, env.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &ackRecorder{Msg: got}
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
+	w.succeed(fctx, ctx, w.log, rec, task, rev, w.slots[0], trajectory.Trajectory{}, kv)
+
+	if fault.failed.Load() != 1 {
+		t.Fatal("the release's done transaction was never sent")
+	}
+	resp, err := env.Conn.Etcd.Txn(ctx).Then(
+		clientv3.OpGet(cluster.ClaimKey(task.TaskID)), clientv3.OpGet(cluster.DoneKey(task.TaskID)),
+	).Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, done := resp.Responses[0].GetResponseRange().Count, resp.Responses[1].GetResponseRange().Count
+	if claims != 0 || done != 1 {
+		t.Fatalf("after succeed: %d claims and %d done markers, want the claim released with done", claims, done)
+	}
+	if rec.acked.Load() != 1 || rec.nakked.Load() != 0 {
+		t.Fatalf("ack %d nak %d, want the delivery acked once", rec.acked.Load(), rec.nakked.Load())
+	}
+}
