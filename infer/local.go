@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/plugins/host"
+	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // Setup is what a single-machine run needs besides its problems and
@@ -89,6 +91,27 @@ func (s Setup) Open(ctx context.Context) (*Local, error) {
 	}
 	l.Tools = &Tools{Router: l.plugins}
 	return l, nil
+}
+
+// Run runs problems on the opened setup (Run, with its engines, hint
+// config, tools and settings), labelled "hints NAME" unless opt.Label
+// names the run, and with a progress bar on progress when that is not nil
+// (a terminal's stderr: the bar is redrawn in place).
+func (l *Local) Run(ctx context.Context, problems []trajectory.Problem, opt Options, progress io.Writer) (*Summary, error) {
+	opt.Hint, opt.Tools, opt.Settings = l.Hint, l.Tools, &l.Settings
+	if opt.Label == "" {
+		opt.Label = "hints " + l.Settings.Hints
+	}
+	var bar *ProgressBar
+	if progress != nil {
+		bar = NewProgressBar(progress)
+		opt.Progress = bar.Update
+	}
+	sum, err := Run(ctx, l.Engines, problems, opt)
+	if bar != nil {
+		bar.Done()
+	}
+	return sum, err
 }
 
 // Close stops the plugins, if any.

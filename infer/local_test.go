@@ -1,11 +1,13 @@
 package infer_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hintfleet/hintfleet/curate"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/internal/fleettest"
@@ -61,5 +63,33 @@ func TestSummarizeAll(t *testing.T) {
 	}
 	if _, err := infer.SummarizeAll([]string{"=" + p}); err == nil || !strings.Contains(err.Error(), "want LABEL=FILE") {
 		t.Errorf("empty label: %v", err)
+	}
+}
+
+// TestLocalRun: a run on an opened setup is labelled after its hints
+// unless named, writes its trajectories, and draws the bar on progress.
+func TestLocalRun(t *testing.T) {
+	problems := fleettest.Problems(2)
+	_, c := fleettest.StartSim(t, problems, nil)
+	spec := hint.Spec{Hints: hint.HintsNone, Template: hint.DefaultTemplate, MaxTokens: 200, MaxToolCalls: 1,
+		Policy: hint.Policy{Mode: hint.TriggerEvery}, TopP: 1}
+	l, err := infer.Setup{Hint: spec, Engines: []string{c.BaseURL()}}.Open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tc := range []struct{ label, want string }{{"", "hints none"}, {"mine", "mine"}} {
+		var bar bytes.Buffer
+		opt := infer.Options{Samples: 1, Concurrency: 2, Label: tc.label, Out: filepath.Join(t.TempDir(), "t.jsonl"), Grader: &curate.MathGrader{}}
+		sum, err := l.Run(t.Context(), problems, opt, &bar)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if sum.Label != tc.want || sum.Trajectories != len(problems) {
+			t.Errorf("Run = label %q, %d trajectories; want %q, %d", sum.Label, sum.Trajectories, tc.want, len(problems))
+		}
+		if bar.Len() == 0 {
+			t.Error("Run drew no progress bar")
+		}
 	}
 }

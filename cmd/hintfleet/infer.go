@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"os"
 	"strings"
 
@@ -91,19 +92,11 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 				return err
 			}
 			defer local.Close()
-			opt.Hint, opt.Tools, opt.Settings = local.Hint, local.Tools, &local.Settings
-			if opt.Label == "" {
-				opt.Label = "hints " + hf.spec.Hints
-			}
-			var bar *infer.ProgressBar
+			var progress io.Writer
 			if !quiet && !jsonOut && isTerminal(os.Stderr) {
-				bar = infer.NewProgressBar(cmd.ErrOrStderr())
-				opt.Progress = bar.Update
+				progress = cmd.ErrOrStderr()
 			}
-			sum, err := infer.Run(ctx, local.Engines, problems, opt)
-			if bar != nil {
-				bar.Done()
-			}
+			sum, err := local.Run(ctx, problems, opt, progress)
 			if sum == nil {
 				return err
 			}
