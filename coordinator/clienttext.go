@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,4 +59,34 @@ func WriteStatus(w io.Writer, api string, health map[string]any, herr error, job
 		fmt.Fprintf(w, "coordinator %s: ok, leader here: %v\n", api, health["leader"])
 	}
 	return WriteJobs(w, jobs)
+}
+
+// Status is the coordinator as `hintfleet status` shows it without a job:
+// where it is, its health (HealthErr when that could not be read) and
+// every job.
+type Status struct {
+	API       string         `json:"api"`
+	Health    map[string]any `json:"health"`
+	HealthErr error          `json:"-"`
+	Jobs      []Job          `json:"jobs"`
+}
+
+// Status reads the health and the jobs of the coordinator at api (the
+// client's). A health that cannot be read is kept in HealthErr, since the
+// jobs still say much; a job list that cannot be read is the error,
+// joined with it.
+func (c *Client) Status(ctx context.Context, api string) (*Status, error) {
+	s := &Status{API: api}
+	s.Health, s.HealthErr = c.Health(ctx)
+	jobs, err := c.List(ctx)
+	if err != nil {
+		return nil, errors.Join(s.HealthErr, err)
+	}
+	s.Jobs = jobs
+	return s, nil
+}
+
+// WriteText prints the status for people (WriteStatus).
+func (s *Status) WriteText(w io.Writer) error {
+	return WriteStatus(w, s.API, s.Health, s.HealthErr, s.Jobs)
 }

@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -26,6 +27,13 @@ func TestClientWaitDownloadHealth(t *testing.T) {
 	h, err := r.client.Health(ctx)
 	if err != nil || h["leader"] != true {
 		t.Fatalf("Health = %v, %v; want leader true", h, err)
+	}
+	st, err := r.client.Status(ctx, "http://here")
+	if err != nil || st.API != "http://here" || st.Health["leader"] != true || st.HealthErr != nil {
+		t.Fatalf("Status = %+v, %v; want the api, a leader's health", st, err)
+	}
+	if raw, _ := json.Marshal(st); !strings.Contains(string(raw), `"api":"http://here","health":{`) || !strings.Contains(string(raw), `"jobs":`) {
+		t.Errorf("Status JSON = %s, want api, health and jobs", raw)
 	}
 	if _, err := r.client.Submit(ctx, coordinator.JobSpec{ID: "w", Model: testModel, ProblemsJSONL: problemsJSONL(testProblems(2))}); err != nil {
 		t.Fatal(err)

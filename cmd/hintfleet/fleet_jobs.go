@@ -125,14 +125,11 @@ func newStatusCmd() *cobra.Command {
 				}
 				return write(w, af.jsonOut, j, func(w io.Writer) error { return coordinator.WriteJob(w, j) })
 			}
-			health, herr := c.Health(ctx)
-			jobs, err := c.List(ctx)
+			st, err := c.Status(ctx, base)
 			if err != nil {
-				return errors.Join(herr, err)
+				return err
 			}
-			return write(w, af.jsonOut, map[string]any{"api": base, "health": health, "jobs": jobs}, func(w io.Writer) error {
-				return coordinator.WriteStatus(w, base, health, herr, jobs)
-			})
+			return write(w, af.jsonOut, st, st.WriteText)
 		},
 	}
 	af.register(cmd)
