@@ -167,3 +167,16 @@ func secretFrom(getenv func(string) string, what, file, env string, useEnv bool)
 	}
 	return "", nil
 }
+
+// DataDir is the folder of a coordinator replica's job files: Data, else
+// $HINTFLEET_DATA. Every replica must share it, so it is never guessed:
+// neither set is an error.
+func (a Access) DataDir() (string, error) {
+	if a.Data != "" {
+		return a.Data, nil
+	}
+	if d := os.Getenv(EnvData); d != "" {
+		return d, nil
+	}
+	return "", errors.New("--data DIR is required (the job files' folder, shared by every replica; else $" + EnvData + ")")
+}

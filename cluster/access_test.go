@@ -89,3 +89,19 @@ func TestAccessConfig(t *testing.T) {
 		t.Errorf("empty Access: %v, want ErrNoAddress", err)
 	}
 }
+
+// TestAccessDataDir: --data wins over $HINTFLEET_DATA; neither is an
+// error that names both.
+func TestAccessDataDir(t *testing.T) {
+	for _, tc := range []struct{ flag, env, want, err string }{
+		{flag: "/flag", env: "/env", want: "/flag"},
+		{env: "/env", want: "/env"},
+		{err: "--data DIR is required"},
+	} {
+		t.Setenv(cluster.EnvData, tc.env)
+		got, err := cluster.Access{Data: tc.flag}.DataDir()
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && (!strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), cluster.EnvData))) {
+			t.Errorf("DataDir(%q, $%s=%q) = %q, %v; want %q, %q", tc.flag, cluster.EnvData, tc.env, got, err, tc.want, tc.err)
+		}
+	}
+}

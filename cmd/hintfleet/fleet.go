@@ -200,12 +200,9 @@ replicas must share --data (a shared volume in a cluster, one folder on one node
 			if _, err := lf.logger(cmd); err != nil {
 				return err
 			}
-			data := cl.a.Data
-			if data == "" {
-				data = os.Getenv(cluster.EnvData)
-			}
-			if data == "" {
-				return errors.New("--data DIR is required (the job files' folder, shared by every replica; else $" + cluster.EnvData + ")")
+			data, err := cl.a.DataDir()
+			if err != nil {
+				return err
 			}
 			cl.a.Role = cluster.NATSCoordinatorUser
 			ccfg, found, err := cl.a.Resolve()
