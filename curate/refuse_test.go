@@ -46,12 +46,41 @@ func TestRFTCountsProblemsAcrossDatasets(t *testing.T) {
 	in := writeTrajectories(t, dir, "mixed.jsonl",
 		inDataset("amc23", "0", 0, "27", "27"), inDataset("amc23", "0", 1, "3", "27"),
 		inDataset("gsm8k", "0", 0, "18", "18"), inDataset("gsm8k", "0", 1, "18", "18"))
-	res, err := RFTKeep(context.Background(), &MathGrader{}, in, filepath.Join(dir, "kept.jsonl"))
+	res, err := RFTKeep(context.Background(), &MathGrader{}, []string{in}, filepath.Join(dir, "kept.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := res.Stats; s.Problems != 2 || s.K != 2 || s.PassAtK != 1 || res.Kept != 3 {
 		t.Errorf("stats %+v kept %d: want 2 problems of k 2, pass@k 1, 3 kept", s, res.Kept)
+	}
+}
+
+// TestRFTReadsSeveralInputs: rft --in takes many files, as curate's does
+// (finding 13 of issue 16): one problem's samples split over two files are
+// one problem of k 2, and a missing second file refuses before the output
+// is touched.
+func TestRFTReadsSeveralInputs(t *testing.T) {
+	dir := t.TempDir()
+	a := writeTrajectories(t, dir, "a.jsonl", inDataset("amc23", "0", 0, "27", "27"))
+	b := writeTrajectories(t, dir, "b.jsonl", inDataset("amc23", "0", 1, "3", "27"))
+	kept := filepath.Join(dir, "kept.jsonl")
+	res, err := RFTKeep(context.Background(), &MathGrader{}, []string{a, b}, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Stats; s.Problems != 1 || s.K != 2 || res.Kept != 1 {
+		t.Errorf("stats %+v kept %d: want 1 problem of k 2, 1 kept", s, res.Kept)
+	}
+	before, err := os.ReadFile(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.jsonl")
+	if _, err := RFTKeep(context.Background(), nil, []string{a, missing}, kept); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("err %v, want one naming %s", err, missing)
+	}
+	if after, _ := os.ReadFile(kept); string(after) != string(before) {
+		t.Error("output rewritten although the second input is missing")
 	}
 }
 
@@ -72,11 +101,11 @@ func TestRefuseMissingInputs(t *testing.T) {
 		want string
 	}{
 		{"rft without input", func() error {
-			_, err := RFTKeep(context.Background(), nil, "", earlier)
+			_, err := RFTKeep(context.Background(), nil, nil, earlier)
 			return err
 		}, "no input trajectories file"},
 		{"rft missing input", func() error {
-			_, err := RFTKeep(context.Background(), nil, missing, earlier)
+			_, err := RFTKeep(context.Background(), nil, []string{missing}, earlier)
 			return err
 		}, missing},
 		{"curate missing input", func() error {

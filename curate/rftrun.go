@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -21,20 +22,25 @@ type RFTResult struct {
 
 // RFTKeep is the RFT stage's selection: of k samples per problem (no hints,
 // temperature > 0) it keeps the correct ones, deduplicated, and computes
-// pass@1, pass@k and maj@k. Trajectories are streamed; only each problem's
-// answers are held.
-func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, error) {
-	if in == "" {
+// pass@1, pass@k and maj@k. The inputs are read in order as one set (a
+// problem's samples may be spread over several files, as curate's --in
+// takes them); every input must exist before out is touched.
+// Trajectories are streamed; only each problem's answers are held.
+func RFTKeep(ctx context.Context, g *MathGrader, ins []string, out string) (*RFTResult, error) {
+	if len(ins) == 0 {
 		return nil, errors.New("rft: no input trajectories file given")
 	}
 	if out == "" {
 		return nil, errors.New("rft: no output file given")
 	}
-	r, err := trajectory.OpenReader[trajectory.Trajectory](in)
-	if err != nil {
-		return nil, fmt.Errorf("rft: %w", err)
+	for _, in := range ins {
+		if in == "" {
+			return nil, errors.New("rft: an empty input file name")
+		}
+		if _, err := os.Stat(in); err != nil {
+			return nil, fmt.Errorf("rft: %w", err)
+		}
 	}
-	defer r.Close()
 	w, err := trajectory.OpenWriter(out)
 	if err != nil {
 		return nil, fmt.Errorf("rft: %w", err)
@@ -43,13 +49,33 @@ func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, er
 	res := &RFTResult{}
 	dedupe := Dedupe()
 	samples := map[string][]Sample{}
+	for _, in := range ins {
+		if err := rftRead(ctx, g, in, w, dedupe, samples, res); err != nil {
+			return res, err
+		}
+	}
+	if g == nil {
+		g = &MathGrader{}
+	}
+	res.Stats = ComputeRFT(ctx, g, samples)
+	return res, w.Close()
+}
+
+// rftRead adds one input file's samples to samples and writes its correct,
+// new trajectories to w.
+func rftRead(ctx context.Context, g *MathGrader, in string, w *trajectory.Writer, dedupe Filter, samples map[string][]Sample, res *RFTResult) error {
+	r, err := trajectory.OpenReader[trajectory.Trajectory](in)
+	if err != nil {
+		return fmt.Errorf("rft: %w", err)
+	}
+	defer r.Close()
 	for {
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return err
 		}
 		t, err := r.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		var pe *trajectory.ParseError
 		if errors.As(err, &pe) {
@@ -59,7 +85,7 @@ func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, er
 			continue
 		}
 		if err != nil {
-			return res, fmt.Errorf("rft: %w", err)
+			return fmt.Errorf("rft: %w", err)
 		}
 		correct := t.Correct != nil && *t.Correct
 		if t.Reference != "" && g != nil {
@@ -75,13 +101,8 @@ func RFTKeep(ctx context.Context, g *MathGrader, in, out string) (*RFTResult, er
 			continue
 		}
 		if err := w.Append(t); err != nil {
-			return res, fmt.Errorf("rft: %w", err)
+			return fmt.Errorf("rft: %w", err)
 		}
 		res.Kept++
 	}
-	if g == nil {
-		g = &MathGrader{}
-	}
-	res.Stats = ComputeRFT(ctx, g, samples)
-	return res, w.Close()
 }

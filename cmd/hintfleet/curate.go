@@ -96,8 +96,11 @@ func newCurateCmd() *cobra.Command {
 }
 
 func newRFTCmd() *cobra.Command {
-	var in, out string
-	var jsonOut bool
+	var (
+		ins     []string
+		out     string
+		jsonOut bool
+	)
 	cmd := &cobra.Command{
 		Use:   "rft",
 		Short: "RFT selection: keep the correct, deduplicated samples and report pass@1, pass@k, maj@k",
@@ -105,17 +108,17 @@ func newRFTCmd() *cobra.Command {
   hintfleet rft --in samples.jsonl --out d_start.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if in == "" {
+			if len(ins) == 0 {
 				return errors.New("no --in trajectories given")
 			}
-			res, err := curate.RFTKeep(cmd.Context(), &curate.MathGrader{}, in, out)
+			res, err := curate.RFTKeep(cmd.Context(), &curate.MathGrader{}, ins, out)
 			if err != nil {
 				return err
 			}
 			return write(cmd.OutOrStdout(), jsonOut, res, res.WriteText)
 		},
 	}
-	cmd.Flags().StringVar(&in, "in", "", "sampled trajectories")
+	cmd.Flags().StringSliceVar(&ins, "in", nil, "sampled trajectories files (repeatable, read as one set, as curate's --in)")
 	cmd.Flags().StringVar(&out, "out", "d_start.jsonl", "kept trajectories")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
