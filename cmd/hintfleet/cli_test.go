@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +126,7 @@ func TestBadInput(t *testing.T) {
 		{"curate bad repetition", []string{"curate", "--in", problems, "--out", dir, "--repetition", "2"}, "repetition 2: want 0..1"},
 		{"rft without input", []string{"rft"}, "no --in trajectories given"},
 		{"grade without answer", []string{"grade"}, "give --answer and --reference, or --file"},
-		{"summary without files", []string{"summary"}, "requires at least 1 arg(s)"},
+		{"summary without files", []string{"summary"}, "no runs given"},
 		{"inspect unknown name", []string{"datasets", "inspect", "no-such-dataset"}, "not a file"},
 		{"report bad run", []string{"report", "--run", "nolabel", "--out", filepath.Join(dir, "r.html")}, "want LABEL=FILE"},
 		{"plugins exec without language", []string{"plugins", "exec"}, "accepts 1 arg(s), received 0"},
@@ -185,6 +186,11 @@ func TestJSONOutputs(t *testing.T) {
 	sums := jsonOf[[]map[string]any](t, cli(t, "summary", "hinted="+out, "--json"))
 	if len(sums) != 1 || sums[0]["label"] != "hinted" || sums[0]["trajectories"] != 6.0 {
 		t.Errorf("summary --json = %v, want one summary labelled hinted of 6 trajectories", sums)
+	}
+	// summary takes its runs as report does too (--run LABEL=FILE), the
+	// same summaries either way (finding 13 of issue 16).
+	if byFlag := jsonOf[[]map[string]any](t, cli(t, "summary", "--run", "hinted="+out, "--json")); !reflect.DeepEqual(byFlag, sums) {
+		t.Errorf("summary --run = %v, want %v as from the argument", byFlag, sums)
 	}
 	seed := filepath.Join(dir, "seed")
 	rep := jsonOf[map[string]any](t, cli(t, "curate", "--in", out, "--out", seed, "--keep-ungraded", "--json"))
