@@ -62,6 +62,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// logPath is where the output of the process name goes: the test's temp
+// dir, or $HINTFLEET_CHAOS_LOGS when set, so that the logs of a run that
+// failed outlive it (a restarted process appends to its earlier log).
+func logPath(t testing.TB, name string) string {
+	dir := os.Getenv("HINTFLEET_CHAOS_LOGS")
+	if dir == "" {
+		return filepath.Join(t.TempDir(), name+".log")
+	}
+	dir = filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, name+".log")
+}
+
 // proc is one hintfleet process. Its output lines are kept in memory (and
 // in a log file in the test's temp dir) so that a test waits for a line
 // the process prints instead of sleeping. Cleanup kills it if it still runs.
@@ -90,12 +105,15 @@ func startPath(t testing.TB, name, path string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	logf, err := os.OpenFile(logPath(t, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{name: name, cmd: exec.Command(path, args...), donec: make(chan struct{}), changed: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
+	// A test binary killed from outside (a timeout, ^C) takes its servers
+	// and workers with it instead of leaving them running.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -146,5 +147,60 @@ func TestClaimFencing(t *testing.T) {
 	}
 	if _, err := b.Claim(ctx, "t2", cluster.ClaimValue{Worker: "b", Attempt: 2}); err != nil {
 		t.Errorf("claim of attempt 2: %v", err)
+	}
+}
+
+// countingKV counts the requests a client sends to etcd's KV service.
+type countingKV struct {
+	clientv3.KV
+	mu   sync.Mutex
+	gets int
+	txns int
+}
+
+func (c *countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	c.mu.Lock()
+	c.gets++
+	c.mu.Unlock()
+	return c.KV.Get(ctx, key, opts...)
+}
+
+func (c *countingKV) Txn(ctx context.Context) clientv3.Txn {
+	c.mu.Lock()
+	c.txns++
+	c.mu.Unlock()
+	return c.KV.Txn(ctx)
+}
+
+func (c *countingKV) counts() (gets, txns int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gets, c.txns
+}
+
+// TestClaimRoundTrips: a first claim is one transaction and no read; a
+// claim of a requeued task (its attempts key written) takes a second
+// transaction, with the attempt read in the first one's Else.
+func TestClaimRoundTrips(t *testing.T) {
+	ctx := testCtx(t)
+	env := clustertest.Start(t)
+	cli := env.Connect(t).Etcd
+	kv := &countingKV{KV: cli.KV}
+	cli.KV = kv
+	l := newLease(t, cli)
+	if _, err := l.Claim(ctx, "first", cluster.ClaimValue{Worker: "a", Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if gets, txns := kv.counts(); gets != 0 || txns != 1 {
+		t.Errorf("first claim: %d reads and %d transactions, want 0 and 1", gets, txns)
+	}
+	if _, err := env.Conn.Etcd.Put(ctx, cluster.AttemptsKey("requeued"), "2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Claim(ctx, "requeued", cluster.ClaimValue{Worker: "a", Attempt: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if gets, txns := kv.counts(); gets != 0 || txns != 3 {
+		t.Errorf("after a requeued task's claim: %d reads and %d transactions, want 0 and 3", gets, txns)
 	}
 }
