@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -20,6 +21,23 @@ const (
 // APIKeyEnv names the environment variable the CLI reads the engine API
 // key from when no flag gives it; the key never appears in --help.
 const APIKeyEnv = "HINTFLEET_ENGINE_API_KEY"
+
+// KeyOptions are the client options of an API key as a command line gives
+// it: key, else getenv(APIKeyEnv) (read here, not as a flag's default, so
+// that --help never prints it); none when both are empty. getenv nil
+// reads the process's environment.
+func KeyOptions(key string, getenv func(string) string) []Option {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if key == "" {
+		key = getenv(APIKeyEnv)
+	}
+	if key == "" {
+		return nil
+	}
+	return []Option{WithAPIKey(key)}
+}
 
 // ErrNoModel: no model was named and the engine lists none.
 var ErrNoModel = errors.New("engine: no model given and the engine lists none")

@@ -98,3 +98,37 @@ func TestDialAll(t *testing.T) {
 		t.Error("no urls: nil error")
 	}
 }
+
+// TestKeyOptions: the flag's key wins over the environment's, and no key
+// anywhere is no option (not an empty WithAPIKey, which New refuses).
+func TestKeyOptions(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k != APIKeyEnv {
+				t.Errorf("getenv(%q), want only %s", k, APIKeyEnv)
+			}
+			return v
+		}
+	}
+	for _, tc := range []struct {
+		name, flag, env, want string
+	}{
+		{name: "flag", flag: "f-key", env: "e-key", want: "f-key"},
+		{name: "environment", env: "e-key", want: "e-key"},
+		{name: "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := KeyOptions(tc.flag, env(tc.env))
+			if tc.want == "" && len(opts) != 0 {
+				t.Fatalf("KeyOptions = %d options, want none", len(opts))
+			}
+			c, err := New("http://127.0.0.1:1", opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.apiKey.Reveal(); got != tc.want {
+				t.Errorf("key = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/hint"
 	"github.com/hintfleet/hintfleet/infer"
+	"github.com/hintfleet/hintfleet/plugins/host"
 )
 
 // hintFlags binds the Hint-infer flags shared by infer and submit to a
@@ -50,7 +51,7 @@ func newInferCmd() *cobra.Command {
 	var (
 		pf      problemFlags
 		hf      hintFlags
-		plf     pluginSourceFlags
+		plugins host.Source
 		setup   infer.Setup
 		opt     = infer.Options{Grader: &curate.MathGrader{}}
 		apiKey  string
@@ -83,9 +84,9 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 			if err := opt.Validate(); err != nil {
 				return err
 			}
-			setup.Hint, setup.EngineOptions, setup.Logger = hf.spec, engineOptions(apiKey), opt.Logger
+			setup.Hint, setup.EngineOptions, setup.Logger = hf.spec, engine.KeyOptions(apiKey, os.Getenv), opt.Logger
 			if !noTools {
-				setup.Plugins = &plf.src
+				setup.Plugins = &plugins
 			}
 			local, err := setup.Open(ctx)
 			if err != nil {
@@ -118,21 +119,8 @@ in --out.errors.jsonl and a rerun retries them; Ctrl-C stops with status 130.`,
 	fl.BoolVar(&noTools, "no-tools", false, "run no tool plugins (code fences stay text)")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
 	fl.BoolVar(&opt.ForceAppend, "force-append", false, "resume --out even if it was written with other settings (mixing them on purpose)")
-	plf.register(cmd)
+	registerPluginSource(cmd, &plugins)
 	return cmd
-}
-
-// engineOptions are the client options the engine flags give: the API key
-// from --api-key, else from the environment (read here, not as the flag's
-// default, so that --help never prints it).
-func engineOptions(apiKey string) []engine.Option {
-	if apiKey == "" {
-		apiKey = os.Getenv(engine.APIKeyEnv)
-	}
-	if apiKey == "" {
-		return nil
-	}
-	return []engine.Option{engine.WithAPIKey(apiKey)}
 }
 
 func isTerminal(f *os.File) bool {

@@ -26,14 +26,13 @@ func (f *pluginFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print JSON")
 }
 
-// pluginSourceFlags say which plugins infer and the workers load.
-type pluginSourceFlags struct{ src host.Source }
-
-func (f *pluginSourceFlags) register(cmd *cobra.Command) {
+// registerPluginSource binds which plugins infer and the workers load to
+// src.
+func registerPluginSource(cmd *cobra.Command, src *host.Source) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.src.Dir, flagPluginsDir, "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
-	fl.StringVar(&f.src.Config, flagPluginsConfig, "", "plugin list file; overrides --"+flagPluginsDir)
-	fl.BoolVar(&f.src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
+	fl.StringVar(&src.Dir, flagPluginsDir, "", "directory of tool plugins with SHA256SUMS (default: plugins/ beside the binary, else ../lib/hintfleet/plugins from it, else ./bin/plugins)")
+	fl.StringVar(&src.Config, flagPluginsConfig, "", "plugin list file; overrides --"+flagPluginsDir)
+	fl.BoolVar(&src.InsecureSkipChecksum, "insecure-skip-checksum", false, "run plugins without checking their SHA-256 (development only)")
 }
 
 func newPluginsCmd() *cobra.Command {
