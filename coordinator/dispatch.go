@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -226,25 +227,53 @@ func taskMsg(t protocol.Task, subject string) (*nats.Msg, error) {
 	return m, nil
 }
 
-// publishAll publishes msgs asynchronously, at most publishWindow awaiting
-// acks (the jetstream client blocks beyond that: flow control), and waits
-// for every ack.
+// publishAll publishes msgs asynchronously with at most publishWindow
+// awaiting acks, and waits for every ack. It keeps the window itself: past
+// it, the jetstream client stalls a publish for 200 ms and then fails it
+// (ErrTooManyStalledMsgs), and a batch larger than the window against a
+// slow server (acks later than that) failed every time after its first
+// publishWindow messages, so the cursor never moved and dispatch crawled
+// at one window per retry (the pool's stream empty at 1,000 workers).
 func (c *Coordinator) publishAll(ctx context.Context, msgs []*nats.Msg) error {
 	futs := make([]jetstream.PubAckFuture, 0, len(msgs))
-	for _, m := range msgs {
-		f, err := c.js.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("publish %s: %w", m.Subject, err)
-		}
-		futs = append(futs, f)
-	}
-	for _, f := range futs {
+	acked := 0 // futs[:acked] are acked
+	awaitOldest := func() error {
+		f := futs[acked]
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			return fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
 		case <-ctx.Done():
 			return context.Cause(ctx)
+		}
+		acked++
+		return nil
+	}
+	for _, m := range msgs {
+		for len(futs)-acked >= publishWindow {
+			if err := awaitOldest(); err != nil {
+				return err
+			}
+		}
+		f, err := c.js.PublishMsgAsync(m)
+		// The window is the client's, shared with other publishes of this
+		// coordinator: when they fill it, make room or try again.
+		for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil {
+			if acked < len(futs) {
+				if err := awaitOldest(); err != nil {
+					return err
+				}
+			}
+			f, err = c.js.PublishMsgAsync(m)
+		}
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", m.Subject, err)
+		}
+		futs = append(futs, f)
+	}
+	for acked < len(futs) {
+		if err := awaitOldest(); err != nil {
+			return err
 		}
 	}
 	return nil

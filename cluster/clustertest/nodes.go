@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -15,26 +16,31 @@ import (
 
 // Peers picks n peers named n1…nn on 127.0.0.1 whose four ports each
 // (cluster.Peer: NATS client and route, etcd client and peer) are free now.
+//
+// The ports are drawn below Linux's ephemeral range (32768 and up by
+// default), from which the kernel takes the source port of every outgoing
+// connection: a port picked there, free when picked, could become the
+// source of one of the other nodes' connections before its node listened
+// on it, and that node then failed to start ("start embedded nats: not
+// ready before deadline") while the others waited for it.
 func Peers(t testing.TB, n int) []cluster.Peer {
 	t.Helper()
 	var peers []cluster.Peer
-	for len(peers) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	for tries := 0; len(peers) < n; tries++ {
+		if tries > 10_000 {
+			t.Fatalf("no %d sets of four free ports in %d–%d", n, peerPortLow, peerPortHigh)
 		}
-		base := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		ok := base+3 < 65536
-		for i := 1; ok && i < 4; i++ {
+		base := peerPortLow + rand.IntN(peerPortHigh-peerPortLow-3)
+		ok := true
+		for _, p := range peers {
+			ok = ok && (base-p.Port >= 4 || p.Port-base >= 4)
+		}
+		for i := 0; ok && i < 4; i++ {
 			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i)); err != nil {
 				ok = false
 			} else {
 				_ = l.Close()
 			}
-		}
-		for _, p := range peers {
-			ok = ok && (base-p.Port >= 4 || p.Port-base >= 4)
 		}
 		if ok {
 			peers = append(peers, cluster.Peer{Name: fmt.Sprintf("n%d", len(peers)+1), Host: "127.0.0.1", Port: base})
@@ -42,6 +48,12 @@ func Peers(t testing.TB, n int) []cluster.Peer {
 	}
 	return peers
 }
+
+// The range Peers draws from: registered ports, below the ephemeral range.
+const (
+	peerPortLow  = 20_000
+	peerPortHigh = 32_700
+)
 
 // Nodes is a multi-node cluster run in this process (StartNodes).
 type Nodes struct {
