@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/hintfleet/hintfleet/plugins/python"
 )
@@ -91,6 +92,23 @@ func (g Graded) Text() string {
 		detail = ": " + v.Detail
 	}
 	return fmt.Sprintf("%s by %s (%q by %s vs %q)%s", verdict, v.Method, g.Extracted.Answer, g.Extracted.Rule, g.Reference.Answer, detail)
+}
+
+// WriteText writes Text and a newline: `hintfleet grade`'s one answer.
+func (g Graded) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintln(w, g.Text())
+	return err
+}
+
+// WriteGradedPath is WriteGradedFile of the file at path: `hintfleet
+// grade --file`.
+func (g *MathGrader) WriteGradedPath(ctx context.Context, path string, out, errOut io.Writer, asJSON bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return g.WriteGradedFile(ctx, f, path, out, errOut, asJSON)
 }
 
 // WriteGradedFile grades the pairs of r (GradeFile) and writes one line

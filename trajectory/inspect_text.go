@@ -67,3 +67,13 @@ func typeCounts(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Err is the inspection's verdict, for a command's exit status: an error
+// that counts the bad lines, or nil when there are none. The report says
+// which lines they are.
+func (in *Inspection) Err() error {
+	if in.ErrorCount > 0 {
+		return fmt.Errorf("%s: %d bad lines", in.File, in.ErrorCount)
+	}
+	return nil
+}

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -28,20 +26,14 @@ func newGradeCmd() *cobra.Command {
 				return err
 			}
 			defer stop()
-			out := cmd.OutOrStdout()
-			if file == "" {
-				if !cmd.Flags().Changed("answer") || !cmd.Flags().Changed("reference") {
-					return errors.New("give --answer and --reference, or --file")
-				}
-				res := g.GradeAnswer(cmd.Context(), answer, reference)
-				return write(out, jsonOut, res, func(w io.Writer) error { _, err := fmt.Fprintln(w, res.Text()); return err })
+			if file != "" {
+				return g.WriteGradedPath(cmd.Context(), file, cmd.OutOrStdout(), cmd.ErrOrStderr(), jsonOut)
 			}
-			f, err := os.Open(file)
-			if err != nil {
-				return err
+			if !cmd.Flags().Changed("answer") || !cmd.Flags().Changed("reference") {
+				return errors.New("give --answer and --reference, or --file")
 			}
-			defer f.Close()
-			return g.WriteGradedFile(cmd.Context(), f, file, out, cmd.ErrOrStderr(), jsonOut)
+			res := g.GradeAnswer(cmd.Context(), answer, reference)
+			return write(cmd.OutOrStdout(), jsonOut, res, res.WriteText)
 		},
 	}
 	cmd.Flags().StringVar(&answer, "answer", "", "the answer to grade: bare LaTeX or a whole response in prose")

@@ -39,10 +39,7 @@ func newDatasetsInspectCmd() *cobra.Command {
 			if err := write(cmd.OutOrStdout(), asJSON, in, in.WriteText); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
-			if in.ErrorCount > 0 {
-				return fmt.Errorf("%s: %d bad lines", in.File, in.ErrorCount)
-			}
-			return nil
+			return in.Err()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,11 +21,7 @@ func newGPUCmd() *cobra.Command {
 }
 
 func newGPUExporterCmd() *cobra.Command {
-	var (
-		listen, hostname string
-		opts             gpu.Options
-		interval         time.Duration
-	)
+	var cfg gpu.ExporterConfig
 	cmd := &cobra.Command{
 		Use:   "exporter",
 		Short: "Serve /metrics with the series dcgm-exporter names (DCGM_FI_DEV_GPU_UTIL, …)",
@@ -35,27 +29,20 @@ func newGPUExporterCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Why there are no GPUs is said once, at warning level; XID
 			// events are logged too.
-			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			src, err := gpu.Open(cmd.Context(), opts)
-			if err != nil {
-				return fmt.Errorf("gpu exporter: %w", err)
-			}
-			defer src.Close()
-			if err := gpu.RunExporter(cmd.Context(), src, listen, interval, hostname, func(a net.Addr) {
-				fmt.Fprintf(cmd.OutOrStdout(), "serving GPU metrics on http://%s/metrics (simulated: %v)\n", a, src.Simulated())
-			}); err != nil {
+			cfg.Options.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			if err := gpu.Export(cmd.Context(), cfg, cmd.OutOrStdout()); err != nil {
 				return fmt.Errorf("gpu exporter: %w", err)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", ":9400", "address to serve /metrics on (dcgm-exporter's port)")
-	f.IntVar(&opts.Simulate, flagSimulateGPUs, 0, "simulate this many GPUs instead of reading NVML")
+	f.StringVar(&cfg.Listen, "listen", ":9400", "address to serve /metrics on (dcgm-exporter's port)")
+	f.IntVar(&cfg.Options.Simulate, flagSimulateGPUs, 0, "simulate this many GPUs instead of reading NVML")
 	deprecatedAlias(cmd, "simulate", flagSimulateGPUs)
-	f.DurationVar(&interval, "interval", gpu.DefaultPollInterval, "poll interval")
-	f.StringVar(&hostname, "hostname", "", "Hostname label (default: os.Hostname; in Kubernetes pass the node name)")
-	f.BoolVar(&opts.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
+	f.DurationVar(&cfg.Interval, "interval", gpu.DefaultPollInterval, "poll interval")
+	f.StringVar(&cfg.Hostname, "hostname", "", "Hostname label (default: os.Hostname; in Kubernetes pass the node name)")
+	f.BoolVar(&cfg.Options.RequireGPU, "require-gpu", false, "exit with an error when no NVIDIA driver or GPU is found, instead of serving no series")
 	return cmd
 }
 
@@ -69,12 +56,7 @@ func newGPUListCmd() *cobra.Command {
 		Short: "List this machine's GPUs (\"no GPUs found\" and exit 0 where there are none)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			src, err := gpu.Open(cmd.Context(), opts)
-			if err != nil {
-				return fmt.Errorf("gpu list: %w", err)
-			}
-			defer src.Close()
-			if err := src.WriteList(cmd.Context(), cmd.OutOrStdout(), gpu.DefaultThresholds(), jsonOut); err != nil {
+			if err := gpu.List(cmd.Context(), opts, cmd.OutOrStdout(), jsonOut); err != nil {
 				return fmt.Errorf("gpu list: %w", err)
 			}
 			return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"time"
 
@@ -51,12 +50,10 @@ func newPluginsListCmd() *cobra.Command {
 		Short: "Start every plugin, check it, and print name, version, languages, checksum state and health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := f.src.Start(cmd.Context(), warnLogger(cmd), host.KeepGoing())
+			infos, err := f.src.List(cmd.Context(), warnLogger(cmd))
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			infos := m.List(cmd.Context())
 			if f.jsonOut {
 				return printJSON(cmd.OutOrStdout(), infos)
 			}
@@ -81,20 +78,11 @@ func newPluginsExecCmd() *cobra.Command {
 		Short: "Run code (--code, or stdin) through the plugin for a fence language; exits with the code's status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var stdin io.Reader
 			if !cmd.Flags().Changed("code") {
-				b, err := io.ReadAll(cmd.InOrStdin())
-				if err != nil {
-					return fmt.Errorf("read code from stdin: %w", err)
-				}
-				code = string(b)
+				stdin = cmd.InOrStdin()
 			}
-			ctx := cmd.Context()
-			m, err := f.src.Start(ctx, warnLogger(cmd))
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			res, err := m.ExecOnce(ctx, args[0], code, timeout)
+			res, err := f.src.ExecOnce(cmd.Context(), warnLogger(cmd), args[0], code, stdin, timeout)
 			if err != nil {
 				return err
 			}

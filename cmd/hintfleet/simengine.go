@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,11 +14,8 @@ import (
 func newSimEngineCmd() *cobra.Command {
 	cfg := sim.DefaultConfig()
 	var (
-		listen, datasetsDir string
-		dialect             string
-		problems            []string
-		stepBase, stepSeq   time.Duration
-		prefill, spikeDur   time.Duration
+		listen, dialect string
+		problems        trajectory.Sources
 	)
 	cmd := &cobra.Command{
 		Use:   "sim-engine",
@@ -30,24 +26,15 @@ func newSimEngineCmd() *cobra.Command {
 			"problems given with --problems (dataset names or problem files).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			d, err := sim.ParseDialect(dialect)
 			if err != nil {
 				return fmt.Errorf("sim-engine: --dialect: %w", err)
 			}
 			cfg.Dialect = d
-			cfg.StepBase, cfg.StepPerSeq, cfg.PrefillPerToken, cfg.Faults.SpikeDuration = stepBase, stepSeq, prefill, spikeDur
-			ps, err := trajectory.Sources{Datasets: problems, Dir: datasetsDir}.Load()
-			if err != nil {
+			if cfg.Problems, err = problems.Load(); err != nil {
 				return fmt.Errorf("sim-engine: %w", err)
 			}
-			cfg.Problems = ps
-			srv, err := sim.New(cfg)
-			if err != nil {
-				return fmt.Errorf("sim-engine: %w", err)
-			}
-			defer srv.Close()
-			if err := srv.ListenAndServe(ctx, listen, cmd.OutOrStdout()); err != nil {
+			if err := sim.Run(cmd.Context(), cfg, listen, cmd.OutOrStdout()); err != nil {
 				return fmt.Errorf("sim-engine: %w", err)
 			}
 			return nil
@@ -55,8 +42,8 @@ func newSimEngineCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on (port 0 picks one)")
-	f.StringSliceVar(&problems, "problems", nil, "dataset names (math500, gsm8k, …) or problem files the reasoner knows; repeatable")
-	f.StringVar(&datasetsDir, "datasets-dir", "", "folder of the named datasets (default: $HINTFLEET_DATASETS, else the copies in the binary)")
+	f.StringSliceVar(&problems.Datasets, "problems", nil, "dataset names (math500, gsm8k, …) or problem files the reasoner knows; repeatable")
+	f.StringVar(&problems.Dir, "datasets-dir", "", "folder of the named datasets (default: $HINTFLEET_DATASETS, else the copies in the binary)")
 	f.StringVar(&dialect, "dialect", string(sim.DialectVLLM), "wire format: vllm (current), vllm-0.9, sglang, llamacpp or tgi")
 	f.StringVar(&cfg.Model, "model", cfg.Model, "served model name")
 	f.IntVar(&cfg.MaxNumSeqs, "max-num-seqs", cfg.MaxNumSeqs, "largest running batch")
@@ -65,9 +52,9 @@ func newSimEngineCmd() *cobra.Command {
 	f.IntVar(&cfg.MaxWaiting, "max-waiting", 0, "503 when this many requests wait (0: no bound)")
 	f.Float64Var(&cfg.Speedup, "speedup", cfg.Speedup, "run this many times faster than the simulated GPU")
 	f.Float64Var(&cfg.SlowDown, "slow-down", cfg.SlowDown, "multiply every step by this (>= 1; also POST /sim/knobs)")
-	f.DurationVar(&stepBase, "step-base", cfg.StepBase, "decode step time at batch 0")
-	f.DurationVar(&stepSeq, "step-per-seq", cfg.StepPerSeq, "extra decode step time per running sequence")
-	f.DurationVar(&prefill, "prefill-per-token", cfg.PrefillPerToken, "prefill time per uncached prompt token")
+	f.DurationVar(&cfg.StepBase, "step-base", cfg.StepBase, "decode step time at batch 0")
+	f.DurationVar(&cfg.StepPerSeq, "step-per-seq", cfg.StepPerSeq, "extra decode step time per running sequence")
+	f.DurationVar(&cfg.PrefillPerToken, "prefill-per-token", cfg.PrefillPerToken, "prefill time per uncached prompt token")
 	f.Float64Var(&cfg.Reasoner.Accuracy, "accuracy", cfg.Reasoner.Accuracy, "probability that the answer without tools is right")
 	f.Float64Var(&cfg.Reasoner.WaitRate, "wait-rate", cfg.Reasoner.WaitRate, "probability that a sentence starts with \"Wait,\"")
 	f.Float64Var(&cfg.Reasoner.AltRate, "alt-rate", cfg.Reasoner.AltRate, "probability that a sentence starts with \"Alternatively,\"")
@@ -76,7 +63,7 @@ func newSimEngineCmd() *cobra.Command {
 	f.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "probability of a 500 per request")
 	f.Float64Var(&cfg.Faults.DropRate, "drop-rate", 0, "probability that a request's connection drops mid-output")
 	f.Float64Var(&cfg.Faults.SpikeRate, "spike-rate", 0, "probability that a step is delayed by --spike")
-	f.DurationVar(&spikeDur, "spike", 0, "latency spike per affected step (simulated time)")
+	f.DurationVar(&cfg.Faults.SpikeDuration, "spike", 0, "latency spike per affected step (simulated time)")
 	f.Uint64Var(&cfg.FaultSeed, "fault-seed", 0, "seed of the fault draws")
 	return cmd
 }

@@ -151,6 +151,18 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, announce io.Wr
 	return s.Serve(ctx, ln)
 }
 
+// Run is `hintfleet sim-engine`: it starts an engine of cfg (New),
+// serves it on addr until ctx ends (ListenAndServe, which announces the
+// address) and closes it.
+func Run(ctx context.Context, cfg Config, addr string, announce io.Writer) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.ListenAndServe(ctx, addr, announce)
+}
+
 // Start listens on addr ("127.0.0.1:0" for any port) and serves in a
 // goroutine that Close waits for. It returns the base URL, http://host:port.
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {

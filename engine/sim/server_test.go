@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -180,5 +181,39 @@ func TestListenAndServeAnnounces(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("ListenAndServe after ctx's end: %v", err)
+	}
+}
+
+// TestRun: the sim-engine command serves the engine of its config on the
+// announced address until ctx ends, and refuses a bad config before it
+// listens.
+func TestRun(t *testing.T) {
+	bad := testConfig()
+	bad.Dialect = "cobol"
+	var said strings.Builder
+	if err := Run(t.Context(), bad, "127.0.0.1:0", &said); !errors.Is(err, ErrInvalidConfig) || said.Len() != 0 {
+		t.Errorf("Run with dialect cobol = %v, announced %q; want ErrInvalidConfig and nothing said", err, said.String())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, testConfig(), "127.0.0.1:0", pw) }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	resp, err := http.Get(url + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), testConfig().Model) {
+		t.Errorf("GET /v1/models = %s, want the model %q", body, testConfig().Model)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after ctx's end: %v", err)
 	}
 }
