@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -24,6 +25,30 @@ func (s *JobSpec) ReadProblemsFile(path string) error {
 	}
 	s.ProblemsJSONL = string(b)
 	return nil
+}
+
+// Complete fills what `hintfleet submit` leaves to the fleet it found and
+// to its FILE argument, then validates the spec: the model of the fleet's
+// endpoints.json when the spec names none (else the coordinator picks its
+// workers' one model), and the problems of each of files (none, or one)
+// checked here and carried inline (ReadProblemsFile).
+func (s *JobSpec) Complete(found cluster.Fleet, files ...string) error {
+	if s.Model == "" {
+		s.Model = found.Endpoints.Model
+	}
+	for _, f := range files {
+		if err := s.ReadProblemsFile(f); err != nil {
+			return err
+		}
+	}
+	return s.Validate()
+}
+
+// WriteState prints a job as "job ID STATE" on one line: what `cancel`
+// says of the job it cancelled.
+func WriteState(w io.Writer, j Job) error {
+	_, err := fmt.Fprintf(w, "job %s %s\n", j.ID, j.State)
+	return err
 }
 
 // WriteEnded prints an ended job for people: its counts and, with dataDir

@@ -50,15 +50,7 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			if err != nil {
 				return err
 			}
-			if spec.Model == "" {
-				spec.Model = found.Endpoints.Model // else the coordinator picks its workers' one model
-			}
-			if len(args) == 1 {
-				if err := spec.ReadProblemsFile(args[0]); err != nil {
-					return err
-				}
-			}
-			if err := spec.Validate(); err != nil {
+			if err := spec.Complete(found, args...); err != nil {
 				return err
 			}
 			j, err := c.Submit(ctx, spec)
@@ -67,9 +59,7 @@ counts and where the trajectories are, and exits non-zero unless the job is done
 			}
 			w := cmd.OutOrStdout()
 			if !wait {
-				if j.Waiting != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "job %s: %s\n", j.ID, j.Waiting)
-				}
+				coordinator.NewWaitNotes(cmd.ErrOrStderr()).Update(j) // why it waits, if it does
 				return write(w, af.jsonOut, j, func(w io.Writer) error { _, err := fmt.Fprintln(w, j.ID); return err })
 			}
 			bar := !af.jsonOut && !quiet && isTerminal(os.Stderr)
@@ -177,7 +167,7 @@ func newCancelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return write(cmd.OutOrStdout(), af.jsonOut, j, func(w io.Writer) error { _, err := fmt.Fprintf(w, "job %s %s\n", j.ID, j.State); return err })
+			return write(cmd.OutOrStdout(), af.jsonOut, j, func(w io.Writer) error { return coordinator.WriteState(w, j) })
 		},
 	}
 	af.register(cmd)

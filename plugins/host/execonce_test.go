@@ -11,17 +11,24 @@ import (
 	"testing/iotest"
 )
 
-// TestSourceExecOnce: a Source naming a list file starts its plugins;
-// ExecOnce runs code through the plugin of a language and refuses an
-// unknown one, naming the languages there are. A list file that does not
-// exist fails Start.
-func TestSourceExecOnce(t *testing.T) {
+// echoListFile writes a plugin list file naming the echo plugin.
+func echoListFile(t *testing.T) string {
+	t.Helper()
 	spec := mustEchoSpec(t)
 	list := filepath.Join(t.TempDir(), "plugins.yaml")
 	body := "- name: echo\n  path: " + spec.Path + "\n  sha256: " + spec.SHA256 + "\n  env: [\"" + spec.Env[0] + "\"]\n"
 	if err := os.WriteFile(list, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return list
+}
+
+// TestSourceExecOnce: a Source naming a list file starts its plugins;
+// ExecOnce runs code through the plugin of a language and refuses an
+// unknown one, naming the languages there are. A list file that does not
+// exist fails Start.
+func TestSourceExecOnce(t *testing.T) {
+	list := echoListFile(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := Source{Config: list}.Start(t.Context(), log)
 	if err != nil {
@@ -45,12 +52,7 @@ func TestSourceExecOnce(t *testing.T) {
 // stdin, starting and stopping its plugins around the call; a stdin that
 // fails is an error before any plugin starts; List checks every plugin.
 func TestSourceExecOnceAndList(t *testing.T) {
-	spec := mustEchoSpec(t)
-	list := filepath.Join(t.TempDir(), "plugins.yaml")
-	body := "- name: echo\n  path: " + spec.Path + "\n  sha256: " + spec.SHA256 + "\n  env: [\"" + spec.Env[0] + "\"]\n"
-	if err := os.WriteFile(list, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	list := echoListFile(t)
 	log := slog.New(slog.DiscardHandler)
 	src := Source{Config: list}
 	for _, tc := range []struct {
