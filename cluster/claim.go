@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -129,8 +131,16 @@ func (l *Lease) Register(ctx context.Context, info WorkerInfo) error {
 // copies of the same task cannot both win. The returned revision fences the
 // claim: Release must present it.
 //
+// Claim is idempotent: a claim this lease already holds with the same value
+// (the same delivery: v.AckSubject names it) is returned as made. A try
+// whose answer was lost (etcd unreachable after the commit) may have
+// claimed the task; the caller must try again until the answer is known,
+// or the claim stays under its live lease with nobody running the task.
+//
 // Errors: ErrClaimed, ErrDone, ErrStaleAttempt (ack and drop the message in
-// all three), ErrLeaseLost if the lease is gone.
+// all three: Settled tells them), ErrLeaseLost if the lease is gone (the
+// claim, if made, went with it); any other error leaves the outcome
+// unknown.
 func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, error) {
 	v.Task = task
 	b, err := json.Marshal(v)
@@ -154,7 +164,7 @@ func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, er
 		).Then(
 			clientv3.OpPut(ck, string(b), clientv3.WithLease(l.id)),
 		).Else(
-			clientv3.OpGet(ck, clientv3.WithCountOnly()),
+			clientv3.OpGet(ck),
 			clientv3.OpGet(dk, clientv3.WithCountOnly()),
 			clientv3.OpGet(ak),
 		).Commit()
@@ -166,6 +176,13 @@ func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, er
 		}
 		if resp.Succeeded {
 			return resp.Header.Revision, nil
+		}
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+			if kvs[0].Lease == int64(l.id) && bytes.Equal(kvs[0].Value, b) {
+				// This very claim, made by an earlier try whose answer was
+				// lost (the member under it died after the commit).
+				return kvs[0].CreateRevision, nil
+			}
 		}
 		switch {
 		case resp.Responses[1].GetResponseRange().Count > 0:
@@ -184,6 +201,12 @@ func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, er
 			}
 		}
 	}
+}
+
+// Settled reports whether err from Claim is a definite refusal: someone
+// else holds the claim, the task is done, or the attempt is stale.
+func Settled(err error) bool {
+	return errors.Is(err, ErrClaimed) || errors.Is(err, ErrDone) || errors.Is(err, ErrStaleAttempt)
 }
 
 // Release gives up the claim made at rev. With done, it first marks the task

@@ -173,7 +173,7 @@ func WithCredentials(c Credentials) EmbeddedOption {
 // WorkerPermissions are what the worker NATS user may do: look up the
 // TASKS stream and the checkpoints bucket, make and read its pool's pull
 // consumers on TASKS, pull and acknowledge tasks, publish results, and
-// read, write, delete and purge checkpoints. It manages no other stream, reads no
+// read (by key and by watch), write, delete and purge checkpoints. It manages no other stream, reads no
 // result, and cannot publish tasks.
 func WorkerPermissions() *server.Permissions {
 	kv := "KV_" + BucketCheckpoints
@@ -197,6 +197,14 @@ func WorkerPermissions() *server.Permissions {
 			// this every finished task waited out the purge's timeout, and
 			// the logs stayed until the bucket's TTL.
 			"$JS.API.STREAM.PURGE." + kv,
+			// A retried task rebuilds its checkpoint log with a watch on
+			// its keys: an ordered consumer on the bucket's stream (made
+			// with its filter in the subject, remade after a gap, deleted
+			// at the end) that asks for flow-control replies. Without these
+			// every resume in a locked fleet timed out and started afresh.
+			"$JS.API.CONSUMER.CREATE." + kv + ".>",
+			"$JS.API.CONSUMER.DELETE." + kv + ".>",
+			"$JS.FC." + kv + ".>",
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
 	}

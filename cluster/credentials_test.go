@@ -72,6 +72,16 @@ func TestLockedEmbedded(t *testing.T) {
 	if _, err := kv.Get(ctx, "t1"); err != nil {
 		t.Errorf("worker reads a checkpoint: %v", err)
 	}
+	// A retried task rebuilds its log with a watch on the task's keys (an
+	// ordered consumer on the bucket's stream, with flow control). Without
+	// the consumer and flow-control subjects every resume timed out and
+	// started afresh in a locked fleet.
+	if _, err := kv.Put(ctx, cluster.CheckpointKey("t2", "writer", "1"), []byte("delta")); err != nil {
+		t.Errorf("worker writes a checkpoint delta: %v", err)
+	}
+	if got, err := watchOnce(ctx, kv, cluster.CheckpointFilter("t2")); err != nil || len(got) != 1 {
+		t.Errorf("worker reads a task's checkpoint log with a watch: %d entries, %v; want 1", len(got), err)
+	}
 	if cs, err := w.JS.Stream(ctx, cluster.CheckpointsStream); err != nil {
 		t.Errorf("worker looks up the checkpoints stream: %v", err)
 	} else if err := cs.Purge(ctx, jetstream.WithPurgeSubject(cluster.CheckpointSubjects("t1"))); err != nil {
@@ -111,5 +121,29 @@ func TestLockedEmbedded(t *testing.T) {
 	if c, err := cluster.Connect(ctx, anon); err == nil {
 		c.Close()
 		t.Error("etcd answered without credentials after a restart")
+	}
+}
+
+// watchOnce reads every current entry under filter with a watch, as the
+// worker rebuilds a checkpoint log, within 5 s.
+func watchOnce(ctx context.Context, kv jetstream.KeyValue, filter string) ([]jetstream.KeyValueEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = w.Stop() }()
+	var out []jetstream.KeyValueEntry
+	for {
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case e, open := <-w.Updates():
+			if !open || e == nil {
+				return out, nil
+			}
+			out = append(out, e)
+		}
 	}
 }

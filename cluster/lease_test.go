@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -92,7 +93,9 @@ func TestClaimContention(t *testing.T) {
 	for i := range tries {
 		l := leases[i%2]
 		wg.Go(func() {
-			rev, err := l.Claim(ctx, "hot", cluster.ClaimValue{Worker: "w", Attempt: 1})
+			// Each try is a delivery of its own (a copy of the task),
+			// as JetStream's reply subjects tell them apart.
+			rev, err := l.Claim(ctx, "hot", cluster.ClaimValue{Worker: "w", Attempt: 1, AckSubject: fmt.Sprintf("$JS.ACK.TASKS.pool.1.%d.%d", i, i)})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -202,5 +205,38 @@ func TestClaimRoundTrips(t *testing.T) {
 	}
 	if gets, txns := kv.counts(); gets != 0 || txns != 3 {
 		t.Errorf("after a requeued task's claim: %d reads and %d transactions, want 0 and 3", gets, txns)
+	}
+}
+
+// TestClaimIdempotent: the same lease claiming with the same value (the
+// same delivery) gets its claim back, as a try whose answer was lost needs;
+// another delivery, or another lease with the same value, is refused.
+func TestClaimIdempotent(t *testing.T) {
+	ctx := testCtx(t)
+	env := clustertest.Start(t)
+	a, b := newLease(t, env.Connect(t).Etcd), newLease(t, env.Connect(t).Etcd)
+	v := cluster.ClaimValue{Worker: "a", Attempt: 1, AckSubject: "$JS.ACK.TASKS.pool.1.7.7"}
+	rev, err := a.Claim(ctx, "t1", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Claim(ctx, "t1", v)
+	if err != nil || again != rev {
+		t.Fatalf("the same claim again: revision %d, %v; want %d, nil", again, err, rev)
+	}
+	other := v
+	other.AckSubject = "$JS.ACK.TASKS.pool.2.7.9" // a redelivery of the same task
+	if _, err := a.Claim(ctx, "t1", other); !errors.Is(err, cluster.ErrClaimed) {
+		t.Errorf("another delivery on the same lease: %v, want ErrClaimed", err)
+	}
+	_, err = b.Claim(ctx, "t1", v)
+	if !errors.Is(err, cluster.ErrClaimed) {
+		t.Errorf("the same value on another lease: %v, want ErrClaimed", err)
+	}
+	if !cluster.Settled(err) {
+		t.Errorf("Settled(%v) = false", err)
+	}
+	if err := a.Release(ctx, "t1", again, true); err != nil {
+		t.Errorf("release at the revision the second claim returned: %v", err)
 	}
 }

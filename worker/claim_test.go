@@ -2,12 +2,18 @@ package worker
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
@@ -126,4 +132,104 @@ func fetchOne(t *testing.T, cons jetstream.Consumer) jetstream.Msg {
 	}
 	t.Fatal("no message within 5s")
 	return nil
+}
+
+// loseFirstClaimAnswer is a gRPC interceptor on a real etcd client: the
+// first transaction that puts a claim reaches etcd and commits, and then its
+// answer is lost, as when the member under the request is killed after the
+// commit.
+type loseFirstClaimAnswer struct{ lost atomic.Int32 }
+
+func (f *loseFirstClaimAnswer) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if txn, ok := req.(*pb.TxnRequest); ok && err == nil && putsClaim(txn) && f.lost.CompareAndSwap(0, 1) {
+		return status.Error(codes.Unavailable, "error reading from server: EOF")
+	}
+	return err
+}
+
+func putsClaim(txn *pb.TxnRequest) bool {
+	for _, op := range txn.Success {
+		if put := op.GetRequestPut(); put != nil && strings.HasPrefix(string(put.Key), cluster.ClaimsPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestClaimAnswerLost: a claim that committed in etcd but whose answer was
+// lost is found on the next try and the task runs here; the delivery is
+// not nak'd. The bug this pins: in the stream-leader-kill chaos run a worker
+// logged "claim task …: rpc error: code = Unavailable desc = error reading
+// from server: EOF" and nak'd; the claim had committed under its live
+// lease, every later copy was dropped as claimed, and the job stopped at
+// 39/40.
+func TestClaimAnswerLost(t *testing.T) {
+	env := clustertest.Start(t)
+	ctx := context.Background()
+	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const pool = "lostanswer"
+	cons, err := cluster.EnsurePoolConsumer(ctx, env.Conn.JS, pool, cluster.ConsumerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: pool, Attempt: 1,
+		Problem: trajectory.Problem{ID: "p", Question: "1+1?"}}
+	b, err := task.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := nats.NewMsg(cluster.TaskSubject(pool, "j"))
+	msg.Data = b
+	if _, err := env.Conn.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := fetchOne(t, cons)
+
+	fault := &loseFirstClaimAnswer{}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: env.Endpoints().Etcd, DialTimeout: 10 * time.Second,
+		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(fault.intercept)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	lease, err := cluster.NewLease(ctx, cli, cluster.WithLeaseTTL(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lease.Close(ctx) })
+	// The engine refuses connections: the task, once claimed, fails to
+	// generate and is handed back, which ends the claim.
+	eng, err := engine.New("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.lease = lease
+	kv, err := openCheckpoints(ctx, env.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &ackRecorder{Msg: got}
+	w.handle(ctx, rec, w.slots[0], kv, newJobWatch(env.Conn.Etcd, w.log, nil), time.Minute, nil)
+
+	if fault.lost.Load() != 1 {
+		t.Fatal("no claim answer was lost")
+	}
+	if rec.nakked.Load() != 0 {
+		t.Errorf("delivery nak'd %d times, want 0: the claim was this worker's", rec.nakked.Load())
+	}
+	resp, err := env.Conn.Etcd.Get(ctx, cluster.ClaimKey(task.TaskID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Count != 0 {
+		t.Errorf("claim still held after the task ended: %s", resp.Kvs[0].Value)
+	}
 }

@@ -58,23 +58,21 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *check
 		return
 	}
 	lease := w.Lease()
-	rev, err := lease.Claim(ctx, t.TaskID, cluster.ClaimValue{
+	rev, err := w.claim(ctx, log, lease, t.TaskID, cluster.ClaimValue{
 		Worker: w.cfg.ID, Attempt: t.Attempt, Job: t.JobID, Pool: t.Pool, AckSubject: m.Reply(),
 	})
 	switch {
-	case errors.Is(err, cluster.ErrDone), errors.Is(err, cluster.ErrStaleAttempt), errors.Is(err, cluster.ErrClaimed):
+	case cluster.Settled(err):
 		log.Debug("task dropped at claim", "err", err)
 		_ = m.Ack()
 		return
 	case err != nil:
-		// The claim may never have reached etcd (etcd restarting, the
-		// request cancelled, the lease gone mid-claim): no claim, no
-		// requeue. Nak whatever the lease's state, so the message goes to
-		// the next fetch instead of waiting out AckWait; a copy that did
-		// get claimed after all is dropped at the next claim. The short
-		// delay keeps a worker cut off from etcd from spending the
-		// message's deliveries (MaxDeliver) in a tight loop before its
-		// lease runs out and it stops pulling.
+		// No claim: the lease is gone (and any claim made went with it) or
+		// the worker is stopping (its lease is revoked or expires). Nak,
+		// so the message goes to the next fetch instead of waiting out
+		// AckWait. The short delay keeps a worker cut off from etcd from
+		// spending the message's deliveries (MaxDeliver) in a tight loop
+		// before its lease runs out and it stops pulling.
 		_ = m.NakWithDelay(claimNakDelay)
 		w.metrics.claimFailed.Inc()
 		log.Warn("claim task; nak", "err", err)
@@ -240,6 +238,41 @@ func (w *Worker) release(ctx context.Context, log *slog.Logger, task string, rev
 		wait = min(2*wait, handBackRetryMax)
 	}
 }
+
+// claim takes the task, trying again while the outcome is unknown. A
+// claim whose answer was lost (the etcd member under the request killed
+// after the commit) may hold the task under this worker's live lease:
+// nak'd, its message went to the next worker, which found it claimed and
+// dropped it, and nobody ran the task while the lease lived (the requeuer
+// acts on claims that end, the reconciler skips claimed tasks; the job
+// stopped at 39/40 in the stream-leader-kill chaos run). Claim is
+// idempotent for the same delivery, so the next try that gets an answer
+// tells. It gives up only when the lease is lost or ctx ends: then no
+// claim of this worker's survives.
+func (w *Worker) claim(ctx context.Context, log *slog.Logger, lease *cluster.Lease, task string, v cluster.ClaimValue) (int64, error) {
+	wait := claimRetry
+	for {
+		rev, err := lease.Claim(ctx, task, v)
+		if err == nil || cluster.Settled(err) || lease.Err() != nil || ctx.Err() != nil {
+			return rev, err
+		}
+		log.Warn("claim task; outcome unknown, trying again", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-lease.Done():
+			return 0, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, claimRetryMax)
+	}
+}
+
+// Retry bounds of claim.
+const (
+	claimRetry    = 100 * time.Millisecond
+	claimRetryMax = 2 * time.Second
+)
 
 // claimNakDelay is how long a delivery whose claim failed waits before
 // JetStream delivers it again.
