@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,9 +104,7 @@ func TestSucceedRetriesFailedRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &ackRecorder{Msg: got}
-	fctx, cancel := context.WithTimeout(ctx, finishTimeout)
-	defer cancel()
-	w.succeed(fctx, ctx, w.log, rec, task, rev, w.slots[0], trajectory.Trajectory{}, kv)
+	w.succeed(ctx, w.log, rec, task, rev, w.slots[0], trajectory.Trajectory{}, kv)
 
 	if fault.failed.Load() != 1 {
 		t.Fatal("the release's done transaction was never sent")
@@ -121,5 +121,75 @@ func TestSucceedRetriesFailedRelease(t *testing.T) {
 	}
 	if rec.acked.Load() != 1 || rec.nakked.Load() != 0 {
 		t.Fatalf("ack %d nak %d, want the delivery acked once", rec.acked.Load(), rec.nakked.Load())
+	}
+}
+
+// signalWriter closes seen the first time a write contains substr.
+type signalWriter struct {
+	substr string
+	once   sync.Once
+	seen   chan struct{}
+}
+
+func (s *signalWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), s.substr) {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return len(p), nil
+}
+
+// TestPublishRetriesWhileStreamAway: a result published while RESULTS has
+// no leader (here: no stream at all) is tried again until the stream
+// answers, instead of the task being handed back to run again. In the
+// stream-leader-kill chaos run every result finished during the election
+// ("nats: no response from stream") was handed back and generated again.
+func TestPublishRetriesWhileStreamAway(t *testing.T) {
+	env := clustertest.Start(t)
+	ctx := context.Background()
+	if err := env.Conn.JS.DeleteStream(ctx, cluster.StreamResults); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New("http://127.0.0.1:1") // never called
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := &signalWriter{substr: "trying again", seen: make(chan struct{})}
+	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: "p"},
+		WithLogger(slog.New(slog.NewTextHandler(sig, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := cluster.NewLease(ctx, env.Conn.Etcd, cluster.WithLeaseTTL(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lease.Close(ctx) })
+	w.lease = lease
+	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: "p", Attempt: 1}
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- w.publish(pctx, task, 1, protocol.Result{Failure: "test"}) }()
+	select {
+	case <-sig.seen:
+	case err := <-errc:
+		t.Fatalf("publish returned %v before the stream existed", err)
+	}
+	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("publish once the stream is back: %v", err)
+	}
+	s, err := env.Conn.JS.Stream(ctx, cluster.StreamResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("RESULTS holds %d messages, want the one result", info.State.Msgs)
 	}
 }

@@ -128,7 +128,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, s *slot, kv *check
 		w.handBack(ctx, log, t.TaskID, rev)
 		_ = m.Term()
 	case runErr == nil:
-		w.succeed(fctx, ctx, log, m, t, rev, s, tr, kv)
+		w.succeed(ctx, log, m, t, rev, s, tr, kv)
 	case errors.Is(runErr, hint.ErrConfig), errors.Is(runErr, hint.ErrTemplate):
 		w.fail(fctx, ctx, log, m, t, rev, runErr.Error())
 	default:
@@ -284,11 +284,13 @@ const (
 	handBackRetryMax = 5 * time.Second
 )
 
-func (w *Worker) succeed(ctx, hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv *checkpointStore) {
+func (w *Worker) succeed(hctx context.Context, log *slog.Logger, m jetstream.Msg, t protocol.Task, rev int64, s *slot, tr trajectory.Trajectory, kv *checkpointStore) {
 	tr.TaskID, tr.JobID, tr.Sample = t.TaskID, t.JobID, t.Sample
 	tr.Worker, tr.Attempt = w.cfg.ID, t.Attempt
 	tr.Engine = trajectory.EngineRef{URL: s.eng.URL(), Model: s.eng.Model()}
-	if err := w.publish(ctx, t, rev, protocol.Result{Trajectory: &tr}); err != nil {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(hctx), publishTimeout)
+	defer cancel()
+	if err := w.publish(pctx, t, rev, protocol.Result{Trajectory: &tr}); err != nil {
 		// Not published: hand the task back rather than lose it.
 		log.Warn("publish result", "err", err)
 		w.handBack(hctx, log, t.TaskID, rev)
@@ -356,11 +358,35 @@ func (w *Worker) publish(ctx context.Context, t protocol.Task, rev int64, r prot
 	msg.Header.Set(protocol.HeaderJob, t.JobID)
 	msg.Header.Set(protocol.HeaderTask, t.TaskID)
 	msg.Header.Set(protocol.HeaderAttempt, strconv.Itoa(t.Attempt))
-	if _, err := w.conn.JS.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("publish result of %s: %w", t.TaskID, err)
+	// Tried again until ctx ends: while a stream leader is elected (a node
+	// killed, a rolling restart) publishes fail for seconds, and giving up
+	// hands back a whole generation to run again. The message id makes a
+	// second copy of one that did land a duplicate the stream drops.
+	wait := publishRetry
+	for {
+		pctx, cancel := context.WithTimeout(ctx, finishTimeout)
+		_, err := w.conn.JS.PublishMsg(pctx, msg)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("publish result of %s: %w", t.TaskID, err)
+		case <-time.After(wait):
+		}
+		w.log.Warn("publish result; trying again", "task", t.TaskID, "err", err)
+		wait = min(2*wait, publishRetryMax)
 	}
-	return nil
 }
+
+// publishTimeout bounds the tries of publishing one result; publishRetry
+// and publishRetryMax space them.
+const (
+	publishTimeout  = 20 * time.Second
+	publishRetry    = 250 * time.Millisecond
+	publishRetryMax = 2 * time.Second
+)
 
 // keepAlive sends AckProgress every ackWait/3 until the returned stop is
 // called, so a long generation is not redelivered by JetStream. The
