@@ -80,32 +80,9 @@ func defaultConfig() config {
 // default and the maximum wall time of one block.
 func WithLimits(l plugins.Limits) Option {
 	return func(c *config) error {
-		var errs []error
-		if l.Timeout < 0 {
-			errs = append(errs, fmt.Errorf("limit timeout: %v is negative", l.Timeout))
-		} else if l.Timeout > 0 {
-			c.limits.Timeout = l.Timeout
-		}
-		for _, f := range []struct {
-			name string
-			v    int64
-			dst  *int64
-		}{
-			{"memory_bytes", l.MemoryBytes, &c.limits.MemoryBytes},
-			{"output_bytes", l.OutputBytes, &c.limits.OutputBytes},
-			{"processes", l.Processes, &c.limits.Processes},
-			{"file_bytes", l.FileBytes, &c.limits.FileBytes},
-			{"open_files", l.OpenFiles, &c.limits.OpenFiles},
-			{"tmpfs_bytes", l.TmpfsBytes, &c.limits.TmpfsBytes},
-		} {
-			switch {
-			case f.v < 0:
-				errs = append(errs, fmt.Errorf("limit %s: %d is negative", f.name, f.v))
-			case f.v > 0:
-				*f.dst = f.v
-			}
-		}
-		return errors.Join(errs...)
+		var err error
+		c.limits, err = l.Over(c.limits)
+		return err
 	}
 }
 

@@ -15,7 +15,8 @@
 //
 //   - Binds: besides /usr/lib and the interpreter binary, the directories
 //     where the host's interpreter finds its standard library and the
-//     preloads (asked once in New), and WithReadOnlyBind's paths. Not
+//     preloads (asked once in New), and the paths of
+//     sandbox.WithReadOnlyBind given through WithSandboxOptions. Not
 //     /usr/bin: the code runs Python, not the host's programs.
 //   - Environment: one BLAS thread (OpenBLAS maps a large arena per
 //     thread), so RLIMIT_AS and RLIMIT_NPROC stay meaningful.

@@ -10,7 +10,8 @@ import (
 
 var (
 	// ErrNoSandbox: bubblewrap is not installed (or does not work here) and
-	// WithInsecureNoSandbox was not given, so New refuses to run code. It is
+	// sandbox.WithInsecureNoSandbox was not given (WithSandboxOptions), so
+	// New refuses to run code. It is
 	// plugins/sandbox's error.
 	ErrNoSandbox = sandbox.ErrNoSandbox
 

@@ -50,7 +50,8 @@ type session struct {
 // once as an unprivileged user, the seccomp filter built), starts one
 // interpreter to prove that Python starts and the preloads import in it,
 // and then the warm pool. Without bubblewrap it returns ErrNoSandbox unless
-// WithInsecureNoSandbox is given. Stop the Interpreter when done.
+// sandbox.WithInsecureNoSandbox is given (WithSandboxOptions). Stop the
+// Interpreter when done.
 func New(opts ...Option) (*Interpreter, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/internal/proctest"
 	"github.com/hintfleet/hintfleet/plugins"
+	"github.com/hintfleet/hintfleet/plugins/sandbox"
 )
 
 func TestExecREPL(t *testing.T) {
@@ -193,7 +194,7 @@ func TestStopKillsEverything(t *testing.T) {
 }
 
 func TestNewRefusesWithoutSandbox(t *testing.T) {
-	_, err := New(WithBwrap("/nonexistent/bwrap"))
+	_, err := New(WithSandboxOptions(sandbox.WithBwrap("/nonexistent/bwrap")))
 	if !errors.Is(err, ErrNoSandbox) {
 		t.Errorf("New without bwrap: %v, want ErrNoSandbox", err)
 	}
@@ -201,7 +202,7 @@ func TestNewRefusesWithoutSandbox(t *testing.T) {
 
 func TestInsecureNoSandbox(t *testing.T) {
 	requireSandbox(t) // for the interpreter; bwrap itself is not used
-	i := newInterpreter(t, WithInsecureNoSandbox(), WithPoolSize(0), WithPreload(), WithBwrap("/nonexistent/bwrap"))
+	i := newInterpreter(t, WithSandboxOptions(sandbox.WithInsecureNoSandbox(), sandbox.WithBwrap("/nonexistent/bwrap")), WithPoolSize(0), WithPreload())
 	id := open(t, i, plugins.OpenRequest{})
 	if res := run(t, i, id, "print(1+1)"); res.Stdout != "2\n" {
 		t.Errorf("insecure print(1+1) = %+v", res)
@@ -222,19 +223,37 @@ func TestOptions(t *testing.T) {
 		{"pool negative", WithPoolSize(-1), false},
 		{"pool zero", WithPoolSize(0), true},
 		{"relative python", WithPython("python3"), false},
-		{"relative bwrap", WithBwrap("bwrap"), false},
 		{"cpu too small", WithCPUTime(time.Millisecond), false},
 		{"ttl zero", WithSessionTTL(0), false},
 		{"start timeout zero", WithStartTimeout(0), false},
 		{"nil logger", WithLogger(nil), false},
-		{"missing bind", WithReadOnlyBind("/nonexistent"), false},
-		{"relative bind", WithReadOnlyBind("opt"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := defaultConfig()
 			if err := tt.opt(&c); (err == nil) != tt.ok {
 				t.Errorf("option error %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestSandboxOptionErrors: a bad option passed through to plugins/sandbox
+// is an error from New, naming what is wrong, before any interpreter
+// starts.
+func TestSandboxOptionErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  sandbox.Option
+		want string
+	}{
+		{"relative bwrap", sandbox.WithBwrap("bwrap"), "absolute"},
+		{"missing bind", sandbox.WithReadOnlyBind("/nonexistent"), "no such file"},
+		{"relative bind", sandbox.WithReadOnlyBind("opt"), "absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(WithSandboxOptions(tc.opt)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New = %v, want an error naming %q", err, tc.want)
 			}
 		})
 	}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/hintfleet/hintfleet/plugins"
+	"github.com/hintfleet/hintfleet/plugins/sandbox"
 )
 
 // Defaults. Memory is address space (RLIMIT_AS): a warm interpreter with
@@ -40,14 +40,11 @@ type config struct {
 	cpuTime      time.Duration
 	poolSize     int
 	python       string
-	bwrap        string
-	insecure     bool
-	asRoot       bool
+	sandbox      []sandbox.Option
 	logger       *slog.Logger
 	sessionTTL   time.Duration
 	startTimeout time.Duration
 	preload      []string
-	roBinds      []string
 }
 
 func defaultConfig() config {
@@ -76,38 +73,15 @@ func defaultConfig() config {
 // maximum per-call wall time.
 func WithLimits(l plugins.Limits) Option {
 	return func(c *config) error {
-		fields := []struct {
-			name string
-			v    int64
-			dst  *int64
-		}{
-			{"memory_bytes", l.MemoryBytes, &c.limits.MemoryBytes},
-			{"output_bytes", l.OutputBytes, &c.limits.OutputBytes},
-			{"processes", l.Processes, &c.limits.Processes},
-			{"file_bytes", l.FileBytes, &c.limits.FileBytes},
-			{"open_files", l.OpenFiles, &c.limits.OpenFiles},
-			{"tmpfs_bytes", l.TmpfsBytes, &c.limits.TmpfsBytes},
-		}
-		var errs []error
-		if l.Timeout < 0 {
-			errs = append(errs, fmt.Errorf("limit timeout: %v is negative", l.Timeout))
-		} else if l.Timeout > 0 {
-			c.limits.Timeout = l.Timeout
-		}
-		for _, f := range fields {
-			switch {
-			case f.v < 0:
-				errs = append(errs, fmt.Errorf("limit %s: %d is negative", f.name, f.v))
-			case f.v > 0:
-				*f.dst = f.v
-			}
-		}
+		limits, err := l.Over(c.limits)
+		errs := []error{err}
 		if l.OpenFiles > 0 && l.OpenFiles < 16 {
 			errs = append(errs, fmt.Errorf("limit open_files: %d is below 16, too few for the interpreter itself", l.OpenFiles))
 		}
 		if l.MemoryBytes > 0 && l.MemoryBytes < 256<<20 {
 			errs = append(errs, fmt.Errorf("limit memory_bytes: %d is below 256 MiB, too little for numpy and sympy", l.MemoryBytes))
 		}
+		c.limits = limits
 		return errors.Join(errs...)
 	}
 }
@@ -138,7 +112,8 @@ func WithPoolSize(n int) Option {
 }
 
 // WithPython sets the interpreter. It must live under a directory the
-// sandbox binds (/usr by default; see WithReadOnlyBind).
+// sandbox binds (/usr by default; see WithSandboxOptions and
+// sandbox.WithReadOnlyBind).
 func WithPython(path string) Option {
 	return func(c *config) error {
 		if !filepath.IsAbs(path) {
@@ -149,38 +124,15 @@ func WithPython(path string) Option {
 	}
 }
 
-// WithBwrap sets the bubblewrap binary; by default it is looked up in PATH.
-func WithBwrap(path string) Option {
+// WithSandboxOptions passes options to plugins/sandbox as they are
+// (sandbox.WithBwrap, WithInsecureNoSandbox, WithInsecureSandboxAsRoot,
+// WithReadOnlyBind for an interpreter or packages outside /usr, WithEnv),
+// after this package's own: limits, the interpreter's binds and its
+// environment come from this package's options. Never bind secrets: the
+// code reads everything bound.
+func WithSandboxOptions(opts ...sandbox.Option) Option {
 	return func(c *config) error {
-		if !filepath.IsAbs(path) {
-			return fmt.Errorf("bwrap %q: want an absolute path", path)
-		}
-		c.bwrap = path
-		return nil
-	}
-}
-
-// WithInsecureNoSandbox runs interpreters without bubblewrap: rlimits and a
-// private working directory only, no namespaces, so code can read the
-// host's files and reach the network. For development machines without
-// bubblewrap; New logs a warning.
-func WithInsecureNoSandbox() Option {
-	return func(c *config) error {
-		c.insecure = true
-		return nil
-	}
-}
-
-// WithInsecureSandboxAsRoot lets New start bubblewrap as host root when it
-// cannot start it as an unprivileged user (no unprivileged user namespaces
-// on the host). The sandbox then still has its namespaces, mounts and
-// seccomp filter, but the kernel never applies RLIMIT_NPROC to host root:
-// a fork bomb is bounded only by the timeout, and any escape lands as root.
-// Without this option New refuses and says why. Only has an effect when
-// the plugin itself runs as root.
-func WithInsecureSandboxAsRoot() Option {
-	return func(c *config) error {
-		c.asRoot = true
+		c.sandbox = append(c.sandbox, opts...)
 		return nil
 	}
 }
@@ -226,24 +178,6 @@ func WithStartTimeout(d time.Duration) Option {
 func WithPreload(modules ...string) Option {
 	return func(c *config) error {
 		c.preload = append([]string{}, modules...)
-		return nil
-	}
-}
-
-// WithReadOnlyBind adds host directories the sandbox sees read-only at the
-// same path, for an interpreter or packages outside /usr. Never bind
-// secrets: the code can read everything bound.
-func WithReadOnlyBind(paths ...string) Option {
-	return func(c *config) error {
-		for _, p := range paths {
-			if !filepath.IsAbs(p) {
-				return fmt.Errorf("read-only bind %q: want an absolute path", p)
-			}
-			if _, err := os.Stat(p); err != nil {
-				return fmt.Errorf("read-only bind: %w", err)
-			}
-			c.roBinds = append(c.roBinds, filepath.Clean(p))
-		}
 		return nil
 	}
 }

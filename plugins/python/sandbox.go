@@ -52,7 +52,8 @@ type launch struct {
 // newLaunch prepares the sandbox every interpreter runs in: the package
 // plugins/sandbox with the interpreter's own directories bound read-only
 // (its standard library and the preloads, asked of the host's interpreter
-// once) and the python tool's limits. kernel.py sets the same rlimits
+// once, and only when bubblewrap is used) and the python tool's limits,
+// then WithSandboxOptions' options. kernel.py sets the same rlimits
 // again from inside, which is what holds in the insecure mode.
 func newLaunch(ctx context.Context, cfg *config) (*launch, error) {
 	kcfg, err := json.Marshal(kernelConfig{
@@ -79,23 +80,11 @@ func newLaunch(ctx context.Context, cfg *config) (*launch, error) {
 		sandbox.WithEnv(pythonEnv...),
 		sandbox.WithLogger(cfg.logger),
 		sandbox.WithStartTimeout(cfg.startTimeout),
+		sandbox.WithReadOnlyBindsFrom(func(ctx context.Context) ([]string, error) {
+			return probePythonPaths(ctx, cfg.python, cfg.preload)
+		}),
 	}
-	if cfg.bwrap != "" {
-		opts = append(opts, sandbox.WithBwrap(cfg.bwrap))
-	}
-	if cfg.asRoot {
-		opts = append(opts, sandbox.WithInsecureSandboxAsRoot())
-	}
-	if cfg.insecure {
-		opts = append(opts, sandbox.WithInsecureNoSandbox())
-	} else {
-		extra, err := probePythonPaths(ctx, cfg.python, cfg.preload)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, sandbox.WithReadOnlyBind(append(extra, cfg.roBinds...)...))
-	}
-	sb, err := sandbox.New(ctx, opts...)
+	sb, err := sandbox.New(ctx, append(opts, cfg.sandbox...)...)
 	if err != nil {
 		return nil, err
 	}

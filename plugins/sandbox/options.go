@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +75,7 @@ type config struct {
 	insecure     bool
 	asRoot       bool
 	binds        []string
+	bindFinders  []func(context.Context) ([]string, error)
 	env          []string
 	logger       *slog.Logger
 	startTimeout time.Duration
@@ -145,16 +147,41 @@ func WithLimits(l Limits) Option {
 func WithReadOnlyBind(paths ...string) Option {
 	return func(c *config) error {
 		for _, p := range paths {
-			if !filepath.IsAbs(p) {
-				return fmt.Errorf("read-only bind %q: want an absolute path", p)
+			p, err := bindPath(p)
+			if err != nil {
+				return err
 			}
-			if _, err := os.Stat(p); err != nil {
-				return fmt.Errorf("read-only bind: %w", err)
-			}
-			c.binds = append(c.binds, filepath.Clean(p))
+			c.binds = append(c.binds, p)
 		}
 		return nil
 	}
+}
+
+// WithReadOnlyBindsFrom adds the read-only binds find returns, for paths
+// that cost something to find (an interpreter's library directories,
+// asked of the interpreter). New calls find once, and only when it sets
+// up bubblewrap: an insecure sandbox binds nothing, so it never asks. An
+// error from find, or a path that is not absolute or does not exist, is
+// an error from New.
+func WithReadOnlyBindsFrom(find func(context.Context) ([]string, error)) Option {
+	return func(c *config) error {
+		if find == nil {
+			return errors.New("read-only binds from: nil func")
+		}
+		c.bindFinders = append(c.bindFinders, find)
+		return nil
+	}
+}
+
+// bindPath checks that p can be bound: absolute and there.
+func bindPath(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		return "", fmt.Errorf("read-only bind %q: want an absolute path", p)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("read-only bind: %w", err)
+	}
+	return filepath.Clean(p), nil
 }
 
 // WithEnv adds KEY=VALUE pairs to the environment every command sees. The

@@ -106,6 +106,18 @@ func New(ctx context.Context, opts ...Option) (*Sandbox, error) {
 	for _, b := range cfg.binds {
 		s.binds = addBind(s.binds, b)
 	}
+	for _, find := range cfg.bindFinders {
+		paths, err := find(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			if p, err = bindPath(p); err != nil {
+				return nil, fmt.Errorf("sandbox: %w", err)
+			}
+			s.binds = addBind(s.binds, p)
+		}
+	}
 	probeErr := s.probe(ctx)
 	if probeErr != nil && s.asNobody {
 		// Starting bwrap as nobody needs unprivileged user namespaces. As

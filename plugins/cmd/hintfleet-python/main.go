@@ -18,6 +18,7 @@ import (
 
 	"github.com/hintfleet/hintfleet/plugins"
 	"github.com/hintfleet/hintfleet/plugins/python"
+	"github.com/hintfleet/hintfleet/plugins/sandbox"
 )
 
 func main() {
@@ -67,10 +68,10 @@ func run(args []string) error {
 		}),
 	}
 	if *insecure {
-		opts = append(opts, python.WithInsecureNoSandbox())
+		opts = append(opts, python.WithSandboxOptions(sandbox.WithInsecureNoSandbox()))
 	}
 	if *asRoot {
-		opts = append(opts, python.WithInsecureSandboxAsRoot())
+		opts = append(opts, python.WithSandboxOptions(sandbox.WithInsecureSandboxAsRoot()))
 	}
 	if os.Getenv(plugins.MagicCookieKey) != plugins.MagicCookieValue {
 		// Run by hand: let go-plugin say so and exit before any sandbox starts.
