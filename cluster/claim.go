@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -202,6 +203,52 @@ func (l *Lease) Claim(ctx context.Context, task string, v ClaimValue) (int64, er
 		}
 	}
 }
+
+// HeldClaim is a claim a lease holds: the task and the revision that made
+// it (what Release must present).
+type HeldClaim struct {
+	Task     string
+	Revision int64
+}
+
+// Claims lists the claims this lease holds, read from the keys etcd has
+// attached to it (one request however large the fleet), so that a worker
+// can find a claim it holds for a task it does not run.
+func (l *Lease) Claims(ctx context.Context) ([]HeldClaim, error) {
+	ttl, err := l.cli.TimeToLive(ctx, l.id, clientv3.WithAttachedKeys())
+	if err != nil {
+		return nil, fmt.Errorf("list claims of lease %x: %w", int64(l.id), err)
+	}
+	var ops []clientv3.Op
+	for _, k := range ttl.Keys {
+		if strings.HasPrefix(string(k), ClaimsPrefix) {
+			ops = append(ops, clientv3.OpGet(string(k)))
+		}
+	}
+	var out []HeldClaim
+	for len(ops) > 0 {
+		n := min(len(ops), maxTxnOps)
+		resp, err := l.cli.Txn(ctx).Then(ops[:n]...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("list claims of lease %x: %w", int64(l.id), err)
+		}
+		ops = ops[n:]
+		for _, r := range resp.Responses {
+			for _, kv := range r.GetResponseRange().Kvs {
+				v, err := DecodeClaim(kv.Value)
+				if err != nil || kv.Lease != int64(l.id) {
+					continue
+				}
+				out = append(out, HeldClaim{Task: v.Task, Revision: kv.CreateRevision})
+			}
+		}
+	}
+	return out, nil
+}
+
+// maxTxnOps is etcd's default limit of operations in one transaction
+// (--max-txn-ops).
+const maxTxnOps = 128
 
 // Settled reports whether err from Claim is a definite refusal: someone
 // else holds the claim, the task is done, or the attempt is stale.

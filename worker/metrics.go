@@ -34,6 +34,7 @@ const (
 	seriesDeadLettered = "hintfleet_tasks_dead_lettered_total"
 	seriesHandedBack   = "hintfleet_tasks_handed_back_total"
 	seriesClaimFailed  = "hintfleet_claims_failed_total"
+	seriesOrphanClaims = "hintfleet_orphan_claims_total"
 	seriesHealthy      = "hintfleet_worker_healthy"
 	seriesEngineUp     = "hintfleet_engine_healthy"
 	seriesEngineGPU    = "hintfleet_engine_gpu_info"
@@ -57,6 +58,7 @@ type metrics struct {
 	deadLettered prometheus.Counter
 	handedBack   prometheus.Counter
 	claimFailed  prometheus.Counter
+	orphanClaims prometheus.Counter
 	checkpoint   prometheus.Counter
 }
 
@@ -79,9 +81,10 @@ func newMetrics(w *Worker) (*metrics, error) {
 		deadLettered: counter(seriesDeadLettered, "Tasks this worker declared failed for good (the coordinator dead-letters them)."),
 		handedBack:   counter(seriesHandedBack, "Tasks this worker checkpointed and released for another attempt (drain, fault, stop)."),
 		claimFailed:  counter(seriesClaimFailed, "Claims that failed for a reason other than claimed, done or stale (etcd unreachable, lease lost); each delivery was nak'd."),
+		orphanClaims: counter(seriesOrphanClaims, "Claims the worker's audit found held for a task it did not run, twice in a row, and handed back (each one a task that would otherwise have waited for the worker's end)."),
 		checkpoint:   counter(seriesCheckpoint, "Bytes of checkpoint entries (deltas and compactions) this worker wrote to the CHECKPOINTS bucket."),
 	}
-	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, m.claimFailed, m.checkpoint, gaugeCollector{w}}
+	cs := []prometheus.Collector{m.tokens, tool, m.hints, m.wasted, m.completed, m.deadLettered, m.handedBack, m.claimFailed, m.orphanClaims, m.checkpoint, gaugeCollector{w}}
 	if w.gpus != nil {
 		cs = append(cs, w.gpus)
 	}

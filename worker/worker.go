@@ -343,6 +343,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	bg.Go(func() { jobs.run(bgCtx) })
 	bg.Go(func() { w.watchHealth(bgCtx) })
 	bg.Go(func() { w.watchEngines(bgCtx) })
+	bg.Go(func() { w.auditClaims(pullCtx) })
 	for _, s := range w.slots {
 		if s.limiter != nil {
 			bg.Go(func() { _ = s.limiter.Run(bgCtx, w.signals(s)) })

@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/cluster/clustertest"
+	"github.com/hintfleet/hintfleet/engine"
+)
+
+// TestAuditHandsBackOrphanClaims: a claim the worker's lease holds for a
+// task the worker does not run is handed back on the second audit that
+// finds it so (not the first: a claim is made a moment before its task is
+// recorded as running); a claim of a task it runs is kept.
+func TestAuditHandsBackOrphanClaims(t *testing.T) {
+	env := clustertest.Start(t)
+	ctx := context.Background()
+	eng, err := engine.New("http://127.0.0.1:1") // never called
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := cluster.NewLease(ctx, env.Conn.Etcd, cluster.WithLeaseTTL(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lease.Close(ctx) })
+	w.lease = lease
+	for _, task := range []string{"j/orphan/0", "j/running/0"} {
+		if _, err := lease.Claim(ctx, task, cluster.ClaimValue{Worker: "w", Attempt: 1, Job: "j", Pool: "p"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.inflight["j/running/0"] = &running{job: "j"}
+	claimed := func(task string) bool {
+		t.Helper()
+		resp, err := env.Conn.Etcd.Get(ctx, cluster.ClaimKey(task))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Count == 1
+	}
+
+	suspects := w.auditOnce(ctx, nil)
+	if len(suspects) != 1 || !claimed("j/orphan/0") {
+		t.Fatalf("after the first audit: suspects %v, orphan claimed %v; want it suspected and still claimed", suspects, claimed("j/orphan/0"))
+	}
+	suspects = w.auditOnce(ctx, suspects)
+	if claimed("j/orphan/0") {
+		t.Error("the orphan claim survived a second audit")
+	}
+	if !claimed("j/running/0") {
+		t.Error("the claim of a running task was handed back")
+	}
+	if len(suspects) != 0 {
+		t.Errorf("suspects after the hand-back: %v", suspects)
+	}
+}
