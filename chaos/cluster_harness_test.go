@@ -229,6 +229,10 @@ type clusterJob struct {
 	problems, samples int
 	// faultAt is the fraction of the tasks written before the fault.
 	faultAt float64
+	// allAtOnce gives the workers room for every task at once, so that
+	// the run also measures how long any task sat neither claimed nor
+	// done (with 8 slots for 40 tasks, most wait their turn unclaimed).
+	allAtOnce bool
 }
 
 // runClusterChaos runs a job of size on a fresh cluster fleet (three
@@ -241,11 +245,19 @@ func runClusterChaos(t testing.TB, size clusterJob, fault func(c *clusterFleet))
 	c := newClusterFleet(t, path)
 	coord := c.startCoord("coord", 0)
 	c.waitLeader(coord)
-	c.startWorker("w1", 4)
-	c.startWorker("w2", 4)
-	job := c.submit(coord.api, "cluster", size.samples)
-	prog := c.watchProgress(job)
 	total := size.problems * size.samples
+	slots := 4
+	if size.allAtOnce {
+		slots = (total + 1) / 2
+	}
+	c.startWorker("w1", slots)
+	c.startWorker("w2", slots)
+	job := c.submit(coord.api, "cluster", size.samples)
+	var unowned *unownedWatch
+	if size.allAtOnce {
+		unowned = watchUnowned(t, c.fleet, job, ps, size.samples) // from here the fleet can run every task at once
+	}
+	prog := c.watchProgress(job)
 	eventually.True(t, jobLimit, "part of the job written before the fault", func() bool {
 		return float64(prog.written()) >= size.faultAt*float64(total)
 	})
@@ -262,6 +274,9 @@ func runClusterChaos(t testing.TB, size clusterJob, fault func(c *clusterFleet))
 	var r clusterRun
 	r.stall, r.baseline = prog.stalls(t0)
 	r.tally = c.count(job, ps, size.samples)
+	if unowned != nil {
+		checkUnowned(t, unowned)
+	}
 	t.Logf("stall after the fault %.2fs (longest gap before it %.2fs)", r.stall.Seconds(), r.baseline.Seconds())
 	return r
 }

@@ -17,7 +17,13 @@ import (
 // in the output, and the stall logged.
 
 // clusterLongJob is long enough to span a fault and the recovery after it.
-var clusterLongJob = clusterJob{problems: 20, samples: 2, faultAt: 0.25}
+var clusterLongJob = clusterJob{problems: 20, samples: 2, faultAt: 0.25, allAtOnce: true}
+
+// TestClusterStreamLeaderKillAllAtOnce is make test's stream-leader kill
+// with room for every task at once, so that it measures unowned time too.
+func TestClusterStreamLeaderKillAllAtOnce(t *testing.T) {
+	runClusterChaos(t, clusterLongJob, killStreamLeader)
+}
 
 func TestClusterEtcdLeaderKill(t *testing.T) {
 	runClusterChaos(t, clusterLongJob, killEtcdLeader)
@@ -30,7 +36,7 @@ func TestClusterNodeFrozen(t *testing.T) {
 // TestClusterRollingRestart restarts the three nodes one after another
 // while the job runs; its job is longer, so that it spans all three.
 func TestClusterRollingRestart(t *testing.T) {
-	runClusterChaos(t, clusterJob{problems: 40, samples: 2, faultAt: 0.1}, rollingRestart)
+	runClusterChaos(t, clusterJob{problems: 40, samples: 2, faultAt: 0.1, allAtOnce: true}, rollingRestart)
 }
 
 // freezeNode stops the node leading TASKS with SIGSTOP until the others

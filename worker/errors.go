@@ -20,6 +20,11 @@ var (
 	// ErrNoHealthyEngine is logged while every engine fails its health
 	// check; the worker pulls nothing until one recovers.
 	ErrNoHealthyEngine = errors.New("worker: no healthy engine")
+	// ErrServersUnavailable: Worker.Run could not start under a new lease
+	// because etcd or JetStream did not answer (a leader election, a node
+	// down, the lease expired before the registration landed). Run (the
+	// package function) tries again; it never ends a worker process.
+	ErrServersUnavailable = errors.New("worker: servers unavailable")
 )
 
 // Health and metrics errors.

@@ -25,11 +25,12 @@ const (
 // Worker with cfg, and runs a new one under a fresh lease whenever the lease
 // is lost (etcd unreachable past the TTL, a stalled process): the old
 // lease's claims are gone and its late results would be fenced, so it cannot
-// go on under it. When ctx ends, the worker drains (no new pulls; in-flight
+// go on under it, and whenever it cannot start under a new one because the
+// servers do not answer (ErrServersUnavailable). When ctx ends, the worker drains (no new pulls; in-flight
 // tasks finish within cfg.DrainTimeout, or are checkpointed and handed back)
 // and Run returns nil. It returns early only with an error: a bad cfg or
 // option (wrapping ErrInvalidConfig) or a Worker that failed for another
-// reason than a lost lease.
+// reason than a lost lease or unavailable servers.
 //
 // conn is shared, not closed. opts apply to every Worker Run starts.
 func Run(ctx context.Context, conn *cluster.Conn, cfg Config, opts ...Option) error {
@@ -47,10 +48,17 @@ func Run(ctx context.Context, conn *cluster.Conn, cfg Config, opts ...Option) er
 		if ctx.Err() != nil {
 			return err
 		}
-		if !errors.Is(err, cluster.ErrLeaseLost) {
+		switch {
+		case errors.Is(err, cluster.ErrLeaseLost):
+			log.Warn("lease lost; registering under a new lease", "err", err)
+		case errors.Is(err, ErrServersUnavailable):
+			// Seen when a frozen etcd leader's lease ran out between the
+			// grant and the registration: the process ended, and its
+			// tasks with it, while the servers recovered in seconds.
+			log.Warn("servers unavailable; trying again under a new lease", "err", err, "retry_in", ReRegisterBackoff)
+		default:
 			return err
 		}
-		log.Warn("lease lost; registering under a new lease", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -3,10 +3,15 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
@@ -124,5 +129,56 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	cfg := runConfig(t, "")
 	if err := worker.Run(context.Background(), env.Conn, cfg); !errors.Is(err, worker.ErrInvalidConfig) {
 		t.Fatalf("Run with no id = %v, want ErrInvalidConfig", err)
+	}
+}
+
+// failFirstRegistration is a gRPC interceptor on a real etcd client: the
+// first registration (a put under the workers prefix) is refused as etcd
+// refuses one whose lease expired before it arrived.
+type failFirstRegistration struct{ failed atomic.Int32 }
+
+func (f *failFirstRegistration) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if put, ok := req.(*pb.PutRequest); ok && strings.HasPrefix(string(put.Key), cluster.WorkersPrefix) && f.failed.CompareAndSwap(0, 1) {
+		return rpctypes.ErrGRPCLeaseNotFound
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// TestRunSurvivesAFailedStart: a worker that cannot start under its new
+// lease because etcd refuses the registration ("requested lease not
+// found": the lease ran out while a frozen etcd leader was replaced) tries
+// again under another lease instead of ending. The bug this pins: in the
+// frozen-node cluster run both workers exited with that error and the job
+// stopped with 22 tasks left.
+func TestRunSurvivesAFailedStart(t *testing.T) {
+	env := clustertest.Start(t)
+	fault := &failFirstRegistration{}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: env.Endpoints().Etcd, DialTimeout: 10 * time.Second,
+		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(fault.intercept)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	conn := env.Connect(t)
+	conn = &cluster.Conn{NATS: conn.NATS, JS: conn.JS, Etcd: cli}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(ended)
+		runErr = worker.Run(ctx, conn, runConfig(t, "w1"), worker.WithLogger(testLog()))
+	}()
+	t.Cleanup(func() { cancel(); <-ended })
+	eventually.True(t, waitLimit, "registered after the refused registration", func() bool {
+		select {
+		case <-ended:
+			t.Fatalf("Run returned %v after a refused registration", runErr)
+		default:
+		}
+		return registrationLease(t, env, "w1") != 0
+	})
+	if fault.failed.Load() != 1 {
+		t.Fatal("no registration was refused")
 	}
 }

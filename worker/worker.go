@@ -289,7 +289,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	}
 	lease, err := cluster.NewLease(ctx, w.conn.Etcd, cluster.WithLeaseTTL(w.cfg.LeaseTTL), cluster.WithLeaseLogger(w.log))
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", w.cfg.ID, err)
+		return fmt.Errorf("worker %s: %w: %w", w.cfg.ID, ErrServersUnavailable, err)
 	}
 	var ln net.Listener
 	if w.cfg.MetricsAddr != "" {
@@ -310,21 +310,28 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		_ = lease.Close(context.WithoutCancel(ctx))
 		return err
 	}
+	// From here on a failure is the servers' (etcd or JetStream
+	// unreachable, electing a leader, the new lease expired before the
+	// registration reached etcd): Run's caller starts again under a new
+	// lease rather than ending the process.
+	unavailable := func(err error) error {
+		return fail(fmt.Errorf("worker %s: %w: %w", w.cfg.ID, ErrServersUnavailable, err))
+	}
 	w.checkHealth(ctx) // so the first registration tells the truth
 	if err := w.register(ctx); err != nil {
-		return fail(err)
+		return unavailable(err)
 	}
 	cons, err := cluster.EnsurePoolConsumer(ctx, w.conn.JS, w.cfg.Pool, w.cfg.Consumer)
 	if err != nil {
-		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
+		return unavailable(err)
 	}
 	own, err := cluster.EnsureWorkerConsumer(ctx, w.conn.JS, w.cfg.Pool, w.cfg.ID, w.cfg.Consumer)
 	if err != nil {
-		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
+		return unavailable(err)
 	}
 	kv, err := openCheckpoints(ctx, w.conn.JS)
 	if err != nil {
-		return fail(fmt.Errorf("worker %s: %w", w.cfg.ID, err))
+		return unavailable(err)
 	}
 	kv.written = func(n int) { w.metrics.checkpoint.Add(float64(n)) }
 	ackWait := cons.CachedInfo().Config.AckWait
