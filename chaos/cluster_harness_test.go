@@ -233,6 +233,9 @@ type clusterJob struct {
 	// the run also measures how long any task sat neither claimed nor
 	// done (with 8 slots for 40 tasks, most wait their turn unclaimed).
 	allAtOnce bool
+	// unownedBound, when set, replaces unownedGoal for the run, with why.
+	unownedBound time.Duration
+	unownedWhy   string
 }
 
 // runClusterChaos runs a job of size on a fresh cluster fleet (three
@@ -274,7 +277,11 @@ func runClusterChaos(t testing.TB, size clusterJob, fault func(c *clusterFleet))
 	var r clusterRun
 	r.stall, r.baseline = prog.stalls(t0)
 	r.tally = c.count(job, ps, size.samples)
-	if unowned != nil {
+	switch {
+	case unowned == nil:
+	case size.unownedBound > 0:
+		checkUnownedWithin(t, unowned, size.unownedBound, size.unownedWhy)
+	default:
 		checkUnowned(t, unowned)
 	}
 	t.Logf("stall after the fault %.2fs (longest gap before it %.2fs)", r.stall.Seconds(), r.baseline.Seconds())

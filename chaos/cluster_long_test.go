@@ -29,8 +29,18 @@ func TestClusterEtcdLeaderKill(t *testing.T) {
 	runClusterChaos(t, clusterLongJob, killEtcdLeader)
 }
 
+// TestClusterNodeFrozen bounds the time a task sits unowned by the time
+// an etcd client takes to leave a silent member, not the lease TTL alone:
+// a client pings at most every 5 s (etcd refuses pings more often by
+// default) and waits 3 s for the answer, so with this harness's 2 s lease
+// TTL a worker whose lease was kept alive through the frozen member loses
+// it, and registers again only once its client has moved to another
+// member. With a lease TTL above those 8 s (the default is 10 s) the lease
+// outlives the switch.
 func TestClusterNodeFrozen(t *testing.T) {
-	runClusterChaos(t, clusterLongJob, freezeNode)
+	size := clusterLongJob
+	size.unownedBound, size.unownedWhy = 8*time.Second+unownedGoal, "an etcd client's switch from a silent member (5 s + 3 s) + lease TTL + 2s"
+	runClusterChaos(t, size, freezeNode)
 }
 
 // TestClusterRollingRestart restarts the three nodes one after another
