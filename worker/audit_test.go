@@ -3,11 +3,9 @@ package worker
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
-	"github.com/hintfleet/hintfleet/engine"
 )
 
 // TestAuditHandsBackOrphanClaims: a claim the worker's lease holds for a
@@ -17,20 +15,8 @@ import (
 func TestAuditHandsBackOrphanClaims(t *testing.T) {
 	env := clustertest.Start(t)
 	ctx := context.Background()
-	eng, err := engine.New("http://127.0.0.1:1") // never called
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lease, err := cluster.NewLease(ctx, env.Conn.Etcd, cluster.WithLeaseTTL(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lease.Close(ctx) })
-	w.lease = lease
+	lease := leaseVia(t, env, nil)
+	w := offlineWorker(t, env, "p", lease)
 	for _, task := range []string{"j/orphan/0", "j/running/0"} {
 		if _, err := lease.Claim(ctx, task, cluster.ClaimValue{Worker: "w", Attempt: 1, Job: "j", Pool: "p"}); err != nil {
 			t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -168,56 +167,13 @@ func putsClaim(txn *pb.TxnRequest) bool {
 func TestClaimAnswerLost(t *testing.T) {
 	env := clustertest.Start(t)
 	ctx := context.Background()
-	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	const pool = "lostanswer"
-	cons, err := cluster.EnsurePoolConsumer(ctx, env.Conn.JS, pool, cluster.ConsumerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: pool, Attempt: 1,
-		Problem: trajectory.Problem{ID: "p", Question: "1+1?"}}
-	b, err := task.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := nats.NewMsg(cluster.TaskSubject(pool, "j"))
-	msg.Data = b
-	if _, err := env.Conn.JS.PublishMsg(ctx, msg); err != nil {
-		t.Fatal(err)
-	}
-	got := fetchOne(t, cons)
-
+	task, got := oneDelivery(t, env, "lostanswer")
 	fault := &loseFirstClaimAnswer{}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: env.Endpoints().Etcd, DialTimeout: 10 * time.Second,
-		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(fault.intercept)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	lease, err := cluster.NewLease(ctx, cli, cluster.WithLeaseTTL(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lease.Close(ctx) })
 	// The engine refuses connections: the task, once claimed, fails to
 	// generate and is handed back, which ends the claim.
-	eng, err := engine.New("http://127.0.0.1:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lease = lease
-	kv, err := openCheckpoints(ctx, env.Conn.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := offlineWorker(t, env, "lostanswer", leaseVia(t, env, fault.intercept))
 	rec := &ackRecorder{Msg: got}
-	w.handle(ctx, rec, w.slots[0], kv, newJobWatch(env.Conn.Etcd, w.log, nil), time.Minute, nil)
+	w.handle(ctx, rec, w.slots[0], checkpoints(t, env), newJobWatch(env.Conn.Etcd, w.log, nil), time.Minute, nil)
 
 	if fault.lost.Load() != 1 {
 		t.Fatal("no claim answer was lost")

@@ -9,14 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
-	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/protocol"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
@@ -53,58 +51,17 @@ func writesDone(txn *pb.TxnRequest) bool {
 func TestSucceedRetriesFailedRelease(t *testing.T) {
 	env := clustertest.Start(t)
 	ctx := context.Background()
-	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	const pool = "releasetest"
-	cons, err := cluster.EnsurePoolConsumer(ctx, env.Conn.JS, pool, cluster.ConsumerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: pool, Attempt: 1,
-		Problem: trajectory.Problem{ID: "p", Question: "1+1?"}}
-	b, err := task.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := nats.NewMsg(cluster.TaskSubject(pool, "j"))
-	msg.Data = b
-	if _, err := env.Conn.JS.PublishMsg(ctx, msg); err != nil {
-		t.Fatal(err)
-	}
-	got := fetchOne(t, cons)
-
+	task, got := oneDelivery(t, env, pool)
 	fault := &failFirstDone{}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: env.Endpoints().Etcd, DialTimeout: 10 * time.Second,
-		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(fault.intercept)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	lease, err := cluster.NewLease(ctx, cli, cluster.WithLeaseTTL(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lease.Close(ctx) })
-	eng, err := engine.New("http://127.0.0.1:1") // never called: the trajectory is given
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lease = lease
+	lease := leaseVia(t, env, fault.intercept)
+	w := offlineWorker(t, env, pool, lease) // the engine is never called: the trajectory is given
 	rev, err := lease.Claim(ctx, task.TaskID, cluster.ClaimValue{Worker: "w", Attempt: 1, Job: "j", Pool: pool, AckSubject: got.Reply()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := openCheckpoints(ctx, env.Conn.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &ackRecorder{Msg: got}
-	w.succeed(ctx, w.log, rec, task, rev, w.slots[0], trajectory.Trajectory{}, kv)
+	w.succeed(ctx, w.log, rec, task, rev, w.slots[0], trajectory.Trajectory{}, checkpoints(t, env))
 
 	if fault.failed.Load() != 1 {
 		t.Fatal("the release's done transaction was never sent")
@@ -149,22 +106,8 @@ func TestPublishRetriesWhileStreamAway(t *testing.T) {
 	if err := env.Conn.JS.DeleteStream(ctx, cluster.StreamResults); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New("http://127.0.0.1:1") // never called
-	if err != nil {
-		t.Fatal(err)
-	}
 	sig := &signalWriter{substr: "trying again", seen: make(chan struct{})}
-	w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: "p"},
-		WithLogger(slog.New(slog.NewTextHandler(sig, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lease, err := cluster.NewLease(ctx, env.Conn.Etcd, cluster.WithLeaseTTL(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lease.Close(ctx) })
-	w.lease = lease
+	w := offlineWorker(t, env, "p", leaseVia(t, env, nil), WithLogger(slog.New(slog.NewTextHandler(sig, nil))))
 	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: "p", Attempt: 1}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
