@@ -137,10 +137,11 @@ pipeline: deps-demo build
 
 # chaos runs the long real-process failure tests (kill -9, partitions, restarts)
 # verbosely into a temporary file, and shows each test's verdict and the BENCH
-# lines (max_task_unowned_s); on failure the output's tail too.
+# lines (max_task_unowned_s, and each run's longest unowned task); on
+# failure the output's tail too.
 chaos: deps build
 	@out=$$(mktemp); HINTFLEET_CHAOS=1 $(GO) test -v -count=1 -timeout 30m -tags chaos ./chaos/... >$$out 2>&1; rc=$$?; \
-		grep -E '^(BENCH|--- (PASS|FAIL)|FAIL|ok)' $$out; [ $$rc -eq 0 ] || tail -200 $$out; rm -f $$out; exit $$rc
+		grep -E '^(BENCH|--- (PASS|FAIL)|FAIL|ok)|longest a task sat' $$out; [ $$rc -eq 0 ] || tail -200 $$out; rm -f $$out; exit $$rc
 
 # scale runs the fleet harness (internal/scale): N simulated workers x 64
 # sessions against a coordinator process and embedded NATS and etcd, for

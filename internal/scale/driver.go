@@ -45,8 +45,8 @@ type driver struct {
 	mu   sync.Mutex
 	gaps []time.Duration
 	// pulls and claims are the round trips of the gaps: the pull from the
-	// pool's consumer and the claim (the attempts read and the claim
-	// transaction); the rest of a gap is waiting for a free task slot.
+	// pool's consumer and the claim (one etcd transaction); the rest of a
+	// gap is waiting for a free task slot.
 	pulls, claims []time.Duration
 }
 
