@@ -175,7 +175,14 @@ func (s *Sandbox) bwrapArgs(binds []string, env []string) []string {
 			}
 		}
 	}
+	// A bind under /tmp goes after the sandbox's own /tmp is mounted, or
+	// that tmpfs would hide it (a library or a checkout under /tmp).
+	var underTmp []string
 	for _, b := range binds {
+		if strings.HasPrefix(b, "/tmp/") {
+			underTmp = append(underTmp, b)
+			continue
+		}
 		args = append(args, "--ro-bind", b, b)
 	}
 	for _, f := range etcFiles {
@@ -184,6 +191,11 @@ func (s *Sandbox) bwrapArgs(binds []string, env []string) []string {
 	args = append(args,
 		"--proc", "/proc", "--dev", "/dev",
 		"--size", strconv.FormatInt(s.cfg.limits.TmpfsBytes, 10), "--tmpfs", "/tmp",
+	)
+	for _, b := range underTmp {
+		args = append(args, "--ro-bind", b, b)
+	}
+	args = append(args,
 		// The root and /dev are tmpfs mounts without a size cap; only /tmp
 		// stays writable.
 		"--remount-ro", "/dev", "--remount-ro", "/",
