@@ -41,7 +41,8 @@
 //   - --proc /proc --dev /dev, then --remount-ro /dev and /: the root and
 //     /dev are tmpfs mounts without a size cap, so they are made read-only.
 //   - --size N --tmpfs /tmp, --chdir /tmp: the only writable place, capped
-//     at Limits.TmpfsBytes; --clearenv and a fixed environment (HOME and
+//     at Limits.TmpfsBytes (a read-only bind under /tmp is mounted on it,
+//     after it, so that it is not hidden); --clearenv and a fixed environment (HOME and
 //     TMPDIR /tmp, PATH, LANG=C.UTF-8, plus WithEnv and Cmd.Env). Nothing
 //     of the host's environment.
 //   - rlimits, set on the sandbox's pid 1 while bwrap holds it (--block-fd)
