@@ -153,8 +153,12 @@ chaos: deps build
 SCALE_N      ?= 10,100,1000
 SCALE_WINDOW ?= 60s
 SCALE_DRIVER ?=
+# SCALE_JOB_TASKS=100000 sizes the job at that many tasks and lets it finish
+# before the keys it left in etcd are counted (scale_etcd_keys_after_job).
+SCALE_JOB_TASKS ?=
 scale:
 	HINTFLEET_SCALE=1 HINTFLEET_SCALE_N=$(SCALE_N) HINTFLEET_SCALE_WINDOW=$(SCALE_WINDOW) HINTFLEET_SCALE_DRIVER=$(SCALE_DRIVER) \
+		HINTFLEET_SCALE_JOB_TASKS=$(SCALE_JOB_TASKS) \
 		$(GO) test -count=1 -timeout 60m -run '^TestScale$$' -v ./internal/scale/ | grep -E '^(\||#|BENCH|---|ok|FAIL)'
 
 # proto regenerates the code of plugins/proto/tool.proto: Go for the host

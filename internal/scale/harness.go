@@ -51,6 +51,12 @@ type Options struct {
 	// the servers, so the coordinator meets a fleet's task rate without the
 	// fleet's sessions costing this machine's cores.
 	Rate float64
+	// JobTasks > 0 sizes the job at exactly that many tasks and lets it
+	// finish (done, not cancelled) after the window before the keys it
+	// left are counted: what a finished job of that size leaves in etcd.
+	// It should outlast Warmup + Window, or the window measures an idle
+	// fleet.
+	JobTasks int
 	// NoSync turns off JetStream's fsync of every write (see
 	// cluster.WithoutSyncAlways); by default it is on, as `hintfleet up`
 	// runs it.
@@ -89,6 +95,9 @@ type Result struct {
 	// is -1 then); the window's figures stand.
 	Teardown  error
 	TasksDone int
+	// JobFinished is whether the job ran to done (Options.JobTasks) before
+	// KeysAfterJob was counted, rather than being cancelled.
+	JobFinished bool
 	// NATS: messages and bytes into and out of the server per second.
 	NATSInMsgsPerSec, NATSOutMsgsPerSec   float64
 	NATSInBytesPerSec, NATSOutBytesPerSec float64
@@ -225,6 +234,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 	const samples = 8
 	problems := int(math.Ceil(need / samples))
+	if o.JobTasks > 0 {
+		problems = int(math.Ceil(float64(o.JobTasks) / samples))
+	}
 	job := "scale"
 	spec := coordinator.JobSpec{ID: job, Model: Model, ProblemsJSONL: problemsJSONL(problems), Samples: samples}
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -276,6 +288,16 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		slices.Sort(claims)
 		res.PullP50, res.PullP99 = quantile(pulls, 0.5), quantile(pulls, 0.99)
 		res.ClaimP50, res.ClaimP99 = quantile(claims, 0.5), quantile(claims, 0.99)
+	}
+	if o.JobTasks > 0 {
+		if err := waitDone(ctx, api, job, o.Log); err != nil {
+			res.KeysAfterJob = -1
+			res.Teardown = err
+			return res, nil
+		}
+		res.JobFinished = true
+	}
+	if d != nil {
 		// The driver stops before the cancel: it has no job watch, and a
 		// task pulled before the cancel and claimed after it would leave
 		// its done marker (a worker checks the job is live before it
@@ -283,9 +305,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		stopWorkers()
 		wg.Wait()
 	}
-
-	// The job ends (cancelled: it was sized to outlast the run), the
-	// workers stop, and what the job leaves in etcd is counted.
+	// The job ends (cancelled: it was sized to outlast the run; a cancel
+	// of a finished job changes nothing), the workers stop, and what the
+	// job leaves in etcd is counted.
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		// A cancel purges the job's queued tasks and deletes its keys; on a
 		// loaded machine it can outlast the API's deadline, or meet a
@@ -311,6 +333,36 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// jobDoneWait bounds waitDone: a 100,000-task job at the driver's 609
+// tasks a second ends about 45 s after a 2-minute run.
+const jobDoneWait = 20 * time.Minute
+
+// waitDone waits until the job is done, at most jobDoneWait, saying how far
+// it got every 30 s.
+func waitDone(ctx context.Context, api *coordinator.Client, job string, log *slog.Logger) error {
+	deadline := time.Now().Add(jobDoneWait)
+	said := time.Now()
+	for {
+		j, err := api.Get(ctx, job)
+		if err == nil && j.State.Terminal() {
+			if j.State != coordinator.JobDone {
+				return fmt.Errorf("scale: job %s ended %s: %s", job, j.State, j.Error)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("scale: job %s not done after %v (%+v, %v)", job, jobDoneWait, j.Counts, err)
+		}
+		if time.Since(said) > 30*time.Second {
+			log.Info("waiting for the job to finish", "done", j.Counts.Done, "tasks", j.Counts.Tasks, "err", err)
+			said = time.Now()
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // GPUStep is the simulated decode step at a batch of sessions.

@@ -156,6 +156,14 @@ func TestScale(t *testing.T) {
 	}
 	const sessions = 64
 	driver := os.Getenv("HINTFLEET_SCALE_DRIVER") != ""
+	jobTasks := 0
+	if v := os.Getenv("HINTFLEET_SCALE_JOB_TASKS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("HINTFLEET_SCALE_JOB_TASKS=%q: want a positive number of tasks", v)
+		}
+		jobTasks = n
+	}
 	var rs []Result
 	for _, n := range ns {
 		o := Options{
@@ -163,6 +171,7 @@ func TestScale(t *testing.T) {
 			Warmup: 30*time.Second + time.Duration(n)*30*time.Millisecond, Window: window,
 			Coordinator: coordinatorCmd(0), // MaxOutstanding sized from the fleet
 			NoSync:      os.Getenv("HINTFLEET_SCALE_SYNC") == "",
+			JobTasks:    jobTasks,
 		}
 		if driver {
 			// The task rate of n workers of 64 sessions on the GPU model.
@@ -179,7 +188,7 @@ func TestScale(t *testing.T) {
 		fmt.Println(row(res))
 		fmt.Println(gapHeader)
 		fmt.Println(gapRow(res))
-		fmt.Printf("# N=%d: dispatches %d; keys left after the job: %v; teardown: %v\n", n, res.Dispatches, res.LeftKeys, res.Teardown)
+		fmt.Printf("# N=%d: dispatches %d; keys left after the job (finished: %v): %v; teardown: %v\n", n, res.Dispatches, res.JobFinished, res.LeftKeys, res.Teardown)
 	}
 	fmt.Println(header)
 	for _, r := range rs {
@@ -197,6 +206,11 @@ func TestScale(t *testing.T) {
 			fmt.Printf("BENCH scale_driver_coordinator_cores_%d %.3f cores\n", r.Workers, r.CoordinatorCores)
 			fmt.Printf("BENCH scale_driver_results_per_s_%d %.1f results/s\n", r.Workers, r.ResultsPerSec)
 			fmt.Printf("BENCH scale_driver_dispatch_p99_ms_%d %.1f ms\n", r.Workers, ms(r.DispatchP99))
+		}
+		if last.JobFinished {
+			// A job of HINTFLEET_SCALE_JOB_TASKS ran to done: the issue's
+			// figure is what a finished job of that size leaves.
+			fmt.Printf("BENCH scale_etcd_keys_after_job %d keys\n", last.KeysAfterJob)
 		}
 		return
 	}
