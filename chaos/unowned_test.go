@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hintfleet/hintfleet/cluster"
+	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/trajectory"
 )
 
@@ -66,6 +68,7 @@ func watchUnowned(t testing.TB, f *fleet, job string, ps []problem, k int) *unow
 			tasks[cluster.ClaimKey(task)], tasks[cluster.DoneKey(task)] = task, task
 		}
 	}
+	jobKey := cluster.JobKey(job)
 	resp, err := f.conn.Etcd.Get(ctx, cluster.KeyPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +96,18 @@ func watchUnowned(t testing.TB, f *fleet, job string, ps []problem, k int) *unow
 				u.mu.Lock()
 				for _, ev := range wr.Events {
 					rev = max(rev, ev.Kv.ModRevision)
+					if string(ev.Kv.Key) == jobKey && ev.Type == clientv3.EventTypePut && jobEnded(ev.Kv.Value) {
+						// The job's terminal record deletes its claims and
+						// done markers in the same transaction: every task
+						// is over, whatever those deletions read as. A
+						// claim whose release was still on its way read as
+						// unowned until the watch stopped.
+						for task, o := range u.state {
+							o.done = true
+							u.settle(task, o, now)
+						}
+						continue
+					}
 					set, ok := keys[string(ev.Kv.Key)]
 					if !ok {
 						continue
@@ -112,6 +127,12 @@ func watchUnowned(t testing.TB, f *fleet, job string, ps []problem, k int) *unow
 	}()
 	t.Cleanup(func() { u.stop() })
 	return u
+}
+
+// jobEnded reports whether a job record says the job is over.
+func jobEnded(record []byte) bool {
+	var j coordinator.Job
+	return json.Unmarshal(record, &j) == nil && j.State.Terminal()
 }
 
 // settle starts or ends task's unowned interval; callers hold mu.
