@@ -1,19 +1,11 @@
 package infer_test
 
 import (
-	"context"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hintfleet/hintfleet/curate"
 	"github.com/hintfleet/hintfleet/engine/sim"
-	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/plugins/host"
-	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // TestHintInferBash runs Hint-infer end to end through the bash tool: the
@@ -27,46 +19,15 @@ func TestHintInferBash(t *testing.T) {
 		t.Skip("end-to-end: starts the sim engine and the bash plugin")
 	}
 	tools := startBash(t)
-	var problems []trajectory.Problem
-	for _, p := range loadProblems(t, "gsm8k", 30) {
-		if regexp.MustCompile(`^\d+$`).MatchString(p.Answer) && len(problems) < 4 {
-			problems = append(problems, p)
-		}
-	}
+	problems := integerProblems(t, 4)
 	cfg := simConfig(problems, e2eSpeedup)
 	cfg.Reasoner.Accuracy = 0 // right only when the tool's output is read
 	cfg.Reasoner.Tools = []sim.ToolFence{{Lang: "bash", Words: []string{"shell"}}}
 	_, url := startSim(t, cfg)
-	lib, err := hint.ParseLibrary("bash-hints.json",
-		[]byte(`[{"lang": "bash", "text": "Wait, let me check this with a shell command."}]`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := paperHints()
-	hc.Library = lib
-	hc.Policy.DeferStop = 1 // a reasoning without a trigger word still gets the hint
-	out := filepath.Join(t.TempDir(), "bash.jsonl")
-	sum, err := infer.Run(t.Context(), newEngines(t, url), problems, infer.Options{
-		Samples: 1, Hint: hc, Tools: &infer.Tools{Router: tools}, Concurrency: 4, Out: out, Grader: &curate.MathGrader{}})
-	if err != nil {
-		t.Fatalf("infer.Run: %v", err)
-	}
-	if sum.Errors != 0 || sum.Trajectories != len(problems) {
-		t.Fatalf("trajectories %d errors %d, want %d and 0", sum.Trajectories, sum.Errors, len(problems))
-	}
-	for _, tr := range readTrajectories(t, out) {
-		var code, output string
-		for _, s := range tr.Steps {
-			switch s.Kind {
-			case trajectory.StepCode:
-				code = s.Text
-				if s.Lang != "bash" {
-					t.Errorf("%s: code step in %q, want bash", tr.TaskID, s.Lang)
-				}
-			case trajectory.StepOutput:
-				output = s.Text
-			}
-		}
+	trs := runWithHints(t, url, problems, tools, "bash-hints.json",
+		`[{"lang": "bash", "text": "Wait, let me check this with a shell command."}]`, 4)
+	for _, tr := range trs {
+		code, output := toolCall(t, tr, "bash")
 		if !strings.HasPrefix(code, "```bash\n") || !strings.Contains(output, "```output\n") {
 			t.Errorf("%s: no bash call: code %q output %q", tr.TaskID, code, output)
 			continue
@@ -87,16 +48,5 @@ func startBash(tb testing.TB) *host.Manager {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sum, err := host.FileSHA256(bin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	m, err := host.New(ctx, []host.PluginConfig{{Name: "bash", Path: bin, SHA256: sum, Args: []string{"--log-level", "warn"}}})
-	if err != nil {
-		tb.Fatalf("start bash plugin: %v", err)
-	}
-	tb.Cleanup(func() { m.Close() })
-	return m
+	return startPlugin(tb, "bash", bin, "--log-level", "warn")
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
@@ -93,20 +92,7 @@ func startPython(tb testing.TB, pool int) *host.Manager {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sum, err := host.FileSHA256(bin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	spec := host.PluginConfig{Name: "python", Path: bin, SHA256: sum,
-		Args: []string{"--python", debianPython, "--pool", fmt.Sprint(pool), "--log-level", "warn"}}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	m, err := host.New(ctx, []host.PluginConfig{spec})
-	if err != nil {
-		tb.Fatalf("start python plugin: %v", err)
-	}
-	tb.Cleanup(func() { m.Close() })
-	return m
+	return startPlugin(tb, "python", bin, "--python", debianPython, "--pool", fmt.Sprint(pool), "--log-level", "warn")
 }
 
 // simConfig is an engine that knows problems and runs speedup times faster

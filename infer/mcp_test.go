@@ -1,17 +1,10 @@
 package infer_test
 
 import (
-	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hintfleet/hintfleet/curate"
-	"github.com/hintfleet/hintfleet/hint"
-	"github.com/hintfleet/hintfleet/infer"
 	"github.com/hintfleet/hintfleet/plugins/host"
 	"github.com/hintfleet/hintfleet/plugins/mcpbridge/mcptest"
 	"github.com/hintfleet/hintfleet/trajectory"
@@ -38,35 +31,8 @@ func TestHintInferMCP(t *testing.T) {
 	cfg := simConfig(problems, e2eSpeedup)
 	cfg.Reasoner.Accuracy = 0 // right only when the tool's output is read
 	_, url := startSim(t, cfg)
-	lib, err := hint.ParseLibrary("mcp-hints.json", []byte(mcpHints))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := paperHints()
-	hc.Library = lib
-	hc.Policy.DeferStop = 1 // a reasoning without a trigger word still gets the hint
-	out := filepath.Join(t.TempDir(), "mcp.jsonl")
-	sum, err := infer.Run(t.Context(), newEngines(t, url), problems, infer.Options{
-		Samples: 1, Hint: hc, Tools: &infer.Tools{Router: bridge}, Concurrency: 3, Out: out, Grader: &curate.MathGrader{}})
-	if err != nil {
-		t.Fatalf("infer.Run: %v", err)
-	}
-	if sum.Errors != 0 || sum.Trajectories != len(problems) {
-		t.Fatalf("trajectories %d errors %d, want %d and 0", sum.Trajectories, sum.Errors, len(problems))
-	}
-	for _, tr := range readTrajectories(t, out) {
-		var code, output string
-		for _, s := range tr.Steps {
-			switch s.Kind {
-			case trajectory.StepCode:
-				code = s.Text
-				if s.Lang != "mcp:everything.echo" {
-					t.Errorf("%s: code step in %q, want mcp:everything.echo", tr.TaskID, s.Lang)
-				}
-			case trajectory.StepOutput:
-				output = s.Text
-			}
-		}
+	for _, tr := range runWithHints(t, url, problems, bridge, "mcp-hints.json", mcpHints, 3) {
+		code, output := toolCall(t, tr, "mcp:everything.echo")
 		p := problemOf(t, problems, tr)
 		wantCode := fmt.Sprintf("```mcp:everything.echo\n{\"message\": %q}\n```", p.Answer)
 		if code != wantCode {
@@ -97,20 +63,9 @@ func problemOf(t *testing.T, ps []trajectory.Problem, tr trajectory.Trajectory) 
 // plugin host, checksummed, with the bridge config at cfgPath.
 func startMCPBridge(tb testing.TB, cfgPath string) *host.Manager {
 	tb.Helper()
-	bin := filepath.Join(binDir, "hintfleet-mcp")
-	if b, err := exec.Command("go", "build", "-o", bin, "github.com/hintfleet/hintfleet/plugins/cmd/hintfleet-mcp").CombinedOutput(); err != nil {
-		tb.Fatalf("go build hintfleet-mcp: %v\n%s", err, b)
-	}
-	sum, err := host.FileSHA256(bin)
+	bin, err := pluginBinary("hintfleet-mcp")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	m, err := host.New(ctx, []host.PluginConfig{{Name: "mcp", Path: bin, SHA256: sum, Args: []string{"--config", cfgPath, "--log-level", "warn"}}})
-	if err != nil {
-		tb.Fatalf("start the mcp bridge: %v", err)
-	}
-	tb.Cleanup(func() { m.Close() })
-	return m
+	return startPlugin(tb, "mcp", bin, "--config", cfgPath, "--log-level", "warn")
 }
