@@ -124,6 +124,19 @@ func BenchmarkEnqueue(b *testing.B) {
 	n := envInt("HINTFLEET_BENCH_ENQUEUE_TASKS", 50_000)
 	env := clustertest.Start(b)
 	c := startCoordinator(b, env, coordinator.Config{DataDir: b.TempDir(), MaxOutstanding: n, ElectionTTL: 2 * time.Second})
+	coordRate, rawRate, size := enqueueVsRaw(b, c, env.Conn.NATS, n, 1)
+	b.Logf("%d tasks: coordinator %.0f tasks/s, raw JetStream %.0f msgs/s (%d bytes each)", n, coordRate, rawRate, size)
+	bench("enqueue_tasks_per_s", coordRate, "tasks/s")
+	bench("enqueue_raw_jetstream_per_s", rawRate, "msgs/s")
+	bench("enqueue_vs_raw_jetstream", coordRate/rawRate, "ratio")
+}
+
+// enqueueVsRaw submits one job of n tasks to c and measures the rate at
+// which they are dispatched (from Submit's return to every task acked by
+// TASKS), then the raw JetStream rate of as many messages of the same size
+// on nc to a stream of replicas; and it returns both and the size.
+func enqueueVsRaw(b *testing.B, c *coordinator.Coordinator, nc *nats.Conn, n, replicas int) (coordRate, rawRate float64, size int) {
+	b.Helper()
 	ps := benchProblems(n)
 	ctx := context.Background()
 	j, err := c.Submit(ctx, coordinator.JobSpec{ID: "enqueue", Model: testModel, ProblemsJSONL: jsonl(ps)})
@@ -135,25 +148,24 @@ func BenchmarkEnqueue(b *testing.B) {
 		j, _ = c.Get(ctx, "enqueue")
 		return j.Counts.Dispatched >= n
 	})
-	coordRate := float64(n) / time.Since(t0).Seconds()
-
+	coordRate = float64(n) / time.Since(t0).Seconds()
 	// Raw: same count, same payload size, same async window.
-	size := len(mustJSON(protocol.Task{JobID: "enqueue", TaskID: trajectory.TaskID("enqueue", ps[0].ID, 0), Pool: testModel, Problem: ps[0]}))
-	rawRate := rawPublishRate(b, env.Conn.NATS, n, size, 1)
-	b.Logf("%d tasks: coordinator %.0f tasks/s, raw JetStream %.0f msgs/s (%d bytes each)", n, coordRate, rawRate, size)
-	bench("enqueue_tasks_per_s", coordRate, "tasks/s")
-	bench("enqueue_raw_jetstream_per_s", rawRate, "msgs/s")
-	bench("enqueue_vs_raw_jetstream", coordRate/rawRate, "ratio")
+	size = len(mustJSON(protocol.Task{JobID: "enqueue", TaskID: trajectory.TaskID("enqueue", ps[0].ID, 0), Pool: testModel, Problem: ps[0]}))
+	return coordRate, rawPublishRate(b, nc, n, size, replicas), size
 }
+
+// rawWindow is the coordinator's window of publishes awaiting acks
+// (coordinator.publishWindow), so that the baseline publishes as it does.
+const rawWindow = 1024
 
 // rawPublishRate publishes n messages of size bytes with a Nats-Msg-Id
 // each to a work-queue stream of its own (file storage, replicas) through
-// async publishes with a window of 256, as the coordinator publishes
-// tasks, and returns the rate at which JetStream acked them.
+// async publishes with the coordinator's window, and returns the rate at
+// which JetStream acked them.
 func rawPublishRate(b *testing.B, nc *nats.Conn, n, size, replicas int) float64 {
 	b.Helper()
 	ctx := context.Background()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(rawWindow))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/coordinator"
 	"github.com/hintfleet/hintfleet/internal/eventually"
-	"github.com/hintfleet/hintfleet/protocol"
-	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // BenchmarkClusterEnqueue: tasks/s the coordinator publishes for one job on
@@ -36,20 +34,7 @@ func BenchmarkClusterEnqueue(b *testing.B) {
 	b.Cleanup(func() { cancel(); <-errc })
 	eventually.True(b, startLimit, "coordinator leads", c.IsLeader)
 
-	ps := benchProblems(n)
-	j, err := c.Submit(ctx, coordinator.JobSpec{ID: "enqueue", Model: testModel, ProblemsJSONL: jsonl(ps)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	t0 := time.Now()
-	eventually.True(b, 10*time.Minute, "all tasks dispatched", func() bool {
-		j, _ = c.Get(ctx, "enqueue")
-		return j.Counts.Dispatched >= n
-	})
-	coordRate := float64(n) / time.Since(t0).Seconds()
-
-	size := len(mustJSON(protocol.Task{JobID: "enqueue", TaskID: trajectory.TaskID("enqueue", ps[0].ID, 0), Pool: testModel, Problem: ps[0]}))
-	rawRate := rawPublishRate(b, conn.NATS, n, size, 3)
+	coordRate, rawRate, size := enqueueVsRaw(b, c, conn.NATS, n, 3)
 	b.Logf("%d tasks on 3 nodes (R3, sync always): coordinator %.0f tasks/s, raw JetStream %.0f msgs/s (%d bytes each)", n, coordRate, rawRate, size)
 	bench("cluster_enqueue_tasks_per_s", coordRate, "tasks/s")
 	bench("cluster_enqueue_raw_jetstream_per_s", rawRate, "msgs/s")
