@@ -219,7 +219,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, task string, re
 // result is dropped by the intake's dedupe).
 func (w *Worker) release(ctx context.Context, log *slog.Logger, task string, rev int64, done bool) {
 	lease := w.Lease()
-	wait := handBackRetry
+	b := backoff{next: handBackRetry, max: handBackRetryMax}
 	for {
 		rctx, cancel := context.WithTimeout(ctx, finishTimeout)
 		err := lease.Release(rctx, task, rev, done)
@@ -227,16 +227,29 @@ func (w *Worker) release(ctx context.Context, log *slog.Logger, task string, rev
 		if err == nil || errors.Is(err, cluster.ErrNotClaimed) {
 			return
 		}
-		log.Warn("release task", "done", done, "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
+		log.Warn("release task", "done", done, "err", err, "retry_in", b.next)
+		if !b.wait(ctx, lease.Done()) {
 			return
-		case <-lease.Done():
-			return
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, handBackRetryMax)
 	}
+}
+
+// backoff spaces the tries of a write that must land: next, then doubling
+// up to max.
+type backoff struct{ next, max time.Duration }
+
+// wait sleeps until the next try; false when ctx ends or stop is closed
+// first (a nil stop never is).
+func (b *backoff) wait(ctx context.Context, stop <-chan struct{}) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-stop:
+		return false
+	case <-time.After(b.next):
+	}
+	b.next = min(2*b.next, b.max)
+	return true
 }
 
 // claim takes the task, trying again while the outcome is unknown. A
@@ -250,21 +263,16 @@ func (w *Worker) release(ctx context.Context, log *slog.Logger, task string, rev
 // tells. It gives up only when the lease is lost or ctx ends: then no
 // claim of this worker's survives.
 func (w *Worker) claim(ctx context.Context, log *slog.Logger, lease *cluster.Lease, task string, v cluster.ClaimValue) (int64, error) {
-	wait := claimRetry
+	b := backoff{next: claimRetry, max: claimRetryMax}
 	for {
 		rev, err := lease.Claim(ctx, task, v)
 		if err == nil || cluster.Settled(err) || lease.Err() != nil || ctx.Err() != nil {
 			return rev, err
 		}
-		log.Warn("claim task; outcome unknown, trying again", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
+		log.Warn("claim task; outcome unknown, trying again", "err", err, "retry_in", b.next)
+		if !b.wait(ctx, lease.Done()) {
 			return 0, err
-		case <-lease.Done():
-			return 0, err
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, claimRetryMax)
 	}
 }
 
@@ -362,7 +370,7 @@ func (w *Worker) publish(ctx context.Context, t protocol.Task, rev int64, r prot
 	// killed, a rolling restart) publishes fail for seconds, and giving up
 	// hands back a whole generation to run again. The message id makes a
 	// second copy of one that did land a duplicate the stream drops.
-	wait := publishRetry
+	tries := backoff{next: publishRetry, max: publishRetryMax}
 	for {
 		pctx, cancel := context.WithTimeout(ctx, finishTimeout)
 		_, err := w.conn.JS.PublishMsg(pctx, msg)
@@ -370,13 +378,13 @@ func (w *Worker) publish(ctx context.Context, t protocol.Task, rev int64, r prot
 		if err == nil {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return fmt.Errorf("publish result of %s: %w", t.TaskID, err)
-		case <-time.After(wait):
 		}
-		w.log.Warn("publish result; trying again", "task", t.TaskID, "err", err)
-		wait = min(2*wait, publishRetryMax)
+		w.log.Warn("publish result; trying again", "task", t.TaskID, "err", err, "retry_in", tries.next)
+		if !tries.wait(ctx, nil) {
+			return fmt.Errorf("publish result of %s: %w", t.TaskID, err)
+		}
 	}
 }
 
