@@ -119,8 +119,10 @@ vet:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags chaos ./...
 
+# gotest keeps the whole output in out/gotest.log and, on a failure, ends
+# with the failing tests and the first data race reports in full.
 gotest:
-	$(GO) test -race -count=1 -timeout 20m $(PKG)
+	GO="$(GO)" PKG="$(PKG)" ./scripts/gotest.sh
 
 test: deps mcp-deps build-nocgo vet staticcheck gotest
 
