@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -307,18 +308,35 @@ func WorkerConsumerConfig(pool, worker string, o ConsumerOptions) jetstream.Cons
 	}
 }
 
-// EnsureStreams creates or updates TASKS, RESULTS and CHECKPOINTS to match
-// the layout. It is idempotent, so every coordinator calls it at start.
+// EnsureStreams creates TASKS, RESULTS and CHECKPOINTS, or updates those
+// whose configuration differs from the layout. It is idempotent, so every
+// coordinator calls it at start.
+//
+// A stream whose configuration already matches is left alone: creating it
+// again is a read on the server, where an update (what nats.go's
+// CreateOrUpdate* always sends) rewrites the stream's configuration while
+// workers may be creating consumers on it. nats-server v2.15.2 reads that
+// configuration without its lock when it adds a consumer
+// (fileStore.ConsumerStore against fileStore.UpdateConfig), a data race the
+// race detector found in CI when a coordinator started beside a worker.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
 	if o.Replicas == 0 {
 		o.Replicas = AutoReplicas(js.Conn())
 	}
 	for _, cfg := range []jetstream.StreamConfig{TasksStream(o), ResultsStream(o)} {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		_, err := js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			_, err = js.UpdateStream(ctx, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, CheckpointsBucket(o)); err != nil {
+	_, err := js.CreateKeyValue(ctx, CheckpointsBucket(o))
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		_, err = js.UpdateKeyValue(ctx, CheckpointsBucket(o))
+	}
+	if err != nil {
 		return fmt.Errorf("ensure kv bucket %s: %w", BucketCheckpoints, err)
 	}
 	return nil
