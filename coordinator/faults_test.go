@@ -75,8 +75,13 @@ func TestWorkerCrash(t *testing.T) {
 	t.Logf("lease TTL 2s: crash→expiry %v, expiry→restart %v, crash→restart %v",
 		expired.Sub(crash).Round(time.Millisecond), restart.at.Sub(expired).Round(time.Millisecond),
 		restart.at.Sub(crash).Round(time.Millisecond))
-	if d := restart.at.Sub(crash); d > 2*time.Second+time.Second+time.Second { // TTL + 1 s, + 1 s for -race on 2 cores
-		t.Errorf("restart %v after the crash; want within TTL + 1 s", d)
+	// The restart must come from the lease's expiry, not from JetStream's
+	// AckWait backstop (30 min): the bound is far above the TTL so that a
+	// loaded machine cannot fail it, and far below AckWait so that a
+	// requeue that missed the expiry still does. How fast it is, is
+	// measured by make chaos (BENCH max_task_unowned_s), not asserted here.
+	if d := restart.at.Sub(crash); d > 2*time.Second+30*time.Second {
+		t.Errorf("restart %v after the crash; want it on the lease's expiry (TTL 2 s), long before AckWait", d)
 	}
 
 	got := waitJob(t, env.Conn.Etcd, "crash", terminal)
