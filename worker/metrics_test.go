@@ -61,6 +61,12 @@ func startMetricsFleet(t *testing.T, metricsAddr string) metricsFleet {
 		t.Fatal(err)
 	}
 	waitJob(t, env.Conn.Etcd, "m", terminal)
+	// The job is done once the coordinator has the results; the worker
+	// counts a task after it has also released the claim and acked, so its
+	// counter may trail the job's end by a moment (a flake under load).
+	eventually.True(t, waitLimit, "the worker counted the job's 4 tasks", func() bool {
+		return strings.Contains(scrape(t, w.Handler()), `hintfleet_tasks_completed_total{worker="w1"} 4`+"\n")
+	})
 	return metricsFleet{w: w, sim: src}
 }
 
