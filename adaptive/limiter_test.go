@@ -161,16 +161,21 @@ func TestRunScriptedSignals(t *testing.T) {
 		healthy(8, 0.1),
 		{Running: 16, Waiting: 16, KVUsage: 0.5, GPUUtil: -1},
 	}
-	read := make(chan struct{}, len(script)+1)
-	i := 0
-	src := SignalFunc(func(context.Context) (Signals, error) {
-		defer func() { read <- struct{}{} }()
-		if i >= len(script) {
+	// The readings are the script, then a failed scrape, then one that
+	// waits for the end: the test's fourth tick is taken only once the
+	// third reading's update is done, so cancelling after it loses nothing.
+	calls := 0
+	src := SignalFunc(func(ctx context.Context) (Signals, error) {
+		calls++
+		switch {
+		case calls <= len(script):
+			return script[calls-1], nil
+		case calls == len(script)+1:
 			return Signals{}, errors.New("scrape failed")
+		default:
+			<-ctx.Done()
+			return Signals{}, ctx.Err()
 		}
-		s := script[i]
-		i++
-		return s, nil
 	})
 	// Hold the whole limit so it counts as used.
 	var rels []func(Outcome)
@@ -181,9 +186,8 @@ func TestRunScriptedSignals(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx, src) }()
-	for range 3 {
+	for range 4 {
 		clk.ticks <- clk.now
-		<-read
 	}
 	cancel()
 	if err := <-done; err != nil {
