@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
@@ -17,8 +16,6 @@ import (
 	"github.com/hintfleet/hintfleet/cluster"
 	"github.com/hintfleet/hintfleet/cluster/clustertest"
 	"github.com/hintfleet/hintfleet/engine"
-	"github.com/hintfleet/hintfleet/protocol"
-	"github.com/hintfleet/hintfleet/trajectory"
 )
 
 // ackRecorder is a real delivery that remembers how it was settled, so a
@@ -44,14 +41,8 @@ func (m *ackRecorder) NakWithDelay(d time.Duration) error {
 func TestClaimFailureNaks(t *testing.T) {
 	env := clustertest.Start(t)
 	ctx := context.Background()
-	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	const pool = "claimtest"
-	cons, err := cluster.EnsurePoolConsumer(ctx, env.Conn.JS, pool, cluster.ConsumerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cons := poolConsumer(t, env, pool)
 	eng, err := engine.New("http://127.0.0.1:1") // never called: nothing gets past the claim
 	if err != nil {
 		t.Fatal(err)
@@ -84,18 +75,7 @@ func TestClaimFailureNaks(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", tc.name, 0), Pool: pool, Attempt: 1,
-				Problem: trajectory.Problem{ID: tc.name, Question: "1+1?"}}
-			b, err := task.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := nats.NewMsg(cluster.TaskSubject(pool, "j"))
-			m.Data = b
-			if _, err := env.Conn.JS.PublishMsg(ctx, m); err != nil {
-				t.Fatal(err)
-			}
-			got := fetchOne(t, cons)
+			_, got := deliver(t, env, cons, pool, tc.name)
 			w, err := New(env.Connect(t), Config{ID: "w", Model: "m", Engines: []Engine{NewEngine(eng, nil)}, Pool: pool})
 			if err != nil {
 				t.Fatal(err)

@@ -26,6 +26,12 @@ import (
 // delivery from the pool's consumer.
 func oneDelivery(t *testing.T, env *clustertest.Env, pool string) (protocol.Task, jetstream.Msg) {
 	t.Helper()
+	return deliver(t, env, poolConsumer(t, env, pool), pool, "p")
+}
+
+// poolConsumer ensures the streams and returns pool's shared consumer.
+func poolConsumer(t *testing.T, env *clustertest.Env, pool string) jetstream.Consumer {
+	t.Helper()
 	ctx := context.Background()
 	if err := cluster.EnsureStreams(ctx, env.Conn.JS, cluster.StreamOptions{}); err != nil {
 		t.Fatal(err)
@@ -34,15 +40,22 @@ func oneDelivery(t *testing.T, env *clustertest.Env, pool string) (protocol.Task
 	if err != nil {
 		t.Fatal(err)
 	}
-	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", "p", 0), Pool: pool, Attempt: 1,
-		Problem: trajectory.Problem{ID: "p", Question: "1+1?"}}
+	return cons
+}
+
+// deliver publishes the task of job "j" for problem on pool and returns it
+// and its delivery from cons.
+func deliver(t *testing.T, env *clustertest.Env, cons jetstream.Consumer, pool, problem string) (protocol.Task, jetstream.Msg) {
+	t.Helper()
+	task := protocol.Task{JobID: "j", TaskID: trajectory.TaskID("j", problem, 0), Pool: pool, Attempt: 1,
+		Problem: trajectory.Problem{ID: problem, Question: "1+1?"}}
 	b, err := task.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg := nats.NewMsg(cluster.TaskSubject(pool, "j"))
 	msg.Data = b
-	if _, err := env.Conn.JS.PublishMsg(ctx, msg); err != nil {
+	if _, err := env.Conn.JS.PublishMsg(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
 	return task, fetchOne(t, cons)
