@@ -23,12 +23,12 @@ const (
 // Run is a worker's whole life as a process runs it: it waits until the
 // coordinator has created the streams (so a worker may start first), runs a
 // Worker with cfg, and runs a new one under a fresh lease whenever the lease
-// is lost (etcd unreachable past the TTL, a stalled process): the old
-// lease's claims are gone and its late results would be fenced, so it cannot
-// go on under it, and whenever it cannot start under a new one because the
-// servers do not answer (ErrServersUnavailable). When ctx ends, the worker drains (no new pulls; in-flight
-// tasks finish within cfg.DrainTimeout, or are checkpointed and handed back)
-// and Run returns nil. It returns early only with an error: a bad cfg or
+// is lost (etcd unreachable past the TTL, a stalled process: the old lease's
+// claims are gone and its late results would be fenced, so it cannot go on
+// under it) or a Worker could not start because the servers did not answer
+// (ErrServersUnavailable). When ctx ends, the worker drains (no new pulls;
+// in-flight tasks finish within cfg.DrainTimeout, or are checkpointed and
+// handed back) and Run returns nil. It returns early only with an error: a bad cfg or
 // option (wrapping ErrInvalidConfig) or a Worker that failed for another
 // reason than a lost lease or unavailable servers.
 //
