@@ -89,21 +89,21 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 		return Job{}, err
 	}
 	j.dirty = false
+	// The copy is taken before the job is published in c.jobs: from then
+	// on the dispatcher owns j.rec under j.mu.
+	rec := j.rec
+	rec.Waiting = waiting
 	c.mu.Lock()
 	if !c.leading {
 		c.mu.Unlock()
 		_ = out.close()
 		// The record stays; the next leader picks the job up from it.
-		rec := j.rec
-		rec.Waiting = waiting
 		return rec, nil
 	}
 	c.jobs[spec.ID] = j
 	c.mu.Unlock()
-	c.log.Info("job submitted", "job", spec.ID, "problems", len(ps), "tasks", j.rec.Counts.Tasks)
+	c.log.Info("job submitted", "job", spec.ID, "problems", len(ps), "tasks", rec.Counts.Tasks)
 	c.poke()
-	rec := j.rec
-	rec.Waiting = waiting
 	return rec, nil
 }
 
