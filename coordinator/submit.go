@@ -94,10 +94,12 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) (Job, error) {
 	rec := j.rec
 	rec.Waiting = waiting
 	c.mu.Lock()
-	if !c.leading {
+	if !c.leading || c.fence != t {
 		c.mu.Unlock()
 		_ = out.close()
-		// The record stays; the next leader picks the job up from it.
+		// The term ended (and maybe a new one began, which loaded its
+		// jobs with stores fenced by itself, not by t). The record stays;
+		// a leader picks the job up from it.
 		return rec, nil
 	}
 	c.jobs[spec.ID] = j

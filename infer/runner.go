@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ type Options struct {
 	// adding this run's to the record as mixed in on purpose.
 	ForceAppend bool
 	// Progress is called after each finished or failed task, from one
-	// goroutine at a time.
+	// goroutine at a time, with a copy of the summary it may keep.
 	Progress func(Summary)
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -181,7 +182,9 @@ func Run(ctx context.Context, eng *Engines, problems []trajectory.Problem, opt O
 				}
 				sum.Elapsed = opt.Now().Sub(start)
 				if opt.Progress != nil {
-					opt.Progress(*sum)
+					snap := *sum
+					snap.FinishReasons = maps.Clone(sum.FinishReasons)
+					opt.Progress(snap)
 				}
 				return nil
 			})

@@ -199,8 +199,11 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		}
 		d = &driver{}
 		gpus = append(gpus, d)
+		// The driver gets its own copy: on an early return the deferred
+		// closeLeases (which nils leases) runs before wg.Wait.
+		ls := leases
 		wg.Go(func() {
-			if err := d.run(wctx, conns, leases, o); err != nil {
+			if err := d.run(wctx, conns, ls, o); err != nil {
 				o.Log.Warn("driver ended", "err", err)
 			}
 		})

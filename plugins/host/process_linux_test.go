@@ -36,6 +36,9 @@ func TestHostKilledLeavesNoPlugin(t *testing.T) {
 	t.Cleanup(func() { _ = host.Process.Kill(); _ = host.Wait() })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
+		// Wait first: it joins the goroutine that copies into stderr.
+		_ = host.Process.Kill()
+		_ = host.Wait()
 		t.Fatalf("read plugin pid from host: %v; host stderr: %s", err, stderr.String())
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "PID ")))

@@ -104,8 +104,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Bridge, error) {
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "hintfleet-mcp-bridge", Version: Version}, nil)
 	b := &Bridge{cfg: cfg, log: o.logger, routes: map[string]route{}, sessions: map[string]struct{}{}}
+	stderr := &lockedWriter{w: o.stderr}
 	for _, sc := range cfg.Servers {
-		srv := newServer(sc, client, &prefixWriter{w: o.stderr, prefix: "mcp server " + sc.Name + ": "})
+		srv := newServer(sc, client, &prefixWriter{w: stderr, prefix: "mcp server " + sc.Name + ": "})
 		b.servers = append(b.servers, srv)
 		if err := b.addTools(ctx, srv); err != nil {
 			return nil, errors.Join(err, b.Shutdown())

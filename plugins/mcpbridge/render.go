@@ -75,7 +75,9 @@ func truncate(s string, limit int) (string, bool) {
 }
 
 // prefixWriter writes each whole line with a prefix, so that several
-// servers' stderr stay apart in the host's log. Safe for concurrent use.
+// servers' stderr stay apart in the host's log. Safe for concurrent use;
+// the prefixWriters of several servers share w, so w must be too (New
+// wraps it in a lockedWriter).
 type prefixWriter struct {
 	w      io.Writer
 	prefix string
@@ -104,4 +106,18 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return len(b), err
 	}
 	return len(b), nil
+}
+
+// lockedWriter serialises writes to w: each MCP server's stderr is copied
+// by a goroutine of its own, and all of them end in the one writer the
+// caller gave WithServerStderr, which need not be safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

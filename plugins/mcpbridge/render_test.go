@@ -2,7 +2,9 @@ package mcpbridge
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -64,5 +66,37 @@ func TestTruncateAndPrefix(t *testing.T) {
 	}
 	if got := out.String(); got != "srv: one\nsrv: two\n" {
 		t.Errorf("prefixed %q; an unfinished line waits for its newline", got)
+	}
+}
+
+// TestServersShareOneStderr writes from several servers' prefixWriters at
+// once into one bytes.Buffer, as New wires them; under -race an unlocked
+// shared writer fails, and every line must come out whole.
+func TestServersShareOneStderr(t *testing.T) {
+	var out bytes.Buffer
+	shared := &lockedWriter{w: &out}
+	const servers, lines = 4, 200
+	var wg sync.WaitGroup
+	for s := range servers {
+		w := &prefixWriter{w: shared, prefix: fmt.Sprintf("srv%d: ", s)}
+		wg.Go(func() {
+			for i := range lines {
+				if _, err := fmt.Fprintf(w, "line %d\n", i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(got) != servers*lines {
+		t.Fatalf("%d lines out, want %d", len(got), servers*lines)
+	}
+	for _, l := range got {
+		var s, i int
+		if n, err := fmt.Sscanf(l, "srv%d: line %d", &s, &i); n != 2 || err != nil {
+			t.Fatalf("line %q is not one whole prefixed line", l)
+		}
 	}
 }
