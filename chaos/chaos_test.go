@@ -107,8 +107,12 @@ func TestWorkerKill9(t *testing.T) {
 	unowned := watchUnowned(t, f, job, ps, 2) // from here the fleet can run every task at once
 	fo := killWorker(t, f, victim, "victim", 4)
 	t.Logf("kill -9 → all %d tasks claimed again after %v (lease TTL %v)", len(fo.victimTasks), fo.worst, leaseTTL)
-	if limit := leaseTTL + time.Second; fo.worst > limit {
-		t.Errorf("failover took %v, want <= lease TTL + 1s = %v", fo.worst, limit)
+	limit, why := leaseTTL+time.Second, "lease TTL + 1s"
+	if !strictGoals {
+		limit, why = limit+goalSlack, why+" + the make-test slack"
+	}
+	if fo.worst > limit {
+		t.Errorf("failover took %v, want <= %s = %v", fo.worst, why, limit)
 	}
 	j := f.waitJob(job, jobLimit)
 	if j.State != coordinator.JobDone {

@@ -198,6 +198,11 @@ func (u *unownedWatch) stop() (time.Duration, string, time.Duration) {
 	return u.worst, u.task, u.raw
 }
 
+// goalSlack is what a timing goal gets on top outside -tags chaos
+// (strictGoals): far more than a loaded machine's scheduling delay, far
+// less than the AckWait backstop a broken failover would fall back to.
+const goalSlack = 15 * time.Second
+
 // unownedGoal is the longest a task may sit neither claimed nor done:
 // the workers' lease TTL plus two seconds.
 const unownedGoal = leaseTTL + 2*time.Second
@@ -215,6 +220,9 @@ func checkUnowned(t testing.TB, u *unownedWatch) {
 func checkUnownedWithin(t testing.TB, u *unownedWatch, bound time.Duration, why string) {
 	t.Helper()
 	worst, task, raw := u.stop()
+	if !strictGoals {
+		bound, why = bound+goalSlack, why+" + the make-test slack"
+	}
 	t.Logf("longest a task sat neither claimed nor done: %v (%s), %v with the servers' downtime; goal <= %s = %v",
 		worst.Round(time.Millisecond), task, raw.Round(time.Millisecond), why, bound)
 	if worst > bound {

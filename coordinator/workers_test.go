@@ -39,9 +39,11 @@ func TestWorkersAPI(t *testing.T) {
 	waitJob(t, env.Conn.Etcd, "wk", terminal)
 
 	var ws []coordinator.WorkerStatus
-	eventually.True(t, waitLimit, "both workers listed with w1's gpus", func() bool {
+	// A worker releases its last claim just after the result that ends
+	// the job, so "no claims" is waited for, not read once.
+	eventually.True(t, waitLimit, "both workers listed with w1's gpus and no claims left", func() bool {
 		ws, err = r.client.Workers(context.Background())
-		return err == nil && len(ws) == 2 && len(ws[0].GPUs) == 2
+		return err == nil && len(ws) == 2 && len(ws[0].GPUs) == 2 && ws[0].InFlight+ws[1].InFlight == 0
 	})
 	tests := []struct {
 		name string

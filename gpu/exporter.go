@@ -70,6 +70,10 @@ func (e *Exporter) Serve(ctx context.Context, ln net.Listener) error {
 // ListenAndServe listens on addr (":9400" is dcgm-exporter's port) and
 // calls Serve.
 func (e *Exporter) ListenAndServe(ctx context.Context, addr string) error {
+	// One poll before the port opens, so that a scrape right after
+	// "listening" already finds the device series. A failure here is
+	// logged by the collector's own first poll in Serve.
+	_ = e.coll.Poll(ctx)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -81,8 +85,8 @@ func (e *Exporter) ListenAndServe(ctx context.Context, addr string) error {
 // RunExporter is `hintfleet gpu exporter`: it serves b's series (a
 // Collector polling every interval, labelled with hostname when set) on
 // addr until ctx ends. listening is called with the bound address once the
-// port is open, and not at all when it cannot be, so that "serving" is
-// never said of a busy address.
+// port is open and the GPUs were read once, and not at all when the port
+// cannot be opened, so that "serving" is never said of a busy address.
 func RunExporter(ctx context.Context, b Backend, addr string, interval time.Duration, hostname string, listening func(net.Addr)) error {
 	opts := []Option{WithInterval(interval)}
 	if hostname != "" {
@@ -96,6 +100,11 @@ func RunExporter(ctx context.Context, b Backend, addr string, interval time.Dura
 	if err != nil {
 		return err
 	}
+	// One poll before the port opens, so that a scrape right after
+	// "listening" already finds the device series. A failure here is
+	// logged by the collector's own first poll in Serve.
+	_ = coll.Poll(ctx)
+	_ = coll.Poll(ctx) // as in ListenAndServe
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -274,19 +274,30 @@ func (l *requestLog) add(r loggedRequest) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// sent, when set, is called once with the status as it goes out:
+	// before the client can see the response end, so a log it writes is
+	// complete once the client's run is (a defer after ServeHTTP may run
+	// after the client has read a streamed response to its end).
+	sent func(int)
+}
+
+func (w *statusWriter) setStatus(code int) {
+	if w.status != 0 {
+		return
+	}
+	w.status = code
+	if w.sent != nil {
+		w.sent(code)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.setStatus(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -325,9 +336,11 @@ func startRecordedSim(t *testing.T, cfg sim.Config, rec *requestLog) string {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() { rec.add(loggedRequest{url: url, prompt: req.Prompt, status: sw.status}) }()
+		sw := &statusWriter{ResponseWriter: w, sent: func(code int) {
+			rec.add(loggedRequest{url: url, prompt: req.Prompt, status: code})
+		}}
 		srv.ServeHTTP(sw, r)
+		sw.setStatus(http.StatusOK) // a handler that wrote nothing: net/http sends 200
 	}))
 	url = "http://" + ts.Listener.Addr().String()
 	ts.Start()

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/hintfleet/hintfleet/engine"
 	"github.com/hintfleet/hintfleet/engine/sim"
 	"github.com/hintfleet/hintfleet/internal/eventually"
@@ -180,28 +178,28 @@ func TestClientCancelFreesSequence(t *testing.T) {
 }
 
 // TestClientRetries503 fills a one-sequence engine with a waiting queue of
-// one, so a third request is refused with 503 until the first two finish;
-// the client's retries must carry it through.
+// one, so a third request is refused with 503 while the first two hold
+// their places; the client's retries must carry it through once they go.
+// Nothing here depends on timing: the occupying streams run slowly enough
+// to outlast any retry budget and are closed only after a 503 was seen.
 func TestClientRetries503(t *testing.T) {
-	cfg := clientSimConfig(200)
+	cfg := clientSimConfig(1) // real-time: 2,000 tokens hold for tens of seconds
 	cfg.MaxNumSeqs = 1
 	cfg.MaxWaiting = 1
 	_, url := startSim(t, cfg)
-	counter := &statusCounter{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	counter := &statusCounter{rt: http.DefaultTransport.(*http.Transport).Clone(), refused: make(chan struct{})}
 	hc := &http.Client{Transport: counter}
 	t.Cleanup(hc.CloseIdleConnections)
-	c := newClient(t, url, engine.WithHTTPClient(hc), engine.WithRetry(50, 2*time.Millisecond, 20*time.Millisecond))
+	c := newClient(t, url, engine.WithHTTPClient(hc), engine.WithRetry(1000, 2*time.Millisecond, 20*time.Millisecond))
 	prompt := "Question: " + clientProblem.Question
 
-	// Two streams occupy the batch and the queue, long enough (ignore_eos)
-	// to still do so when the race detector slows this test down. They are
-	// read to the end by goroutines this test waits for.
 	long := greedy(prompt, 2000)
 	long.Extra = map[string]any{"ignore_eos": true}
 	first, err := c.Stream(t.Context(), long)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer first.Close()
 	if _, err := first.Next(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,32 +207,36 @@ func TestClientRetries503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually.Report(t, 5*time.Second, "second request waiting", func() (bool, string) {
+	defer second.Close()
+	eventually.Report(t, 30*time.Second, "second request waiting", func() (bool, string) {
 		m, err := c.Metrics(t.Context())
 		if err != nil {
 			return false, err.Error()
 		}
 		return m.RequestsWaiting == 1, fmt.Sprintf("waiting %v", m.RequestsWaiting)
 	})
-	var g errgroup.Group
-	for _, s := range []*engine.Stream{first, second} {
-		g.Go(func() error {
-			_, _, err := readStream(s)
-			return err
-		})
+	type result struct {
+		comp *engine.Completion
+		err  error
 	}
-	comp, err := c.Complete(t.Context(), greedy(prompt, 50))
-	if gerr := g.Wait(); gerr != nil {
-		t.Errorf("occupying streams: %v", gerr)
+	done := make(chan result, 1)
+	go func() {
+		comp, err := c.Complete(t.Context(), greedy(prompt, 50))
+		done <- result{comp, err}
+	}()
+	select {
+	case <-counter.refused:
+	case r := <-done:
+		t.Fatalf("Complete ended before any 503 (err %v): the test did not exercise retries", r.err)
 	}
-	if err != nil {
-		t.Fatalf("Complete with retries: %v", err)
+	first.Close()
+	second.Close()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Complete with retries: %v", r.err)
 	}
-	if comp.Text() == "" {
+	if r.comp.Text() == "" {
 		t.Error("empty completion after retries")
-	}
-	if n := counter.count(http.StatusServiceUnavailable); n == 0 {
-		t.Error("no 503 seen: the test did not exercise retries")
 	}
 }
 
@@ -288,8 +290,10 @@ func TestClientDroppedStream(t *testing.T) {
 // statusCounter counts replies by status.
 type statusCounter struct {
 	rt http.RoundTripper
-	mu sync.Mutex
-	n  map[int]int
+	// refused, when set, is closed at the first 503.
+	refused chan struct{}
+	mu      sync.Mutex
+	n       map[int]int
 }
 
 func (s *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -300,6 +304,9 @@ func (s *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 			s.n = map[int]int{}
 		}
 		s.n[resp.StatusCode]++
+		if resp.StatusCode == http.StatusServiceUnavailable && s.refused != nil && s.n[resp.StatusCode] == 1 {
+			close(s.refused)
+		}
 		s.mu.Unlock()
 	}
 	return resp, err

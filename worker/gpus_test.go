@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -81,10 +82,12 @@ func TestGPUFaultDrainsOnlyItsEngine(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	info := registration(t, env, "w1")
-	if info.Health != cluster.HealthOK || info.Capacity != 2 {
-		t.Errorf("registration health %s capacity %d, want healthy with engine 0's 2", info.Health, info.Capacity)
-	}
+	// The registration is rewritten by the health watch, which may land
+	// after the hand-back the test waited for.
+	eventually.Report(t, waitLimit, "registration healthy with engine 0's capacity 2", func() (bool, string) {
+		info := registration(t, env, "w1")
+		return info.Health == cluster.HealthOK && info.Capacity == 2, fmt.Sprintf("health %s capacity %d", info.Health, info.Capacity)
+	})
 	e0.release()
 	e1.release()
 }

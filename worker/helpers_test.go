@@ -51,7 +51,7 @@ func startCoordinator(t *testing.T, env *clustertest.Env, dir string) *coordinat
 // startWorker runs a worker on its own connection until the test ends.
 func startWorker(t *testing.T, env *clustertest.Env, id string, engs []worker.Engine, mod func(*worker.Config)) *worker.Worker {
 	t.Helper()
-	cfg := worker.Config{ID: id, Model: testModel, Engines: engs, Concurrency: 4, LeaseTTL: 2 * time.Second,
+	cfg := worker.Config{ID: id, Model: testModel, Engines: engs, Concurrency: 4, LeaseTTL: 10 * time.Second,
 		CheckpointEvery: 50 * time.Millisecond, HealthEvery: 200 * time.Millisecond, MetricsEvery: 100 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)

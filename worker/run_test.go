@@ -39,7 +39,8 @@ func runWorker(t *testing.T, env *clustertest.Env, cfg worker.Config) func() err
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- worker.Run(ctx, env.Connect(t), cfg, worker.WithLogger(testLog())) }()
+	conn := env.Connect(t) // on the test goroutine: it may t.Fatal
+	go func() { errc <- worker.Run(ctx, conn, cfg, worker.WithLogger(testLog())) }()
 	stopped := false
 	stop := func() error {
 		cancel()
@@ -165,9 +166,10 @@ func TestRunSurvivesAFailedStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ended := make(chan struct{})
 	var runErr error
+	cfg := runConfig(t, "w1")
 	go func() {
 		defer close(ended)
-		runErr = worker.Run(ctx, conn, runConfig(t, "w1"), worker.WithLogger(testLog()))
+		runErr = worker.Run(ctx, conn, cfg, worker.WithLogger(testLog()))
 	}()
 	t.Cleanup(func() { cancel(); <-ended })
 	eventually.True(t, waitLimit, "registered after the refused registration", func() bool {

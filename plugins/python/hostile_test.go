@@ -268,11 +268,17 @@ func TestForkBombIsContained(t *testing.T) {
 
 func TestSessionTTL(t *testing.T) {
 	i := sharedInterpreter(t)
-	id := open(t, i, plugins.OpenRequest{TTL: 200 * time.Millisecond})
-	procs := sandboxProcs(t, i, id)
+	// Long enough that the session is still there when it is looked up
+	// once, below, on a loaded machine; the expiry itself is awaited.
+	id := open(t, i, plugins.OpenRequest{TTL: 2 * time.Second})
 	i.mu.Lock()
-	pr := i.sessions[id].proc
+	s, ok := i.sessions[id]
 	i.mu.Unlock()
+	if !ok || s.proc == nil {
+		t.Fatalf("session %s gone before its TTL of 2s", id)
+	}
+	pr := s.proc
+	procs := proctest.Descendants(pr.pid())
 	select {
 	case <-pr.cmd.Done():
 	case <-time.After(30 * time.Second):
