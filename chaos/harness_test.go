@@ -165,6 +165,32 @@ func (p *proc) signal(sig syscall.Signal) {
 	}
 }
 
+// waitStopped waits until every thread of p is stopped, after SIGSTOP:
+// kill(2) returns before a thread inside a system call (a write) has
+// finished it, so what p wrote is not final before this.
+func (p *proc) waitStopped(t testing.TB) {
+	t.Helper()
+	pid := p.cmd.Process.Pid
+	eventually.True(t, startLimit, p.name+" stopped", func() bool {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil || len(tasks) == 0 {
+			return false
+		}
+		for _, e := range tasks {
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, e.Name()))
+			if err != nil {
+				return false
+			}
+			// pid (comm) state ...: the state follows the last ')'.
+			i := bytes.LastIndexByte(stat, ')')
+			if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // kill sends SIGKILL and waits until the process is gone.
 func (p *proc) kill() {
 	p.signal(syscall.SIGKILL)
