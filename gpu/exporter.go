@@ -100,11 +100,7 @@ func RunExporter(ctx context.Context, b Backend, addr string, interval time.Dura
 	if err != nil {
 		return err
 	}
-	// One poll before the port opens, so that a scrape right after
-	// "listening" already finds the device series. A failure here is
-	// logged by the collector's own first poll in Serve.
-	_ = coll.Poll(ctx)
-	_ = coll.Poll(ctx) // as in ListenAndServe
+	_ = coll.Poll(ctx) // before the port opens, as in ListenAndServe
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
